@@ -1,0 +1,3 @@
+"""Nunis Ingest: Strava activities into an analytics warehouse."""
+
+__version__ = "0.1.0"

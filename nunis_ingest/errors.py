@@ -1,0 +1,126 @@
+"""Error classes that encode the caller's decision.
+
+Every error we raise on purpose is a ``NunisError``. Its ``retriable`` flag is the
+whole retry policy: ``main.ingest`` raises retriable errors (Pub/Sub redelivers)
+and acknowledges the rest after logging ``str(error)``, which always says what
+happened and what to do. Messages never carry a token or a secret.
+"""
+
+from __future__ import annotations
+
+
+class NunisError(Exception):
+    """Base class. ``retriable`` decides: raise (redeliver) or acknowledge."""
+
+    retriable = False
+
+    def __init__(self, message: str, *, athlete_id: int | None = None, action: str = "") -> None:
+        self.athlete_id = athlete_id
+        self.action = action
+        text = message if not action else f"{message} Fix: {action}"
+        super().__init__(text)
+
+
+class RetriableError(NunisError):
+    """Transient: a later attempt can succeed without anyone doing anything."""
+
+    retriable = True
+
+
+class PermanentError(NunisError):
+    """Retrying cannot help: a person must act (or the input is garbage)."""
+
+
+# --- configuration and input -------------------------------------------------
+
+
+class ConfigError(PermanentError):
+    """A setting is missing or invalid. The message names the key."""
+
+
+class MalformedMessage(PermanentError):
+    """A Pub/Sub message or event we cannot parse."""
+
+
+class AthleteNotConfigured(PermanentError):
+    """A request names an athlete that has no config or token."""
+
+
+# --- Strava -----------------------------------------------------------------
+
+
+class StravaError(NunisError):
+    """Base for errors from the Strava API. ``status`` is the HTTP status (0 = no response)."""
+
+    status = 0
+
+
+class StravaAuthError(StravaError, PermanentError):
+    """The refresh or access token is invalid or revoked: the athlete must re-authorise."""
+
+    status = 401
+    needs_reauth = True
+
+
+class StravaScopeError(StravaError, PermanentError):
+    """The token lacks a scope we need (e.g. activity:read_permission missing)."""
+
+    status = 401
+    needs_reauth = True
+
+
+class StravaInactiveApp(StravaError, PermanentError):
+    """403 Application Status Inactive: the app owner's subscription lapsed (2026 rule)."""
+
+    status = 403
+
+
+class StravaForbidden(StravaError, PermanentError):
+    """Any other 403, e.g. 'Limit of connected athletes exceeded'."""
+
+    status = 403
+
+
+class StravaNotFound(StravaError, PermanentError):
+    """404 Resource Not Found."""
+
+    status = 404
+
+
+class StravaBadResponse(StravaError, RetriableError):
+    """A 2xx response whose body is not the JSON we expect (truncated or malformed)."""
+
+
+class StravaRateLimited(StravaError, RetriableError):
+    """429, or our own budget guard stopped the run before Strava would have."""
+
+    status = 429
+
+
+class StravaServerError(StravaError, RetriableError):
+    """5xx that outlasted the in-run retries."""
+
+    status = 500
+
+
+class StravaUnavailable(StravaError, RetriableError):
+    """Connection refused, reset or timed out, after the in-run retries."""
+
+
+# --- storage and coordination -------------------------------------------------
+
+
+class PreconditionFailed(RetriableError):
+    """Someone else wrote the object first (create-only or compare-and-swap lost)."""
+
+
+class LeaseHeld(RetriableError):
+    """Another run holds this athlete's lease."""
+
+
+class WarehouseTransientError(RetriableError):
+    """The warehouse failed in a way a retry can fix (busy, quota, network)."""
+
+
+class MassDeleteRefused(PermanentError):
+    """Mode `all` would delete more than the allowed share of an athlete's activities."""

@@ -1,0 +1,117 @@
+"""Ports: the small interfaces the use case needs. Adapters live in stores/ and warehouses/.
+
+Only ``runtime.py`` knows which adapters exist. Adapters must pass the shared contract
+tests in ``tests/contract``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+# A warehouse row: column name -> JSON-ready value (see schema.py for the encoding).
+Row = Mapping[str, Any]
+
+CREATE_ONLY = 0
+"""Pass as ``if_generation`` to write only when the key does not exist yet."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """Bytes read from an object store, with the generation to use for compare-and-swap."""
+
+    data: bytes
+    generation: int
+
+
+class ObjectStore(Protocol):
+    """Bytes by key. Keys use '/' separators and never contain secrets.
+
+    ``if_generation``: ``None`` writes unconditionally; ``CREATE_ONLY`` (0) writes only
+    if the key is absent; any other value writes only if the stored generation equals it.
+    A lost precondition raises ``errors.PreconditionFailed``. Generations are positive
+    integers that change on every write.
+    """
+
+    def get(self, key: str) -> Stored | None: ...
+
+    def put(self, key: str, data: bytes, *, if_generation: int | None = None) -> int:
+        """Write ``data`` and return the new generation."""
+        ...
+
+    def delete(self, key: str, *, if_generation: int | None = None) -> bool:
+        """Delete; return False if the key did not exist."""
+        ...
+
+    def list(self, prefix: str) -> Iterator[str]:
+        """Keys that start with ``prefix``, in lexicographic order."""
+        ...
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What one warehouse commit changed."""
+
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+
+
+class StagedBatch(Protocol):
+    """Rows for one athlete and one run, staged before one atomic commit.
+
+    ``add`` may be called once per page; implementations stream rows to disk so
+    memory does not grow with the number of rows. Nothing is visible in the
+    ``activities`` table until ``commit``.
+    """
+
+    def add(self, rows: Sequence[Row]) -> None: ...
+
+    def commit(self, *, replace: bool, max_delete_share: float | None = None) -> WriteResult:
+        """Upsert the staged rows by activity id in one atomic step.
+
+        Rows whose ``content_hash`` equals the stored one are left untouched (counted as
+        ``unchanged``); ``first_seen_at`` of an existing row is kept.
+        ``replace=True`` also deletes this athlete's rows whose id was not staged, in the
+        same atomic step. If that would delete more than ``max_delete_share`` of the
+        athlete's stored rows, nothing changes and ``MassDeleteRefused`` is raised.
+        An empty batch with ``replace=False`` performs no warehouse operation at all.
+        """
+        ...
+
+    def discard(self) -> None:
+        """Drop staged rows without writing (idempotent; also called after commit)."""
+        ...
+
+
+class Warehouse(Protocol):
+    """The analytics store: ``activities`` and ``ingest_runs`` (schema.py)."""
+
+    operations: dict[str, int]
+    """Counters of warehouse work: 'load' (bulk loads) and 'dml' (mutating statements)."""
+
+    def ensure_schema(self) -> None: ...
+
+    def stage(self, athlete_id: int, run_id: str) -> StagedBatch: ...
+
+    def delete_activities(self, athlete_id: int, activity_ids: Sequence[int]) -> int:
+        """Delete these ids of this athlete; return how many rows went."""
+        ...
+
+    def purge_athlete(self, athlete_id: int) -> int:
+        """Delete every activity row of this athlete; return the count."""
+        ...
+
+    def record_run(self, run: Row) -> None:
+        """Append one ``ingest_runs`` row."""
+        ...
+
+    def fetch_activity_hashes(self, athlete_id: int) -> dict[int, str]:
+        """Activity id -> content_hash for this athlete (tests, status, reconcile)."""
+        ...
+
+    def fetch_runs(self, athlete_id: int, limit: int = 10) -> list[dict[str, Any]]:
+        """The athlete's most recent ``ingest_runs`` rows, newest first."""
+        ...
