@@ -1,0 +1,28 @@
+"""Strava API v3 access: a thin client, OAuth with rotation, rate-limit headers, error mapping.
+
+Import from here; the submodules are split by idea (client, oauth, ratelimit, errors_map,
+transport) to stay small.
+"""
+
+from nunis_ingest.strava.client import Page, StravaClient
+from nunis_ingest.strava.errors_map import (
+    StravaRateLimitExceeded,
+    StravaRequestError,
+    error_for_response,
+)
+from nunis_ingest.strava.oauth import OAuthClient, Token, accepted_scope_ok, needs_refresh
+from nunis_ingest.strava.ratelimit import RateLimitUsage, from_headers
+
+__all__ = [
+    "OAuthClient",
+    "Page",
+    "RateLimitUsage",
+    "StravaClient",
+    "StravaRateLimitExceeded",
+    "StravaRequestError",
+    "Token",
+    "accepted_scope_ok",
+    "error_for_response",
+    "from_headers",
+    "needs_refresh",
+]

@@ -1,0 +1,48 @@
+# The commands README and CI use. Everything installs itself into .venv and .local-gcp/.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: demo demo-cloud test check lint types bench local-gcp venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[gcp,dev]'
+	touch $(STAMP)
+
+local-gcp: $(STAMP)
+	$(PY) scripts/local_gcp.py install
+
+## make demo: the embedded default end to end (sandbox Strava -> main.ingest -> DuckDB)
+demo: $(STAMP)
+	$(PY) scripts/demo.py
+
+## make demo-cloud: the production topology on one machine, on the local GCP stand-ins
+demo-cloud: local-gcp
+	$(PY) scripts/demo_cloud.py
+
+## make test: every test, with the local BigQuery and Cloud Storage stand-ins required
+test: local-gcp
+	NUNIS_REQUIRE_GCP=1 $(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+types: $(STAMP)
+	$(VENV)/bin/mypy nunis_ingest strava_sandbox main.py
+
+## make check: format, lint, types, then the tests
+check: lint types test
+
+## make bench: request, time and memory figures (not part of make test)
+bench: local-gcp
+	$(PY) -m bench
+
+clean:
+	rm -rf demo-data .pytest_cache .mypy_cache .ruff_cache .hypothesis

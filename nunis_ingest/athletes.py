@@ -1,0 +1,134 @@
+"""Per-athlete objects in the object store: config, token and state (ARCHITECTURE.md §4).
+
+Config, secrets and state live apart: ``config.json`` is non-secret settings a person
+edits, ``token.json`` is the secret the OAuth flow rotates, ``state.json`` is what the
+sync advances. Every key is built from a validated integer athlete id.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from nunis_ingest.errors import AthleteNotConfigured, ConfigError
+from nunis_ingest.ports import CREATE_ONLY, ObjectStore
+from nunis_ingest.state import SyncState, dump_state, load_state
+from nunis_ingest.strava.oauth import Token
+
+ATHLETES_PREFIX = "athletes/"
+MAX_ATHLETE_ID = 2**63 - 1
+
+
+def athlete_key(athlete_id: int, name: str) -> str:
+    """``athletes/<id>/<name>``; refuses anything but a positive integer id."""
+    if isinstance(athlete_id, bool) or not isinstance(athlete_id, int):
+        raise ValueError(f"athlete id must be an integer, got {type(athlete_id).__name__}")
+    if not 0 < athlete_id <= MAX_ATHLETE_ID:
+        raise ValueError(f"athlete id must be a positive 64-bit integer, got {athlete_id}")
+    return f"{ATHLETES_PREFIX}{athlete_id}/{name}"
+
+
+@dataclass(frozen=True)
+class AthleteConfig:
+    """Non-secret per-athlete settings. ``lookback_days`` None = the global setting."""
+
+    athlete_id: int
+    enabled: bool = True
+    lookback_days: int | None = None
+    label: str = ""
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), indent=2, sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes, athlete_id: int) -> AthleteConfig:
+        try:
+            doc = json.loads(data)
+            if not isinstance(doc, dict):
+                raise ValueError("not a JSON object")
+            lookback = doc.get("lookback_days")
+            if lookback is not None and (
+                isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 0
+            ):
+                raise ValueError("lookback_days must be a non-negative integer or null")
+            enabled = doc.get("enabled", True)
+            if not isinstance(enabled, bool):
+                raise ValueError("enabled must be true or false")
+            return cls(athlete_id, enabled, lookback, str(doc.get("label", "")))
+        except ValueError as exc:
+            raise ConfigError(
+                f"{athlete_key(athlete_id, 'config.json')} is invalid: {exc}.",
+                athlete_id=athlete_id,
+                action="fix the file (see config/athlete.example.json) or re-add the athlete.",
+            ) from None
+
+
+class AthleteRepo:
+    """Reads and writes one athlete's objects through an ObjectStore."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self.store = store
+
+    def list_ids(self) -> list[int]:
+        ids = set()
+        for key in self.store.list(ATHLETES_PREFIX):
+            head, _, rest = key.removeprefix(ATHLETES_PREFIX).partition("/")
+            if rest == "config.json" and head.isdigit():
+                ids.add(int(head))
+        return sorted(ids)
+
+    def load_config(self, athlete_id: int) -> AthleteConfig:
+        stored = self.store.get(athlete_key(athlete_id, "config.json"))
+        if stored is None:
+            raise AthleteNotConfigured(
+                f"Athlete {athlete_id} is not configured.",
+                athlete_id=athlete_id,
+                action="register it with `nunis-ingest athlete add` or `nunis-ingest auth`.",
+            )
+        return AthleteConfig.from_json(stored.data, athlete_id)
+
+    def save_config(self, config: AthleteConfig) -> None:
+        self.store.put(athlete_key(config.athlete_id, "config.json"), config.to_json())
+
+    def load_token(self, athlete_id: int) -> Token:
+        stored = self.store.get(athlete_key(athlete_id, "token.json"))
+        if stored is None:
+            raise AthleteNotConfigured(
+                f"Athlete {athlete_id} has no token.",
+                athlete_id=athlete_id,
+                action="run `nunis-ingest auth` or `nunis-ingest athlete add "
+                f"{athlete_id} --refresh-token ...`.",
+            )
+        return Token.from_json(stored.data)
+
+    def save_token(self, athlete_id: int, token: Token) -> None:
+        """Unconditional: a freshly rotated token is the only valid one and must win."""
+        self.store.put(athlete_key(athlete_id, "token.json"), token.to_json())
+
+    def delete_token(self, athlete_id: int) -> bool:
+        return self.store.delete(athlete_key(athlete_id, "token.json"))
+
+    def load_state(self, athlete_id: int) -> tuple[SyncState, int]:
+        """The state and its generation (``CREATE_ONLY`` when there is none yet)."""
+        stored = self.store.get(athlete_key(athlete_id, "state.json"))
+        if stored is None:
+            return load_state(None), CREATE_ONLY
+        return load_state(stored.data), stored.generation
+
+    def save_state(self, athlete_id: int, state: SyncState, generation: int) -> int:
+        """Compare-and-swap: a lost race raises PreconditionFailed (retriable)."""
+        return self.store.put(
+            athlete_key(athlete_id, "state.json"), dump_state(state), if_generation=generation
+        )
+
+    def remove(self, athlete_id: int) -> int:
+        """Delete every object under the athlete's prefix; return how many."""
+        keys = list(self.store.list(f"{ATHLETES_PREFIX}{athlete_id}/"))
+        for key in keys:
+            self.store.delete(key)
+        return len(keys)
+
+
+def describe(config: AthleteConfig) -> dict[str, Any]:
+    return asdict(config)

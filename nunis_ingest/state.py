@@ -1,0 +1,215 @@
+"""Pure: per-athlete sync state (``athletes/<id>/state.json``), versioned JSON.
+
+The state is small and committed last, after the warehouse write. ``cursor`` is the
+newest ``start_date`` loaded (epoch seconds); a ``new`` poll lists from
+``cursor - lookback``. ``known`` holds ``id -> (content_hash, start_epoch)`` only for
+activities inside that window, so it stays bounded by the window's size; activities
+without a start date are not kept (they are simply re-staged when seen, and the
+warehouse counts them unchanged).
+
+Decisions: ``load_state`` ignores keys it does not know (tolerant reader; a real format
+change bumps ``version``); every known key is type-checked, and a bad one is reported as
+corruption naming the key, never quoting the file's content. ``window_start`` never goes
+below 0 (Strava's ``after`` is epoch seconds).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from nunis_ingest.errors import ConfigError
+
+STATE_VERSION = 1
+
+SeenItem = tuple[int, str, int | None]
+"""(activity id, content hash, start epoch seconds or None)."""
+
+
+@dataclass
+class SyncState:
+    version: int = STATE_VERSION
+    cursor: int | None = None
+    known: dict[int, tuple[str, int]] = field(default_factory=dict)
+    last_run_id: str | None = None
+    last_success_at: str | None = None
+    last_error_class: str | None = None
+    last_error_message: str | None = None
+    needs_reauth: bool = False
+    last_read_usage: dict[str, int] | None = None
+    pending: dict[str, Any] | None = None
+
+
+# --- serialisation -------------------------------------------------------------------
+
+
+def dump_state(state: SyncState) -> bytes:
+    """Compact JSON with sorted keys; ``known`` ids as string keys. ASCII only."""
+    doc = {
+        "version": state.version,
+        "cursor": state.cursor,
+        "known": {str(k): [h, s] for k, (h, s) in sorted(state.known.items())},
+        "last_run_id": state.last_run_id,
+        "last_success_at": state.last_success_at,
+        "last_error_class": state.last_error_class,
+        "last_error_message": state.last_error_message,
+        "needs_reauth": state.needs_reauth,
+        "last_read_usage": state.last_read_usage,
+        "pending": state.pending,
+    }
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return text.encode("ascii") + b"\n"
+
+
+def load_state(data: bytes | None, *, athlete_id: int | None = None) -> SyncState:
+    """Parse ``state.json``; ``None`` (no file yet) gives a fresh state.
+
+    Raises ``ConfigError`` for corrupt content or a version newer than this code knows.
+    ``athlete_id`` only makes the messages name the exact object key.
+    """
+    key = f"athletes/{athlete_id if athlete_id is not None else '<id>'}/state.json"
+    fix = f"delete {key} to start over with a full load"
+    if data is None:
+        return SyncState()
+    try:
+        doc = json.loads(data)
+    except UnicodeDecodeError:
+        raise ConfigError(f"{key} is not UTF-8 text.", action=fix) from None
+    except (ValueError, RecursionError) as error:
+        problem = str(error)[:100] if isinstance(error, ValueError) else "nested too deeply"
+        raise ConfigError(f"{key} is not valid JSON ({problem}).", action=fix) from None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{key} must hold a JSON object.", action=fix)
+    try:
+        return _from_doc(doc)
+    except _Future as error:
+        raise ConfigError(
+            f"{key} has state version {error.version}, newer than this code understands "
+            f"({STATE_VERSION}).",
+            action=f"upgrade nunis-ingest, or {fix}",
+        ) from None
+    except _Corrupt as error:
+        raise ConfigError(f"{key} is corrupt: {error}.", action=fix) from None
+
+
+class _Corrupt(Exception):
+    pass
+
+
+class _Future(Exception):
+    def __init__(self, version: int) -> None:
+        super().__init__(version)
+        self.version = version
+
+
+def _int(value: object, name: str, *, optional: bool = True) -> int | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Corrupt(f"'{name}' must be an integer, got {type(value).__name__}")
+    return value
+
+
+def _str(value: object, name: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise _Corrupt(f"'{name}' must be a string, got {type(value).__name__}")
+
+
+def _from_doc(doc: dict[str, Any]) -> SyncState:
+    version = _int(doc.get("version"), "version", optional=False)
+    assert version is not None
+    if version > STATE_VERSION:
+        raise _Future(version)
+    if version < 1:
+        raise _Corrupt(f"'version' must be 1..{STATE_VERSION}, got {version}")
+    known = doc.get("known", {})
+    if not isinstance(known, dict):
+        raise _Corrupt("'known' must be an object")
+    parsed_known: dict[int, tuple[str, int]] = {}
+    for raw_id, entry in known.items():
+        if not (raw_id.isascii() and raw_id.isdigit()):
+            raise _Corrupt("'known' keys must be activity ids (digits)")
+        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)):
+            raise _Corrupt("'known' values must be [content_hash, start_epoch]")
+        start = _int(entry[1], "known start_epoch", optional=False)
+        assert start is not None
+        parsed_known[int(raw_id)] = (entry[0], start)
+    needs_reauth = doc.get("needs_reauth", False)
+    if not isinstance(needs_reauth, bool):
+        raise _Corrupt("'needs_reauth' must be true or false")
+    usage = doc.get("last_read_usage")
+    if usage is not None and not (
+        isinstance(usage, dict)
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in usage.values())
+    ):
+        raise _Corrupt("'last_read_usage' must be an object of integers")
+    pending = doc.get("pending")
+    if pending is not None and not isinstance(pending, dict):
+        raise _Corrupt("'pending' must be an object")
+    return SyncState(
+        version=version,
+        cursor=_int(doc.get("cursor"), "cursor"),
+        known=parsed_known,
+        last_run_id=_str(doc.get("last_run_id"), "last_run_id"),
+        last_success_at=_str(doc.get("last_success_at"), "last_success_at"),
+        last_error_class=_str(doc.get("last_error_class"), "last_error_class"),
+        last_error_message=_str(doc.get("last_error_message"), "last_error_message"),
+        needs_reauth=needs_reauth,
+        last_read_usage=usage,
+        pending=pending,
+    )
+
+
+# --- the window and the known hashes ------------------------------------------------
+
+
+def window_start(state: SyncState, lookback_seconds: int) -> int | None:
+    """``after`` for a ``new`` poll: ``cursor - lookback`` (not below 0), or ``None``
+    when there is no cursor yet (list everything)."""
+    if lookback_seconds < 0:
+        raise ValueError("lookback_seconds must not be negative")
+    if state.cursor is None:
+        return None
+    return max(0, state.cursor - lookback_seconds)
+
+
+def changed(items: Iterable[SeenItem], state: SyncState) -> set[int]:
+    """Ids whose hash is not in ``known`` or differs from it."""
+    out: set[int] = set()
+    for activity_id, content_hash, _start in items:
+        entry = state.known.get(activity_id)
+        if entry is None or entry[0] != content_hash:
+            out.add(activity_id)
+    return out
+
+
+def advance(state: SyncState, seen: Iterable[SeenItem], *, lookback_seconds: int) -> SyncState:
+    """A new state: cursor moved to the newest start seen (never backwards), ``seen``
+    merged into ``known`` and entries older than ``new cursor - lookback`` pruned.
+
+    Seen items without a start epoch are not kept (an older entry for the id is
+    dropped). The input state is not modified.
+    """
+    if lookback_seconds < 0:
+        raise ValueError("lookback_seconds must not be negative")
+    known = dict(state.known)
+    cursor = state.cursor
+    for activity_id, content_hash, start in seen:
+        if start is None:
+            known.pop(activity_id, None)
+            continue
+        known[activity_id] = (content_hash, start)
+        cursor = start if cursor is None else max(cursor, start)
+    if cursor is not None:
+        floor = cursor - lookback_seconds
+        known = {k: v for k, v in known.items() if v[1] >= floor}
+    return replace(state, cursor=cursor, known=known)
+
+
+def forget(state: SyncState, ids: Iterable[int]) -> SyncState:
+    """A new state without these ids in ``known`` (after deletes)."""
+    drop = set(ids)
+    return replace(state, known={k: v for k, v in state.known.items() if k not in drop})

@@ -1,0 +1,330 @@
+"""BigQuery adapter for ``ports.Warehouse``: one load job into a staging table, then one MERGE.
+
+Why this path (shared/facts/GCP.md): load jobs are free and atomic; a MERGE from a staging
+table is one atomic, idempotent upsert; streaming inserts would lock fresh rows against the
+very DML that follows. Costs and quotas shape the rest:
+
+* No load and no DML for an empty batch without ``replace`` (1,500 loads per table per day;
+  every query bills at least 10 MB per table referenced).
+* Before the MERGE one read-only query counts inserted/updated/unchanged/deleted from the
+  staging table and the target. The counts come from there, not from the MERGE's
+  ``dml_stats`` (local-bigquery does not report them reliably); that query is also where the
+  mass-delete guard decides, and when it finds nothing to change the MERGE is skipped.
+* MERGEs and DELETEs on one table are serialised in this process with a lock (BigQuery
+  queues at most 2 running + 20 pending mutating statements per table; the per-athlete
+  lease serialises across processes).
+* ``activities`` is clustered by ``athlete_id`` and NOT partitioned: partitions pay off only
+  near 10 GB each, and our tables stay far below that.
+* ``raw`` is a JSON column loaded from a JSON *object* in the NDJSON file: a JSON string
+  there would be stored as a JSON string scalar, not parsed.
+* ``record_run`` is a DML INSERT with typed parameters, not a load job (a load per run
+  would eat the daily load quota) and not a streaming insert.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import google.api_core.exceptions as gexc
+import requests
+from google.cloud import bigquery
+
+from nunis_ingest import errors, schema
+from nunis_ingest.ports import Row, WriteResult
+from nunis_ingest.warehouses.staging import NdjsonStage
+
+_TRANSIENT_REASONS = {"backendError", "internalError", "rateLimitExceeded", "quotaExceeded",
+                      "jobRateLimitExceeded", "jobBackendError", "resourcesExceeded"}
+_TRANSIENT_EXC: tuple[type[BaseException], ...] = (
+    gexc.TooManyRequests, gexc.InternalServerError, gexc.BadGateway, gexc.ServiceUnavailable,
+    gexc.GatewayTimeout, gexc.RetryError, requests.ConnectionError, requests.Timeout,
+    ConnectionError, TimeoutError,
+)
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+STAGING_TTL = timedelta(hours=6)
+"""Staging tables expire on their own if a crash skips the drop."""
+
+
+class WarehouseRejected(errors.PermanentError):
+    """BigQuery refused a statement or load as invalid: a bug or schema drift, not a blip."""
+
+
+def _table_lock(table_id: str) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(table_id, threading.Lock())
+
+
+def schema_fields(columns: tuple[schema.Column, ...]) -> list[bigquery.SchemaField]:
+    return [bigquery.SchemaField.from_api_repr(f) for f in schema.bigquery_fields(columns)]
+
+
+@contextmanager
+def _bq_errors(what: str) -> Iterator[None]:
+    """Map google errors to ours: transient ones are retried by Pub/Sub, the rest acked."""
+    try:
+        yield
+    except _TRANSIENT_EXC as exc:
+        raise errors.WarehouseTransientError(f"BigQuery {what} failed transiently: {exc}") from exc
+    except gexc.GoogleAPICallError as exc:
+        reasons = {e.get("reason", "") for e in (exc.errors or []) if isinstance(e, dict)}
+        text = str(exc)
+        if reasons & _TRANSIENT_REASONS or "concurrent update" in text:
+            raise errors.WarehouseTransientError(f"BigQuery {what} failed: {text}") from exc
+        raise WarehouseRejected(
+            f"BigQuery {what} was rejected: {text}",
+            action="check the dataset, the service account's roles and the table schema.",
+        ) from exc
+
+
+class BigQueryWarehouse:
+    """``activities`` and ``ingest_runs`` in one dataset (``"dataset"`` or ``"project.ds"``)."""
+
+    def __init__(self, client: Any, dataset: str, *, location: str | None = None) -> None:
+        self.client = client
+        self.dataset = dataset if "." in dataset else f"{client.project}.{dataset}"
+        self.location = location
+        self.operations: dict[str, int] = {"load": 0, "dml": 0}
+
+    def table_id(self, name: str) -> str:
+        return f"{self.dataset}.{name}"
+
+    def sql_table(self, name: str) -> str:
+        return f"`{self.table_id(name)}`"
+
+    # --- jobs ---------------------------------------------------------------------------
+
+    def query(self, sql: str, params: Sequence[Any] = (), *, dml: bool = False) -> Any:
+        """Run one query, wait for it and return the finished job (errors mapped to ours)."""
+        config = bigquery.QueryJobConfig(query_parameters=list(params))
+        with _bq_errors("DML statement" if dml else "query"):
+            job = self.client.query(sql, job_config=config, location=self.location)
+            if dml:
+                self.operations["dml"] += 1
+            job.result()
+        return job
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        job = self.query(sql, params)
+        with _bq_errors("query"):
+            return [dict(r.items()) for r in job.result()]
+
+    def load_file(self, path: str, table_id: str, columns: tuple[schema.Column, ...]) -> None:
+        config = bigquery.LoadJobConfig(
+            source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
+            write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+            schema=schema_fields(columns),
+        )
+        with _bq_errors(f"load into {table_id}"), open(path, "rb") as fh:
+            job = self.client.load_table_from_file(
+                fh, table_id, job_config=config, location=self.location
+            )
+            self.operations["load"] += 1
+            job.result()
+            if job.errors:
+                raise gexc.BadRequest(f"load errors: {job.errors}", errors=job.errors)
+
+    # --- schema -------------------------------------------------------------------------
+
+    def ensure_schema(self) -> None:
+        """Create the dataset and tables if missing; add columns a newer schema declares."""
+        with _bq_errors("schema setup"):
+            ds = bigquery.Dataset(self.dataset)
+            if self.location:
+                ds.location = self.location
+            self.client.create_dataset(ds, exists_ok=True)
+            for name, columns in ((schema.ACTIVITIES_TABLE, schema.ACTIVITIES),
+                                  (schema.RUNS_TABLE, schema.RUNS)):
+                table = bigquery.Table(self.table_id(name), schema=schema_fields(columns))
+                table.clustering_fields = ["athlete_id"]
+                table = self.client.create_table(table, exists_ok=True)
+                have = {f.name for f in table.schema}
+                missing = [f for f in schema_fields(columns) if f.name not in have]
+                if missing:  # only NULLABLE/REPEATED additions are legal; that is our policy
+                    table.schema = [*table.schema, *missing]
+                    self.client.update_table(table, ["schema"])
+
+    # --- writes -------------------------------------------------------------------------
+
+    def stage(self, athlete_id: int, run_id: str) -> BigQueryBatch:
+        return BigQueryBatch(self, athlete_id, run_id)
+
+    def _delete(self, where: str, params: list[Any]) -> int:
+        """One DELETE on ``activities`` under the table lock; returns rows deleted."""
+        table = self.sql_table(schema.ACTIVITIES_TABLE)
+        with _table_lock(self.table_id(schema.ACTIVITIES_TABLE)):
+            # Counted first: local-bigquery does not report num_dml_affected_rows reliably.
+            count = self.rows(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}", params)[0]["n"]
+            if count:
+                self.query(f"DELETE FROM {table} WHERE {where}", params, dml=True)
+        return int(count)
+
+    def delete_activities(self, athlete_id: int, activity_ids: Sequence[int]) -> int:
+        if not activity_ids:
+            return 0
+        params = [bigquery.ScalarQueryParameter("athlete", "INT64", athlete_id),
+                  bigquery.ArrayQueryParameter("ids", "INT64", [int(i) for i in activity_ids])]
+        return self._delete("athlete_id = @athlete AND id IN UNNEST(@ids)", params)
+
+    def purge_athlete(self, athlete_id: int) -> int:
+        params = [bigquery.ScalarQueryParameter("athlete", "INT64", athlete_id)]
+        return self._delete("athlete_id = @athlete", params)
+
+    def record_run(self, run: Row) -> None:
+        unknown = set(run) - set(schema.column_names(schema.RUNS))
+        if unknown:
+            raise ValueError(f"ingest_runs has no column(s) {sorted(unknown)}")
+        names, params = [], []
+        for col in schema.RUNS:
+            if col.name in run:
+                names.append(col.name)
+                params.append(_scalar_param(col, run[col.name]))
+        cols = ", ".join(f"`{n}`" for n in names)
+        values = ", ".join(f"@{n}" for n in names)
+        sql = f"INSERT INTO {self.sql_table(schema.RUNS_TABLE)} ({cols}) VALUES ({values})"
+        self.query(sql, params, dml=True)
+
+    # --- reads --------------------------------------------------------------------------
+
+    def fetch_activity_hashes(self, athlete_id: int) -> dict[int, str]:
+        sql = (f"SELECT id, content_hash FROM {self.sql_table(schema.ACTIVITIES_TABLE)} "
+               "WHERE athlete_id = @athlete")
+        rows = self.rows(sql, [bigquery.ScalarQueryParameter("athlete", "INT64", athlete_id)])
+        return {int(r["id"]): str(r["content_hash"]) for r in rows}
+
+    def fetch_runs(self, athlete_id: int, limit: int = 10) -> list[dict[str, Any]]:
+        sql = (f"SELECT * FROM {self.sql_table(schema.RUNS_TABLE)} WHERE athlete_id = @athlete "
+               "ORDER BY started_at DESC, finished_at DESC LIMIT @limit")
+        params = [bigquery.ScalarQueryParameter("athlete", "INT64", athlete_id),
+                  bigquery.ScalarQueryParameter("limit", "INT64", limit)]
+        return [{k: _json_ready(v) for k, v in r.items()} for r in self.rows(sql, params)]
+
+
+def _scalar_param(col: schema.Column, value: Any) -> bigquery.ScalarQueryParameter:
+    """A typed parameter, so NULLs and TIMESTAMP strings reach BigQuery with their type."""
+    if col.type == "TIMESTAMP" and isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return bigquery.ScalarQueryParameter(col.name, col.type, value)
+
+
+def _json_ready(value: Any) -> Any:
+    """Back to the row encoding of schema.py: TIMESTAMPs as ISO strings with offset."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            return value.astimezone(UTC).isoformat()
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+class BigQueryBatch:
+    """Rows of one athlete and run, streamed to a local NDJSON file until ``commit``."""
+
+    _COLUMNS = frozenset(schema.column_names(schema.ACTIVITIES))
+
+    def __init__(self, warehouse: BigQueryWarehouse, athlete_id: int, run_id: str) -> None:
+        self.wh = warehouse
+        self.athlete_id = athlete_id
+        safe = re.sub(r"[^A-Za-z0-9_]", "_", run_id)[:200]
+        self.staging_table = warehouse.table_id(f"_stage_{athlete_id}_{safe}")
+        self._stage: NdjsonStage | None = NdjsonStage()
+
+    def add(self, rows: Sequence[Row]) -> None:
+        if self._stage is None:
+            raise RuntimeError("batch already committed or discarded")
+        for row in rows:
+            extra = set(row) - self._COLUMNS
+            if extra:  # real BigQuery rejects unknown fields; the stand-in would not
+                raise ValueError(f"activities has no column(s) {sorted(extra)}")
+        self._stage.add(rows)
+
+    def discard(self) -> None:
+        if self._stage is not None:
+            self._stage.cleanup()
+            self._stage = None
+
+    def commit(self, *, replace: bool, max_delete_share: float | None = None) -> WriteResult:
+        if self._stage is None:
+            raise RuntimeError("batch already committed or discarded")
+        stage, wh = self._stage, self.wh
+        stage.close()
+        try:
+            if stage.count == 0 and not replace:
+                return WriteResult()
+            target_id = wh.table_id(schema.ACTIVITIES_TABLE)
+            with _table_lock(target_id):
+                try:
+                    return self._commit(stage, replace, max_delete_share)
+                finally:
+                    with _bq_errors("drop of the staging table"):
+                        wh.client.delete_table(self.staging_table, not_found_ok=True)
+        finally:
+            self.discard()
+
+    def _commit(self, stage: NdjsonStage, replace: bool, share: float | None) -> WriteResult:
+        wh = self.wh
+        with _bq_errors("staging table setup"):
+            table = bigquery.Table(self.staging_table, schema=schema_fields(schema.ACTIVITIES))
+            table.expires = datetime.now(UTC) + STAGING_TTL
+            wh.client.create_table(table, exists_ok=True)
+        if stage.count:
+            wh.load_file(str(stage.path), self.staging_table, schema.ACTIVITIES)
+        params = [bigquery.ScalarQueryParameter("athlete", "INT64", self.athlete_id)]
+        counts = wh.rows(self._count_sql(), params)[0]
+        result = WriteResult(
+            inserted=int(counts["inserted"] or 0), updated=int(counts["updated"] or 0),
+            unchanged=int(counts["unchanged"] or 0),
+            deleted=int(counts["deleted"] or 0) if replace else 0,
+        )
+        stored = int(counts["stored"] or 0)
+        if replace and share is not None and result.deleted > share * stored:
+            raise errors.MassDeleteRefused(
+                f"Replacing athlete {self.athlete_id}'s activities would delete "
+                f"{result.deleted} of {stored} rows (more than {share:.0%}); nothing changed.",
+                athlete_id=self.athlete_id,
+                action="check the Strava listing; if the deletions are real, purge the athlete.",
+            )
+        if result.inserted or result.updated or result.deleted:
+            wh.query(self._merge_sql(replace), params, dml=True)
+        return result
+
+    def _source(self) -> str:
+        """Staged rows; NdjsonStage already keeps one row per id (the MERGE needs that)."""
+        return f"`{self.staging_table}`"
+
+    def _count_sql(self) -> str:
+        target = self.wh.sql_table(schema.ACTIVITIES_TABLE)
+        return f"""
+WITH S AS (SELECT id, content_hash FROM {self._source()}),
+J AS (SELECT S.id, T.id AS tid, S.content_hash AS sh, T.content_hash AS th
+      FROM S LEFT JOIN {target} T ON T.id = S.id)
+SELECT
+  (SELECT COUNT(*) FROM J WHERE tid IS NULL) AS inserted,
+  (SELECT COUNT(*) FROM J WHERE tid IS NOT NULL AND sh != th) AS updated,
+  (SELECT COUNT(*) FROM J WHERE tid IS NOT NULL AND sh = th) AS unchanged,
+  (SELECT COUNT(*) FROM {target} WHERE athlete_id = @athlete) AS stored,
+  (SELECT COUNT(*) FROM {target} WHERE athlete_id = @athlete
+     AND id NOT IN (SELECT id FROM S)) AS deleted
+"""
+
+    def _merge_sql(self, replace: bool) -> str:
+        cols = schema.column_names(schema.ACTIVITIES)
+        sets = ", ".join(f"`{c}` = S.`{c}`" for c in cols if c not in schema.KEEP_ON_UPDATE)
+        names = ", ".join(f"`{c}`" for c in cols)
+        values = ", ".join(f"S.`{c}`" for c in cols)
+        delete = ("WHEN NOT MATCHED BY SOURCE AND T.athlete_id = @athlete THEN DELETE"
+                  if replace else "")
+        return f"""
+MERGE {self.wh.sql_table(schema.ACTIVITIES_TABLE)} T
+USING {self._source()} S
+ON T.id = S.id
+WHEN MATCHED AND T.content_hash != S.content_hash THEN UPDATE SET {sets}
+WHEN NOT MATCHED BY TARGET THEN INSERT ({names}) VALUES ({values})
+{delete}
+"""

@@ -1,0 +1,125 @@
+"""Stage warehouse rows in a temporary NDJSON file, shared by the DuckDB and BigQuery adapters.
+
+Why a file: a full sync of a long-time athlete stages tens of thousands of rows; writing
+each page to disk as it arrives keeps memory flat, and both warehouses bulk-load
+newline-delimited JSON in one step (DuckDB ``read_json``, a BigQuery load job), which is
+far faster than row-by-row inserts.
+
+Why duplicates are removed here: when Strava's listing shifts between pages, one
+activity can arrive twice in one run. Both a DuckDB upsert and a BigQuery ``MERGE``
+fail when two source rows match one target row, so the stage keeps only the *last*
+row per key (the newer view of the activity). It remembers each key's last line number
+(a small dict, not the rows) and, only if duplicates were seen, rewrites the file once
+on ``close``.
+
+Rows must already be JSON-ready (schema.py's encoding). NaN and infinities are refused
+because neither warehouse's JSON reader accepts them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+
+def encode_line(row: Mapping[str, Any]) -> str:
+    """One NDJSON line (with its newline) for ``row``."""
+    return json.dumps(row, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n"
+
+
+class NdjsonStage:
+    """An append-only NDJSON file of rows, de-duplicated by ``key`` (last row wins).
+
+    ``add`` rows, then ``close`` (which finishes de-duplication) and load ``path``;
+    ``cleanup`` deletes the file. Both are idempotent. ``key=None`` keeps every row.
+    """
+
+    def __init__(self, *, key: str | None = "id", directory: Path | None = None) -> None:
+        fd, name = tempfile.mkstemp(prefix="nunis-stage-", suffix=".ndjson", dir=directory)
+        self.path = Path(name)
+        self.key = key
+        self._file: IO[str] | None = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+        self._lines = 0
+        self._last_line: dict[Any, int] = {}
+
+    @property
+    def count(self) -> int:
+        """Rows the loaded file will hold (distinct keys when a key is set)."""
+        return len(self._last_line) if self.key is not None else self._lines
+
+    @property
+    def has_duplicates(self) -> bool:
+        return self.key is not None and len(self._last_line) != self._lines
+
+    def add(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Append rows; raises ``ValueError`` for a row that is not JSON-ready."""
+        if self._file is None:
+            raise RuntimeError(f"stage {self.path} is closed; rows can no longer be added")
+        batch = list(rows)
+        text = "".join(encode_line(row) for row in batch)  # encode all before any bookkeeping
+        self._file.write(text)
+        for row in batch:
+            if self.key is not None:
+                self._last_line[_hashable(row.get(self.key))] = self._lines
+            self._lines += 1
+
+    def close(self) -> Path:
+        """Flush, drop superseded duplicates, and return the path ready to load."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+            if self.has_duplicates:
+                self._rewrite_last_only()
+        return self.path
+
+    def cleanup(self) -> None:
+        """Close and delete the file."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    def __enter__(self) -> NdjsonStage:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.cleanup()
+
+    def _rewrite_last_only(self) -> None:
+        keep = set(self._last_line.values())
+        fd, name = tempfile.mkstemp(prefix="nunis-stage-", suffix=".ndjson", dir=self.path.parent)
+        try:
+            with (
+                open(self.path, encoding="utf-8", newline="\n") as src,
+                os.fdopen(fd, "w", encoding="utf-8", newline="\n") as dst,
+            ):
+                for number, line in enumerate(src):
+                    if number in keep:
+                        dst.write(line)
+            os.replace(name, self.path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name)
+            raise
+        self._lines = len(keep)
+
+
+def _hashable(value: Any) -> Any:
+    """Keys are normally ints; tolerate odd values (a bad row fails later, at load)."""
+    try:
+        hash(value)
+    except TypeError:
+        return json.dumps(value, sort_keys=True)
+    return value
