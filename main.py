@@ -22,24 +22,32 @@ from nunis_ingest.sync import run_sync
 log = logging.getLogger("nunis_ingest.main")
 
 
-@functions_framework.cloud_event
+@functions_framework.cloud_event  # type: ignore[untyped-decorator]
 def ingest(cloud_event: Any) -> None:
     fields: dict[str, Any] = {"event_id": cloud_event["id"]}
     try:
         runtime = get_runtime()
         request = events.parse_pubsub(cloud_event.data)
-        fields |= {"athlete_id": request.athlete_id, "mode": request.mode,
-                   "message_id": request.message_id}
+        fields |= {
+            "athlete_id": request.athlete_id,
+            "mode": request.mode,
+            "message_id": request.message_id,
+        }
         now = datetime.fromtimestamp(time.time(), UTC)
         if events.is_stale(request, now, runtime.settings.max_message_age_seconds):
-            log.warning("dropped a stale message (older than NUNIS_MAX_MESSAGE_AGE_SECONDS)",
-                        extra={"json_fields": fields})
+            log.warning(
+                "dropped a stale message (older than NUNIS_MAX_MESSAGE_AGE_SECONDS)",
+                extra={"json_fields": fields},
+            )
             return
         report = run_sync(request, runtime.context())
         log.info(report.summary(), extra={"json_fields": fields | report.log_fields()})
     except NunisError as exc:
-        fields |= {"athlete_id": exc.athlete_id or fields.get("athlete_id"),
-                   "error_class": type(exc).__name__, "retriable": exc.retriable}
+        fields |= {
+            "athlete_id": exc.athlete_id or fields.get("athlete_id"),
+            "error_class": type(exc).__name__,
+            "retriable": exc.retriable,
+        }
         if exc.retriable:
             log.warning("will retry: %s", exc, extra={"json_fields": fields})
             raise

@@ -114,7 +114,7 @@ class AthleteRepo:
         stored = self.store.get(athlete_key(athlete_id, "state.json"))
         if stored is None:
             return load_state(None), CREATE_ONLY
-        return load_state(stored.data), stored.generation
+        return load_state(stored.data, athlete_id=athlete_id), stored.generation
 
     def save_state(self, athlete_id: int, state: SyncState, generation: int) -> int:
         """Compare-and-swap: a lost race raises PreconditionFailed (retriable)."""

@@ -54,8 +54,9 @@ def run_authorization(
 ) -> tuple[Token, dict[str, Any]]:
     """Run the flow; return the token and the athlete summary Strava sent with it."""
     client_id, secret = rt.settings.require_strava_app()
-    oauth = OAuthClient(rt.session, base_url=rt.settings.strava_base_url,
-                        client_id=client_id, client_secret=secret)
+    oauth = OAuthClient(
+        rt.session, base_url=rt.settings.strava_base_url, client_id=client_id, client_secret=secret
+    )
     server = HTTPServer(("127.0.0.1", port), _Redirect)
     server.done = threading.Event()  # type: ignore[attr-defined]
     server.result = {}  # type: ignore[attr-defined]
@@ -75,22 +76,19 @@ def run_authorization(
         server.shutdown()
         server.server_close()
     if result.get("state") != state:
-        raise StravaScopeError("The redirect's state does not match the one we sent.",
-                               action="start `nunis-ingest auth` again.")
+        raise StravaScopeError(
+            "The redirect's state does not match the one we sent.",
+            action="start `nunis-ingest auth` again.",
+        )
     if "error" in result:
-        raise StravaScopeError(f"Authorisation was refused ({result['error']}).",
-                               action="run `nunis-ingest auth` again and click Authorize.")
+        raise StravaScopeError(
+            f"Authorisation was refused ({result['error']}).",
+            action="run `nunis-ingest auth` again and click Authorize.",
+        )
     if not accepted_scope_ok(result.get("scope")):
         raise StravaScopeError(
             f"The athlete accepted scope {result.get('scope')!r} without activity:read_all.",
             action="run `nunis-ingest auth` again and leave 'View data about your private "
             "activities' ticked.",
         )
-    token, athlete = oauth.exchange_code(result["code"])
-    return replace_scope(token, result.get("scope")), athlete
-
-
-def replace_scope(token: Token, scope: str | None) -> Token:
-    from dataclasses import replace
-
-    return replace(token, scope=token.scope or scope)
+    return oauth.exchange_code(result["code"], scope=result.get("scope"))

@@ -42,14 +42,17 @@ def auth(port: int, no_browser: bool, timeout: int, lookback_days: int | None) -
 
     rt = _runtime()
     try:
-        token, athlete = run_authorization(rt, port=port, open_browser=not no_browser,
-                                           timeout=timeout, echo=click.echo)
+        token, athlete = run_authorization(
+            rt, port=port, open_browser=not no_browser, timeout=timeout, echo=click.echo
+        )
     except NunisError as exc:
         raise click.ClickException(str(exc)) from None
     athlete_id = int(athlete["id"])
     _register(rt, athlete_id, token, lookback_days, label=_label(athlete))
-    click.echo(f"Athlete {athlete_id} authorised with scope {token.scope}. "
-               "Run `nunis-ingest sync` to load their activities.")
+    click.echo(
+        f"Athlete {athlete_id} authorised with scope {token.scope}. "
+        "Run `nunis-ingest sync` to load their activities."
+    )
 
 
 def _label(athlete: dict[str, Any]) -> str:
@@ -62,8 +65,11 @@ def _register(rt: Runtime, athlete_id: int, token: Token, lookback: int | None, 
     repo.save_config(AthleteConfig(athlete_id, True, lookback, label))
     state, generation = repo.load_state(athlete_id)
     if state.needs_reauth or state.last_error_class:
-        repo.save_state(athlete_id, replace(state, needs_reauth=False, last_error_class=None,
-                                            last_error_message=None), generation)
+        repo.save_state(
+            athlete_id,
+            replace(state, needs_reauth=False, last_error_class=None, last_error_message=None),
+            generation,
+        )
 
 
 @cli.group()
@@ -73,8 +79,13 @@ def athlete() -> None:
 
 @athlete.command("add")
 @click.argument("athlete_id", type=click.IntRange(1, 2**63 - 1))
-@click.option("--refresh-token", required=True, prompt=True, hide_input=True,
-              help="The athlete's Strava refresh token (prompted for when omitted).")
+@click.option(
+    "--refresh-token",
+    required=True,
+    prompt=True,
+    hide_input=True,
+    help="The athlete's Strava refresh token (prompted for when omitted).",
+)
 @click.option("--lookback-days", type=click.IntRange(0, 365), default=None)
 @click.option("--label", default="", help="A name to show in status.")
 def athlete_add(athlete_id: int, refresh_token: str, lookback_days: int | None, label: str) -> None:
@@ -115,10 +126,17 @@ def athlete_remove(athlete_id: int, purge: bool) -> None:
 
 
 @cli.command()
-@click.option("--athlete", "athlete_ids", type=click.IntRange(1, 2**63 - 1), multiple=True,
-              help="Athlete id (repeatable). Default: every configured athlete.")
+@click.option(
+    "--athlete",
+    "athlete_ids",
+    type=click.IntRange(1, 2**63 - 1),
+    multiple=True,
+    help="Athlete id (repeatable). Default: every configured athlete.",
+)
 @click.option("--mode", type=click.Choice(["new", "all"]), default="new", show_default=True)
-@click.option("--force", is_flag=True, help="Mode all: allow deleting beyond the mass-delete guard.")
+@click.option(
+    "--force", is_flag=True, help="Mode all: allow deleting beyond the mass-delete guard."
+)
 @click.option("--progress/--no-progress", default=None, help="Default: on a terminal.")
 def sync(athlete_ids: tuple[int, ...], mode: str, force: bool, progress: bool | None) -> None:
     """Load new activities (mode new) or refresh everything (mode all)."""
@@ -127,20 +145,26 @@ def sync(athlete_ids: tuple[int, ...], mode: str, force: bool, progress: bool | 
     rt = _runtime()
     ids = list(athlete_ids) or AthleteRepo(rt.store).list_ids()
     if not ids:
-        raise click.ClickException("No athletes configured: run `nunis-ingest auth` or "
-                                   "`nunis-ingest athlete add` first.")
+        raise click.ClickException(
+            "No athletes configured: run `nunis-ingest auth` or `nunis-ingest athlete add` first."
+        )
     show = sys.stderr.isatty() if progress is None else progress
     failed = 0
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), disable=not show,
-                  transient=True) as bar:
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), disable=not show, transient=True
+    ) as bar:
         for athlete_id in ids:
             task = bar.add_task(f"athlete {athlete_id}: listing")
 
             def on_page(pages: int, seen: int, task: Any = task, aid: int = athlete_id) -> None:
                 bar.update(task, description=f"athlete {aid}: {pages} pages, {seen} activities")
 
-            request = SyncRequest(athlete_id=athlete_id, mode=mode,  # type: ignore[arg-type]
-                                  trigger="cli", force=force)
+            request = SyncRequest(
+                athlete_id=athlete_id,
+                mode=mode,  # type: ignore[arg-type]
+                trigger="cli",
+                force=force,
+            )
             try:
                 report = run_sync(request, rt.context(on_page=on_page))
                 click.echo(report.summary())
@@ -167,8 +191,15 @@ def status(as_json: bool) -> None:
         click.echo("No athletes configured.")
     for item in out:
         click.echo(f"athlete {item['athlete_id']} {item['label']}".rstrip())
-        for key in ("health", "activities", "cursor", "last_success_at", "last_run",
-                    "last_error", "read_usage"):
+        for key in (
+            "health",
+            "activities",
+            "cursor",
+            "last_success_at",
+            "last_run",
+            "last_error",
+            "read_usage",
+        ):
             click.echo(f"  {key:<16}{item[key] if item[key] is not None else '-'}")
     click.echo(f"data: {_where(rt)}")
 
@@ -187,7 +218,7 @@ def _athlete_status(rt: Runtime, repo: AthleteRepo, athlete_id: int) -> dict[str
         health = f"last run failed ({state.last_error_class})"
     elif state.pending:
         health = "full refresh in progress (resumes on the next run)"
-    cursor = (datetime.fromtimestamp(state.cursor, UTC).isoformat() if state.cursor else None)
+    cursor = datetime.fromtimestamp(state.cursor, UTC).isoformat() if state.cursor else None
     return {
         "athlete_id": athlete_id,
         "label": config.label,
@@ -198,8 +229,11 @@ def _athlete_status(rt: Runtime, repo: AthleteRepo, athlete_id: int) -> dict[str
         "cursor": cursor,
         "last_success_at": state.last_success_at,
         "last_run": _describe_run(last, state.last_run_id),
-        "last_error": (f"{state.last_error_class}: {state.last_error_message}"
-                       if state.last_error_class else None),
+        "last_error": (
+            f"{state.last_error_class}: {state.last_error_message}"
+            if state.last_error_class
+            else None
+        ),
         "read_usage": state.last_read_usage,
     }
 
@@ -207,8 +241,10 @@ def _athlete_status(rt: Runtime, repo: AthleteRepo, athlete_id: int) -> dict[str
 def _describe_run(run: dict[str, Any] | None, last_run_id: str | None) -> str | None:
     if run is None:
         return last_run_id
-    return (f"{run['run_id']} {run['mode']} {run['outcome']} "
-            f"+{run['inserted']} ~{run['updated']} -{run['deleted']}")
+    return (
+        f"{run['run_id']} {run['mode']} {run['outcome']} "
+        f"+{run['inserted']} ~{run['updated']} -{run['deleted']}"
+    )
 
 
 def _where(rt: Runtime) -> str:

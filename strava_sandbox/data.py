@@ -5,21 +5,37 @@ from __future__ import annotations
 import functools
 import json
 import random
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+from strava_sandbox.clock import iso, parse_time
 from strava_sandbox.geo import PLACES, Place, route_pool
+from strava_sandbox.profile import make_profile
 
 HISTORY_SECONDS = 730 * 86400
 FIRST_ACTIVITY_ID = 2_147_000_000  # ids cross 2^31 early on, as real ones did years ago
 NAMES = [
-    "Morning Run", "Lunch Run", "Evening Run", "Afternoon Ride", "Morning Walk",
-    "Long run 🌧️", "Course du matin 🏃", "Интервалы 8×400", "朝ラン", "Zürich → Uetliberg 🚴",
-    "Parkrun #142", "Recovery jog 😅", "Tempo Σ", "Crème brûlée run ☕", "Hügel-Training",
-    'Easy "shakeout" & <strides>', "Ñandú loop", "Swim 🏊‍♀️", "Yoga 🧘", "Commute 🚲",
-]  # fmt: skip
+    "Morning Run",
+    "Lunch Run",
+    "Evening Run",
+    "Afternoon Ride",
+    "Morning Walk",
+    "Long run 🌧️",
+    "Course du matin 🏃",
+    "Интервалы 8×400",
+    "朝ラン",
+    "Zürich → Uetliberg 🚴",
+    "Parkrun #142",
+    "Recovery jog 😅",
+    "Tempo Σ",
+    "Crème brûlée run ☕",
+    "Hügel-Training",
+    'Easy "shakeout" & <strides>',
+    "Ñandú loop",
+    "Swim 🏊‍♀️",
+    "Yoga 🧘",
+    "Commute 🚲",
+]
 # sport_type, legacy type, weight, speed range m/s, manual/indoor-only flag
 SPORTS: list[tuple[str, str, float, tuple[float, float]]] = [
     ("Run", "Run", 0.55, (2.4, 4.2)),
@@ -76,60 +92,8 @@ class Dataset:
     next_activity_id: int
 
 
-def iso(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch)))
-
-
-def parse_time(value: Any) -> int:
-    """Epoch seconds from an int/float epoch or an ISO 8601 string."""
-    if isinstance(value, int | float):
-        return int(value)
-    text = str(value).replace("Z", "+00:00")
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp())
-
-
 def athlete_rng(seed: int, athlete_index: int) -> random.Random:
     return random.Random(f"{seed}:athlete:{athlete_index}")
-
-
-def make_profile(rng: random.Random, athlete_id: int, place: Place, anchor: int) -> dict[str, Any]:
-    first = rng.choice(["Léa", "Jürgen", "Søren", "Аня", "健太", "María-José", "Zoë", "Sam"])
-    last = rng.choice(["Müller", "O'Brien", "Ødegaard", "Смирнова", "山田", "Nuñez", "Smith 🏃"])
-    created = anchor - HISTORY_SECONDS - rng.randint(30, 2000) * 86400
-    return {
-        "id": athlete_id,
-        "username": f"athlete{athlete_id}",
-        "resource_state": 3,
-        "firstname": first,
-        "lastname": last,
-        "bio": rng.choice([None, "", "Running for 🍩"]),
-        "city": place.city,
-        "state": place.state,
-        "country": place.country,
-        "sex": rng.choice(["M", "F", None]),
-        "premium": rng.random() < 0.5,
-        "summit": rng.random() < 0.5,
-        "created_at": iso(created),
-        "updated_at": iso(anchor - rng.randint(0, 30) * 86400),
-        "badge_type_id": rng.choice([0, 1]),
-        "weight": rng.choice([None, round(rng.uniform(50, 90), 1), 70]),
-        "profile_medium": "avatar/athlete/medium.png",
-        "profile": "avatar/athlete/large.png",
-        "friend": None,
-        "follower": None,
-        "follower_count": rng.randint(0, 300),
-        "friend_count": rng.randint(0, 300),
-        "measurement_preference": rng.choice(["meters", "feet"]),
-        "ftp": rng.choice([None, 230]),
-        "clubs": [],
-        "bikes": [{"id": f"b{athlete_id}", "primary": True, "name": "Vélo ⚙️", "resource_state": 2,
-                   "distance": 1234567.8}],
-        "shoes": [{"id": f"g{athlete_id}", "primary": True, "name": "Pegasus 41", "resource_state": 2,
-                   "distance": 456789.0}],
-    }  # fmt: skip
 
 
 def _pick_sport(rng: random.Random) -> tuple[str, str, tuple[float, float]]:
@@ -163,7 +127,7 @@ def make_summary(
     gym = lo == 0.0
     manual = gym or rng.random() < 0.04
     trainer = sport == "VirtualRide" or (sport == "Run" and rng.random() < 0.08)
-    gps = not (manual or trainer or sport == "Swim" and rng.random() < 0.5)
+    gps = not (manual or trainer or (sport == "Swim" and rng.random() < 0.5))
     moving = rng.randint(900, 7200)
     elapsed = moving + rng.choice([0, rng.randint(0, 900)])
     speed = 0.0 if gym else rng.uniform(lo, hi)
@@ -211,8 +175,8 @@ def make_summary(
         s["elev_high"], s["elev_low"] = round(rng.uniform(50, 500), 1), round(rng.uniform(0, 50), 1)
     else:
         s["start_latlng"] = s["end_latlng"] = [] if recent else None
-        polyline = None if manual else rng.choice(["", None])
-        s["map"] = {"id": f"a{activity_id}", "summary_polyline": polyline, "resource_state": 2}
+        empty = None if manual else rng.choice(["", None])
+        s["map"] = {"id": f"a{activity_id}", "summary_polyline": empty, "resource_state": 2}
     if not manual and legacy in ("Run", "Ride", "VirtualRide", "Walk"):
         s["average_cadence"] = round(rng.uniform(70, 90), 1)
     has_hr = not manual and rng.random() < 0.7
@@ -225,9 +189,13 @@ def make_summary(
     s["display_hide_heartrate_option"] = has_hr
     if legacy.endswith("Ride") and not manual and rng.random() < 0.6:
         watts = round(rng.uniform(140, 260), 1)
-        s.update(average_watts=watts, weighted_average_watts=int(watts * 1.05),
-                 max_watts=int(watts * 3), kilojoules=round(watts * moving / 1000, 1),
-                 device_watts=rng.random() < 0.8)  # fmt: skip
+        s.update(
+            average_watts=watts,
+            weighted_average_watts=int(watts * 1.05),
+            max_watts=int(watts * 3),
+            kilojoules=round(watts * moving / 1000, 1),
+            device_watts=rng.random() < 0.8,
+        )
     s["pr_count"] = rng.randint(0, 2)
     s["total_photo_count"] = 0
     s["has_kudoed"] = False
@@ -261,9 +229,7 @@ def athlete_id_for(index: int) -> int:
     return 1_000_000 + index * 7919
 
 
-def make_athlete(
-    seed: int, index: int, count: int, anchor: int, first_id: int
-) -> AthleteData:
+def make_athlete(seed: int, index: int, count: int, anchor: int, first_id: int) -> AthleteData:
     rng = athlete_rng(seed, index)
     athlete_id = athlete_id_for(index)
     profile = make_profile(rng, athlete_id, rng.choice(PLACES), anchor)

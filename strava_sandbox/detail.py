@@ -7,12 +7,22 @@ import random
 from collections.abc import Iterable
 from typing import Any
 
-from strava_sandbox.data import Activity, iso
+from strava_sandbox.clock import iso
+from strava_sandbox.data import Activity
 
 STREAM_TYPES = (
-    "time", "distance", "latlng", "altitude", "velocity_smooth", "heartrate",
-    "cadence", "watts", "temp", "moving", "grade_smooth",
-)  # fmt: skip
+    "time",
+    "distance",
+    "latlng",
+    "altitude",
+    "velocity_smooth",
+    "heartrate",
+    "cadence",
+    "watts",
+    "temp",
+    "moving",
+    "grade_smooth",
+)
 MAX_LAPS = 40
 
 
@@ -73,9 +83,17 @@ def _splits(activity: Activity, unit: float) -> list[dict[str, Any]]:
     for i in range(count):
         length = min(unit, distance - i * unit)
         seconds = int(length / speed)
-        out.append({"distance": round(length, 1), "elapsed_time": seconds,
-                    "elevation_difference": 0.0, "moving_time": seconds, "split": i + 1,
-                    "average_speed": round(speed, 2), "pace_zone": 0})  # fmt: skip
+        out.append(
+            {
+                "distance": round(length, 1),
+                "elapsed_time": seconds,
+                "elevation_difference": 0.0,
+                "moving_time": seconds,
+                "split": i + 1,
+                "average_speed": round(speed, 2),
+                "pace_zone": 0,
+            }
+        )
     return out
 
 
@@ -88,9 +106,16 @@ def detailed(activity: Activity) -> dict[str, Any]:
     d["calories"] = round(float(s.get("kilojoules") or s.get("moving_time") or 0) * 0.24, 1)
     gear_id = s.get("gear_id")
     d["gear"] = (
-        {"id": gear_id, "primary": True, "name": "Gear ⚙️", "resource_state": 2,
-         "distance": 123456.7} if gear_id else None
-    )  # fmt: skip
+        {
+            "id": gear_id,
+            "primary": True,
+            "name": "Gear ⚙️",
+            "resource_state": 2,
+            "distance": 123456.7,
+        }
+        if gear_id
+        else None
+    )
     d["photos"] = {"primary": None, "count": 0}
     d["map"] = dict(s["map"], polyline=s["map"].get("summary_polyline"), resource_state=3)
     d["laps"] = laps(activity)
@@ -135,14 +160,23 @@ def _series(activity: Activity, kind: str, n: int) -> list[Any]:
         lat, lng = s["start_latlng"]
         r = max(distance, 100.0) / (2 * math.pi) / 111_000
         return [
-            [round(lat + r * math.sin(2 * math.pi * i / (n - 1)), 6),
-             round(lng + r * (1 - math.cos(2 * math.pi * i / (n - 1))), 6)]
+            [
+                round(lat + r * math.sin(2 * math.pi * i / (n - 1)), 6),
+                round(lng + r * (1 - math.cos(2 * math.pi * i / (n - 1))), 6),
+            ]
             for i in range(n)
-        ]  # fmt: skip
+        ]
     if kind == "moving":
         return [True] * n
-    ranges = {"altitude": (10, 200), "velocity_smooth": (1, 5), "heartrate": (110, 185),
-              "cadence": (70, 95), "watts": (80, 400), "temp": (5, 30), "grade_smooth": (-8, 8)}
+    ranges = {
+        "altitude": (10, 200),
+        "velocity_smooth": (1, 5),
+        "heartrate": (110, 185),
+        "cadence": (70, 95),
+        "watts": (80, 400),
+        "temp": (5, 30),
+        "grade_smooth": (-8, 8),
+    }
     lo, hi = ranges[kind]
     integral = kind in ("heartrate", "cadence", "watts", "temp")
     return [rng.randint(lo, hi) if integral else round(rng.uniform(lo, hi), 1) for _ in range(n)]
@@ -156,8 +190,15 @@ def streams(activity: Activity, keys: Iterable[str], key_by_type: bool) -> Any:
     out: list[dict[str, Any]] = []
     for kind in STREAM_TYPES:
         if kind in wanted and kind in have:
-            out.append({"type": kind, "data": _series(activity, kind, n), "series_type": "distance",
-                        "original_size": n, "resolution": "high"})  # fmt: skip
+            out.append(
+                {
+                    "type": kind,
+                    "data": _series(activity, kind, n),
+                    "series_type": "distance",
+                    "original_size": n,
+                    "resolution": "high",
+                }
+            )
     if key_by_type:
         return {item.pop("type"): item for item in out}
     return out
@@ -169,10 +210,11 @@ def _totals(acts: list[Activity]) -> dict[str, Any]:
         "distance": round(sum(float(a.summary.get("distance") or 0) for a in acts), 1),
         "moving_time": sum(int(a.summary.get("moving_time") or 0) for a in acts),
         "elapsed_time": sum(int(a.summary.get("elapsed_time") or 0) for a in acts),
-        "elevation_gain": round(sum(float(a.summary.get("total_elevation_gain") or 0)
-                                    for a in acts), 1),
+        "elevation_gain": round(
+            sum(float(a.summary.get("total_elevation_gain") or 0) for a in acts), 1
+        ),
         "achievement_count": sum(int(a.summary.get("achievement_count") or 0) for a in acts),
-    }  # fmt: skip
+    }
 
 
 def stats(activities: Iterable[Activity], now: float) -> dict[str, Any]:
@@ -180,11 +222,18 @@ def stats(activities: Iterable[Activity], now: float) -> dict[str, Any]:
     public = [a for a in activities if a.summary.get("visibility") == "everyone"]
     year_start = int(now) - (int(now) % (365 * 86400))  # close enough to Jan 1 for a sandbox
     out: dict[str, Any] = {
-        "biggest_ride_distance": max((float(a.summary.get("distance") or 0) for a in public
-                                      if a.summary.get("type") == "Ride"), default=0.0),
-        "biggest_climb_elevation_gain": max((float(a.summary.get("total_elevation_gain") or 0)
-                                             for a in public), default=0.0),
-    }  # fmt: skip
+        "biggest_ride_distance": max(
+            (
+                float(a.summary.get("distance") or 0)
+                for a in public
+                if a.summary.get("type") == "Ride"
+            ),
+            default=0.0,
+        ),
+        "biggest_climb_elevation_gain": max(
+            (float(a.summary.get("total_elevation_gain") or 0) for a in public), default=0.0
+        ),
+    }
     kinds = {"ride": ("Ride", "VirtualRide"), "run": ("Run",), "swim": ("Swim",)}
     for name, types in kinds.items():
         mine = [a for a in public if a.summary.get("type") in types]

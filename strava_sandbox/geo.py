@@ -19,18 +19,26 @@ class Place(NamedTuple):
 
 
 PLACES = [
-    Place("San Francisco", "CA", "United States", "(GMT-08:00) America/Los_Angeles", -28800,
-          37.7749, -122.4194),
+    Place(
+        "San Francisco",
+        "CA",
+        "United States",
+        "(GMT-08:00) America/Los_Angeles",
+        -28800,
+        37.7749,
+        -122.4194,
+    ),
     Place("Paris", "Île-de-France", "France", "(GMT+01:00) Europe/Paris", 3600, 48.8566, 2.3522),
     Place("東京", "東京都", "Japan", "(GMT+09:00) Asia/Tokyo", 32400, 35.6762, 139.6503),
     Place("London", "England", "United Kingdom", "(GMT+00:00) Europe/London", 0, 51.5072, -0.1276),
-    Place("São Paulo", "SP", "Brazil", "(GMT-03:00) America/Sao_Paulo", -10800, -23.5505,
-          -46.6333),
+    Place("São Paulo", "SP", "Brazil", "(GMT-03:00) America/Sao_Paulo", -10800, -23.5505, -46.6333),
     Place("Zürich", "ZH", "Switzerland", "(GMT+01:00) Europe/Zurich", 3600, 47.3769, 8.5417),
-]  # fmt: skip
+]
 
 
-def track(rng: random.Random, place: Place, distance: float, points: int) -> list[tuple[float, float]]:
+def track(
+    rng: random.Random, place: Place, distance: float, points: int
+) -> list[tuple[float, float]]:
     """A rough loop of `points` coordinates starting near the place."""
     lat = place.lat + rng.uniform(-0.05, 0.05)
     lng = place.lng + rng.uniform(-0.05, 0.05)
@@ -38,7 +46,12 @@ def track(rng: random.Random, place: Place, distance: float, points: int) -> lis
     out = []
     for i in range(points):
         angle = 2 * math.pi * i / max(points - 1, 1)
-        out.append((round(lat + radius * math.sin(angle), 6), round(lng + radius * (1 - math.cos(angle)), 6)))
+        out.append(
+            (
+                round(lat + radius * math.sin(angle), 6),
+                round(lng + radius * (1 - math.cos(angle)), 6),
+            )
+        )
     return out
 
 

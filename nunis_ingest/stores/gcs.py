@@ -28,6 +28,7 @@ from typing import Any
 import google.api_core.exceptions as gexc
 import requests
 from google.auth.exceptions import TransportError
+from google.cloud.storage.retry import DEFAULT_RETRY
 
 from nunis_ingest import errors
 from nunis_ingest.ports import CREATE_ONLY, Stored
@@ -56,10 +57,17 @@ class StoreAccessError(errors.PermanentError):
 
 
 class GCSObjectStore:
-    """Bytes by key in one bucket, under an optional prefix (e.g. ``"nunis/"``)."""
+    """Bytes by key in one bucket, under an optional prefix (e.g. ``"nunis/"``).
 
-    def __init__(self, client: Any, bucket: str, prefix: str = "") -> None:
+    ``retry_timeout`` bounds the client library's own retries of one call (default 120 s);
+    a function with a 540 s budget may want less, and tests of a dead endpoint far less.
+    """
+
+    def __init__(
+        self, client: Any, bucket: str, prefix: str = "", *, retry_timeout: float = 120.0
+    ) -> None:
         self._client = client
+        self._retry = DEFAULT_RETRY.with_timeout(retry_timeout)
         self._bucket = client.bucket(bucket)
         self.bucket_name = bucket
         self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
@@ -94,11 +102,13 @@ class GCSObjectStore:
         name = self._name(key)
         with self._errors(key, "read"):
             for _ in range(5):
-                meta = self._bucket.get_blob(name)
+                meta = self._bucket.get_blob(name, retry=self._retry)
                 if meta is None:
                     return None
                 try:
-                    data = self._bucket.blob(name, generation=meta.generation).download_as_bytes()
+                    data = self._bucket.blob(name, generation=meta.generation).download_as_bytes(
+                        retry=self._retry
+                    )
                 except gexc.NotFound:
                     continue  # overwritten or deleted between the two calls: look again
                 return Stored(data=data, generation=int(meta.generation))
@@ -109,21 +119,22 @@ class GCSObjectStore:
         blob = self._bucket.blob(name)
         content_type = "application/json" if name.endswith(".json") else "application/octet-stream"
         with self._errors(key, "write"):
-            blob.upload_from_string(data, content_type=content_type,
-                                    if_generation_match=if_generation)
+            blob.upload_from_string(
+                data, content_type=content_type, if_generation_match=if_generation
+            )
         return int(blob.generation)
 
     def delete(self, key: str, *, if_generation: int | None = None) -> bool:
         name = self._name(key)
         with self._errors(key, "delete"):
             if if_generation is not None:
-                meta = self._bucket.get_blob(name)
+                meta = self._bucket.get_blob(name, retry=self._retry)
                 if meta is None:
                     return False
                 if if_generation == CREATE_ONLY or int(meta.generation) != if_generation:
                     raise gexc.PreconditionFailed(f"generation is {meta.generation}")
             try:
-                self._bucket.blob(name).delete(if_generation_match=if_generation)
+                self._bucket.blob(name).delete(if_generation_match=if_generation, retry=self._retry)
             except gexc.NotFound:
                 return False
         return True
@@ -131,6 +142,9 @@ class GCSObjectStore:
     def list(self, prefix: str) -> Iterator[str]:
         full = self.prefix + prefix
         with self._errors(prefix + "*", "list"):
-            names = [b.name for b in self._client.list_blobs(self.bucket_name, prefix=full)]
+            names = [
+                b.name
+                for b in self._client.list_blobs(self.bucket_name, prefix=full, retry=self._retry)
+            ]
         cut = len(self.prefix)
         return iter(sorted(n[cut:] for n in names))

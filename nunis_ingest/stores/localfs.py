@@ -190,8 +190,7 @@ def _check(key: str, current: int, expected: int | None) -> None:
     if expected != CREATE_ONLY and current != expected:
         state = "is absent" if current == 0 else f"is at generation {current}"
         raise PreconditionFailed(
-            f"Object {key!r} {state}, expected generation {expected} "
-            "(someone else wrote it first)."
+            f"Object {key!r} {state}, expected generation {expected} (someone else wrote it first)."
         )
 
 

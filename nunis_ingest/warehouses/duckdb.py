@@ -60,18 +60,7 @@ def read_json_sql(path: Path, columns: tuple[schema.Column, ...]) -> str:
     )
 
 
-def _merge_sql(stage: str) -> str:
-    names = schema.column_names(schema.ACTIVITIES)
-    keep = {schema.ACTIVITY_KEY, *schema.KEEP_ON_UPDATE}
-    sets = ", ".join(f"{_q(n)} = s.{_q(n)}" for n in names if n not in keep)
-    cols = ", ".join(_q(n) for n in names)
-    vals = ", ".join(f"s.{_q(n)}" for n in names)
-    return (
-        f"MERGE INTO {_q(_ACT)} AS t USING {_q(stage)} AS s ON t.id = s.id "
-        "WHEN MATCHED AND t.content_hash IS DISTINCT FROM s.content_hash "
-        f"THEN UPDATE SET {sets} "
-        f"WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({vals})"
-    )
+_KEY_COLUMNS = tuple(c for c in schema.ACTIVITIES if c.name in {"id", "athlete_id", "content_hash"})
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -168,7 +157,9 @@ class DuckDBWarehouse:
         cols = ", ".join(_q(n) for n in names)
         vals = ", ".join(f"CAST(? AS {schema.duckdb_type(known[n])})" for n in names)
         with self._transaction() as con:
-            self._dml(con, f"INSERT INTO {_q(_RUNS)} ({cols}) VALUES ({vals})", [run[n] for n in names])
+            self._dml(
+                con, f"INSERT INTO {_q(_RUNS)} ({cols}) VALUES ({vals})", [run[n] for n in names]
+            )
 
     def fetch_activity_hashes(self, athlete_id: int) -> dict[int, str]:
         sql = f"SELECT id, content_hash FROM {_q(_ACT)} WHERE athlete_id = ?"
@@ -231,10 +222,10 @@ class DuckDBBatch:
             path = stage.close()
             if stage.count == 0 and not replace:
                 return WriteResult()
-            table = f"nunis_stage_{uuid.uuid4().hex}"
+            tag = uuid.uuid4().hex
+            loaded = path if stage.count else None
             return self.warehouse._run(
-                lambda con: self._apply(con, path if stage.count else None, table, replace,
-                                        max_delete_share)
+                lambda con: self._apply(con, loaded, tag, replace, max_delete_share)
             )
         finally:
             self.discard()
@@ -248,59 +239,82 @@ class DuckDBBatch:
         self,
         con: duckdb.DuckDBPyConnection,
         path: Path | None,
-        table: str,
+        tag: str,
         replace: bool,
         max_delete_share: float | None,
     ) -> WriteResult:
-        ops, act, me = self.warehouse.operations, _q(_ACT), self.athlete_id
+        """Count, guard, delete changed and vanished ids, insert new versions.
+
+        Two passes over the file: the first reads only ``id``, ``athlete_id`` and
+        ``content_hash`` (cheap), which is all that counts, the guard and an all-unchanged
+        re-run need; only if something changed does the second pass read full rows, and
+        only those rows are inserted. An update is a DELETE plus an INSERT of the new
+        version (``first_seen_at`` carried over): for wide rows with list and struct
+        columns DuckDB does that several times faster than ``UPDATE`` or ``MERGE``.
+        """
+        wh, act, me = self.warehouse, _q(_ACT), self.athlete_id
+        keys, gone = _q(f"nunis_keys_{tag}"), _q(f"nunis_gone_{tag}")
         inserted = updated = unchanged = 0
+        parts: list[str] = []
         if path is not None:
-            ops["load"] += 1
+            wh.operations["load"] += 1
             con.execute(
-                f"CREATE TEMP TABLE {_q(table)} AS SELECT * FROM "
-                f"{read_json_sql(path, schema.ACTIVITIES)}"
+                f"CREATE TEMP TABLE {keys} AS SELECT s.id, s.athlete_id, "
+                "t.id IS NOT NULL AS existed, "
+                "t.content_hash IS NOT DISTINCT FROM s.content_hash AS same, "
+                "t.athlete_id AS owner, t.first_seen_at AS kept_first_seen_at "
+                f"FROM {read_json_sql(path, _KEY_COLUMNS)} AS s "
+                f"LEFT JOIN {act} AS t ON t.id = s.id"
             )
             counts = con.execute(
-                "SELECT count(*) FILTER (WHERE t.id IS NULL), "
-                "count(*) FILTER (WHERE t.id IS NOT NULL "
-                "  AND t.content_hash IS DISTINCT FROM s.content_hash), "
-                "count(*) FILTER (WHERE t.content_hash = s.content_hash), "
-                "count(*) FILTER (WHERE s.athlete_id IS DISTINCT FROM ? "
-                "  OR (t.id IS NOT NULL AND t.athlete_id <> ?)) "
-                f"FROM {_q(table)} AS s LEFT JOIN {act} AS t ON t.id = s.id",
+                "SELECT count(*) FILTER (WHERE NOT existed), "
+                "count(*) FILTER (WHERE existed AND NOT same), count(*) FILTER (WHERE same), "
+                "count(*) FILTER (WHERE athlete_id IS DISTINCT FROM ? OR owner <> ?) "
+                f"FROM {keys}",
                 [me, me],
             ).fetchone()
             assert counts is not None
             inserted, updated, unchanged, foreign = (int(c) for c in counts)
             if foreign:
                 raise ValueError(
-                    f"{foreign} staged row(s) belong to, or collide with ids of, another "
-                    f"athlete than {me}; nothing was written"
+                    f"{foreign} staged row(s) belong to, or reuse ids of, an athlete other "
+                    f"than {me}; nothing was written"
                 )
-        deleted = 0
+            parts.append(f"SELECT id FROM {keys} WHERE existed AND NOT same")
         if replace:
-            not_staged = (
-                f"NOT EXISTS (SELECT 1 FROM {_q(table)} AS s WHERE s.id = t.id)"
-                if path is not None
-                else "TRUE"
+            not_staged = f"AND id NOT IN (SELECT id FROM {keys})" if path else ""
+            parts.append(f"SELECT id FROM {act} WHERE athlete_id = ? {not_staged}")
+        deleted = 0
+        if parts:
+            con.execute(
+                f"CREATE TEMP TABLE {gone} AS {' UNION ALL '.join(parts)}", [me] if replace else []
             )
-            row = con.execute(
-                f"SELECT count(*), count(*) FILTER (WHERE {not_staged}) "
-                f"FROM {act} AS t WHERE t.athlete_id = ?",
-                [me],
-            ).fetchone()
-            assert row is not None
-            current, deleted = int(row[0]), int(row[1])
-            _guard(me, deleted, current, max_delete_share)
-        if inserted or updated:
-            self.warehouse._dml(con, _merge_sql(table))
-        if deleted:
-            self.warehouse._dml(
-                con, f"DELETE FROM {act} AS t WHERE t.athlete_id = ? AND {not_staged}", [me]
-            )
-        if path is not None:
-            con.execute(f"DROP TABLE {_q(table)}")
+            deleted = _count(con, gone) - updated
+        if replace:
+            _guard(me, deleted, _count(con, act, "WHERE athlete_id = ?", [me]), max_delete_share)
+        if deleted or updated:
+            wh._dml(con, f"DELETE FROM {act} WHERE id IN (SELECT id FROM {gone})")
+        if path is not None and (inserted or updated):
+            cols = ", ".join(_q(n) for n in schema.column_names(schema.ACTIVITIES))
+            source = f"SELECT * FROM {read_json_sql(path, schema.ACTIVITIES)}"
+            if updated or unchanged:  # else all rows are new: no join needed
+                source = (
+                    "SELECT s.* REPLACE (coalesce(k.kept_first_seen_at, s.first_seen_at) "
+                    f"AS first_seen_at) FROM ({source}) AS s "
+                    f"JOIN {keys} AS k ON k.id = s.id WHERE NOT k.same"
+                )
+            wh._dml(con, f"INSERT INTO {act} ({cols}) {source}")
+        for table in (keys if path else None, gone if parts else None):
+            if table:
+                con.execute(f"DROP TABLE {table}")
         return WriteResult(inserted=inserted, updated=updated, deleted=deleted, unchanged=unchanged)
+
+
+def _count(
+    con: duckdb.DuckDBPyConnection, table: str, where: str = "", params: Sequence[Any] = ()
+) -> int:
+    row = con.execute(f"SELECT count(*) FROM {table} {where}", list(params)).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _guard(athlete_id: int, deleted: int, current: int, max_share: float | None) -> None:

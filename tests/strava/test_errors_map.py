@@ -22,7 +22,10 @@ from nunis_ingest.strava.ratelimit import RateLimitUsage
 
 def body(message, *triples):
     return json.dumps(
-        {"message": message, "errors": [dict(zip(("resource", "field", "code"), t)) for t in triples]}
+        {
+            "message": message,
+            "errors": [dict(zip(("resource", "field", "code"), t, strict=True)) for t in triples],
+        }
     ).encode()
 
 
@@ -71,7 +74,8 @@ def test_retriable_flags():
 def test_reauth_errors_flag_needs_reauth():
     scope = error_for_response(CASES[0][0], CASES[0][1], context="x")
     auth = error_for_response(CASES[1][0], CASES[1][1], context="x")
-    assert scope.needs_reauth and auth.needs_reauth  # type: ignore[attr-defined]
+    assert scope.needs_reauth  # type: ignore[attr-defined]
+    assert auth.needs_reauth  # type: ignore[attr-defined]
 
 
 def test_inactive_match_is_case_insensitive():
@@ -97,7 +101,9 @@ def test_message_is_bounded_and_single_line():
 
 def test_echoed_secrets_are_scrubbed():
     payload = body("bad token abcdef123456 and secret s3cr3tvalue")
-    text = str(error_for_response(401, payload, context="x", secrets=("abcdef123456", "s3cr3tvalue")))
+    text = str(
+        error_for_response(401, payload, context="x", secrets=("abcdef123456", "s3cr3tvalue"))
+    )
     assert "abcdef123456" not in text
     assert "s3cr3tvalue" not in text
 

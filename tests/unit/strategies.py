@@ -21,30 +21,28 @@ json_scalars = (
 )
 json_values = st.recursive(
     json_scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 json_objects = st.dictionaries(st.text(max_size=8), json_values, max_size=6)
 
 # Values that look like what Strava sends, so the encoders see realistic shapes too.
-strava_like = (
-    json_values
-    | st.sampled_from(
-        [
-            "2018-05-02T12:15:09Z",
-            "2018-05-02T05:15:09Z",
-            "2018-05-02T05:15:09.123456-07:00",
-            "0001-01-01T00:00:00+05:00",
-            "9999-12-31T23:59:59-05:00",
-            -25200.0,
-            987654321234567891234,
-            [37.83, -122.26],
-            [],
-            {"id": "a1", "summary_polyline": "", "resource_state": 2},
-            {"id": 1513, "resource_state": 1},
-        ]
-    )
+strava_like = json_values | st.sampled_from(
+    [
+        "2018-05-02T12:15:09Z",
+        "2018-05-02T05:15:09Z",
+        "2018-05-02T05:15:09.123456-07:00",
+        "0001-01-01T00:00:00+05:00",
+        "9999-12-31T23:59:59-05:00",
+        -25200.0,
+        987654321234567891234,
+        [37.83, -122.26],
+        [],
+        {"id": "a1", "summary_polyline": "", "resource_state": 2},
+        {"id": 1513, "resource_state": 1},
+    ]
 )
 column_names = [c.name for c in ACTIVITIES]
 activity_ids = st.integers(min_value=1, max_value=INT64_MAX)
@@ -85,15 +83,18 @@ def check_value(column: Column, value: object, *, element: bool = False) -> None
         assert type(value) is int, f"{where}: {value!r} is not an int"
         assert -(2**63) <= value <= INT64_MAX, f"{where}: {value} outside INT64"
     elif kind == "FLOAT64":
-        assert type(value) is float and math.isfinite(value), f"{where}: {value!r}"
+        assert type(value) is float, f"{where}: {value!r}"
+        assert math.isfinite(value), f"{where}: {value!r}"
     elif kind == "STRING":
         assert type(value) is str, f"{where}: {value!r}"
     elif kind == "BOOL":
         assert type(value) is bool, f"{where}: {value!r}"
     elif kind == "TIMESTAMP":
-        assert isinstance(value, str) and TIMESTAMP_RE.match(value), f"{where}: {value!r}"
+        assert isinstance(value, str), f"{where}: {value!r}"
+        assert TIMESTAMP_RE.match(value), f"{where}: {value!r}"
     elif kind == "DATETIME":
-        assert isinstance(value, str) and DATETIME_RE.match(value), f"{where}: {value!r}"
+        assert isinstance(value, str), f"{where}: {value!r}"
+        assert DATETIME_RE.match(value), f"{where}: {value!r}"
     elif kind == "JSON":
         assert isinstance(value, dict | list | str | int | float | bool), f"{where}: {value!r}"
     else:  # pragma: no cover - a new schema type needs a rule here

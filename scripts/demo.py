@@ -1,0 +1,135 @@
+"""`make demo`: the embedded default end to end, on a sandboxed Strava.
+
+1. start strava_sandbox on a free 127.0.0.1 port with one athlete and two years of runs;
+2. register the athlete with the real CLI (`nunis-ingest athlete add`);
+3. deliver a Pub/Sub CloudEvent `{"athlete_id": ..., "mode": "all"}` to `main.ingest`
+   through functions-framework, exactly as the Cloud Function receives it;
+4. deliver a second message, mode `new`, to show the poll is idempotent;
+5. print what was loaded and the Strava requests spent, then stop the sandbox.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cloudevents.conversion import to_structured  # noqa: E402
+from cloudevents.http import CloudEvent  # noqa: E402
+from functions_framework import create_app  # noqa: E402
+
+from strava_sandbox.testing import SandboxServer  # noqa: E402
+
+DATA = ROOT / "demo-data"
+ACTIVITIES = int(os.environ.get("DEMO_ACTIVITIES", "600"))  # ~two years of training
+
+
+def publish(client, body: dict) -> int:
+    data = {
+        "message": {
+            "data": base64.b64encode(json.dumps(body).encode()).decode(),
+            "attributes": {},
+            "messageId": f"demo-{time.time_ns()}",
+            "publishTime": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        },
+        "subscription": "projects/demo/subscriptions/ingest",
+    }
+    event = CloudEvent(
+        {
+            "type": "google.cloud.pubsub.topic.v1.messagePublished",
+            "source": "//pubsub.googleapis.com/projects/demo/topics/ingest",
+        },
+        data,
+    )
+    headers, payload = to_structured(event)
+    return int(client.post("/", headers=headers, data=payload).status_code)
+
+
+def main() -> None:
+    shutil.rmtree(DATA, ignore_errors=True)
+    with SandboxServer.start(athletes=1, activities=ACTIVITIES, seed=2026) as server:
+        control = server.control()
+        app = control.app()
+        athlete = control.athletes()[0]
+        env = {
+            "NUNIS_BACKEND": "local",
+            "NUNIS_DATA_DIR": str(DATA),
+            "NUNIS_STRAVA_BASE_URL": server.base_url,
+            "STRAVA_CLIENT_ID": str(app["client_id"]),
+            "STRAVA_CLIENT_SECRET": str(app["client_secret"]),
+        }
+        os.environ.update(env)
+        print(
+            f"Strava sandbox at {server.base_url}: athlete {athlete['id']}, {ACTIVITIES} activities"
+        )
+        cli = [str(Path(sys.executable).parent / "nunis-ingest")]
+        subprocess.run(
+            [
+                *cli,
+                "athlete",
+                "add",
+                str(athlete["id"]),
+                "--refresh-token",
+                athlete["refresh_token"],
+                "--label",
+                "Demo Runner",
+            ],
+            check=True,
+            env=os.environ,
+        )
+        function = create_app(
+            target="ingest", source=str(ROOT / "main.py"), signature_type="cloudevent"
+        ).test_client()
+        control.clear_requests()
+        print("\n== Pub/Sub message {mode: all} -> main.ingest")
+        assert publish(function, {"athlete_id": athlete["id"], "mode": "all"}) == 200
+        full_requests = control.requests_log()["counts"]["total"]
+        control.clear_requests()
+        print("\n== second message {mode: new}: nothing new, so nothing written")
+        assert publish(function, {"athlete_id": athlete["id"], "mode": "new"}) == 200
+        idle_requests = control.requests_log()["counts"]["total"]
+        truth = len(control.truth(athlete["id"]))
+    from nunis_ingest.runtime import get_runtime
+
+    warehouse = get_runtime().warehouse
+    con = warehouse._connect()  # type: ignore[attr-defined]
+    loaded = con.execute("select count(*) from activities").fetchone()[0]
+    print(
+        f"\nLoaded {loaded} activities (the sandbox holds {truth}); "
+        f"Strava requests: {full_requests} for the full load (incl. token refresh), "
+        f"{idle_requests} for the idle poll."
+    )
+    print("\nBy sport:")
+    for sport, n, km in con.execute(
+        "select sport_type, count(*), round(sum(distance)/1000) from activities "
+        "group by 1 order by 2 desc"
+    ).fetchall():
+        print(f"  {sport:<16}{n:>5} activities {km:>8} km")
+    print("\nLast six months:")
+    for month, n, km in con.execute(
+        "select strftime(date_trunc('month', start_date_local), '%Y-%m') m, count(*), "
+        "round(sum(distance)/1000) from activities group by 1 order by 1 desc limit 6"
+    ).fetchall():
+        print(f"  {month}  {n:>4} activities {km:>7} km")
+    db = get_runtime().settings.duckdb_file
+    warehouse.close()  # type: ignore[attr-defined]
+    print(
+        f'\nDuckDB file: {db.relative_to(ROOT)}\nTry:\n  .venv/bin/python -c "import duckdb; '
+        f"print(duckdb.connect('{db.relative_to(ROOT)}', read_only=True).sql("
+        "'select sport_type, count(*) from activities group by 1'))\""
+    )
+    if loaded != truth:
+        sys.exit(f"demo failed: loaded {loaded} rows, expected {truth}")
+
+
+if __name__ == "__main__":
+    main()
