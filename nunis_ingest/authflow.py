@@ -28,7 +28,7 @@ class _Redirect(BaseHTTPRequestHandler):
     result: dict[str, str]
     done: threading.Event
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         query = {k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()}
         if urlparse(self.path).path != "/callback":
             self.send_error(404)
@@ -40,7 +40,7 @@ class _Redirect(BaseHTTPRequestHandler):
         self.wfile.write(b"Nunis Ingest: you can close this tab and return to the terminal.\n")
         self.server.done.set()  # type: ignore[attr-defined]
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Silence: the query string carries the authorization code."""
 
 

@@ -15,7 +15,7 @@ from nunis_ingest.errors import NunisError
 from nunis_ingest.events import SyncRequest
 from nunis_ingest.runtime import Runtime, get_runtime
 from nunis_ingest.strava.oauth import Token
-from nunis_ingest.sync import RunReport, run_sync
+from nunis_ingest.sync import run_sync
 
 
 def _runtime() -> Runtime:

@@ -54,7 +54,8 @@ class Lease:
             self.generation = self.store.put(self.key, body, if_generation=expected)
         except PreconditionFailed:
             raise LeaseHeld(
-                f"Athlete {self.athlete_id}: another run took the lease first; this run did nothing.",
+                f"Athlete {self.athlete_id}: another run took the lease first; "
+                "this run did nothing.",
                 athlete_id=self.athlete_id,
                 action="none needed.",
             ) from None

@@ -153,8 +153,7 @@ class Settings:
                 action="copy them from https://www.strava.com/settings/api into the "
                 "environment (or Secret Manager on Google Cloud).",
             )
-        assert self.strava_client_id and self.strava_client_secret
-        return self.strava_client_id, self.strava_client_secret
+        return str(self.strava_client_id), str(self.strava_client_secret)
 
     def require_gcp(self) -> tuple[str, str]:
         missing = [
@@ -166,8 +165,7 @@ class Settings:
                 action="set them to your bucket name and BigQuery dataset "
                 "(see deployment-guide.md, step 3).",
             )
-        assert self.bucket and self.dataset
-        return self.bucket, self.dataset
+        return str(self.bucket), str(self.dataset)
 
 
 def _attr(key: str) -> str:

@@ -213,6 +213,7 @@ def _run_locked(
     batch = ctx.warehouse.stage(report.athlete_id, report.run_id)
     seen: dict[int, tuple[str, int]] = {}
     max_start = state.cursor or 0
+    filtered = 0
     stopped = ""
     archive_run, archive_started = report.run_id, report.started_at
     done_keys: list[str] = []
@@ -238,7 +239,9 @@ def _run_locked(
                 digest, start = content_hash(activity), start_epoch(activity) or 0
                 max_start = max(max_start, start)
                 seen[activity_id] = (digest, start)
-                if full or state.known.get(activity_id, ("",))[0] != digest:
+                if not full and state.known.get(activity_id, ("",))[0] == digest:
+                    filtered += 1  # unchanged since we loaded it: no warehouse work
+                else:
                     rows.append(
                         to_row(
                             activity,
@@ -274,7 +277,8 @@ def _run_locked(
         report.outcome, report.reason = "partial", stopped
     else:
         guard = None if request.force else settings.max_delete_share
-        report.result = batch.commit(replace=full, max_delete_share=guard)
+        result = batch.commit(replace=full, max_delete_share=guard)
+        report.result = replace(result, unchanged=result.unchanged + filtered)
         batch.discard()
         if stopped:  # mode new: keep what we loaded, re-list the same window next time
             report.outcome, report.reason = "partial", stopped
@@ -296,8 +300,8 @@ def _run_locked(
         last_read_usage=_usage_dict(report.usage) or state.last_read_usage,
     )
     repo.save_state(report.athlete_id, state, generation)
-    if report.changed or report.outcome != "success":
-        ctx.warehouse.record_run(report.to_run_row())
+    if report.changed or report.outcome != "success" or report.mode == "all":
+        ctx.warehouse.record_run(report.to_run_row())  # idle polls leave no row: no load
 
 
 def _usage_dict(usage: RateLimitUsage | None) -> dict[str, int] | None:
@@ -388,5 +392,5 @@ def _record_failure(ctx: SyncContext, repo: AthleteRepo, report: RunReport) -> N
         )
         repo.save_state(report.athlete_id, state, generation)
         ctx.warehouse.record_run(report.to_run_row())
-    except Exception:  # noqa: BLE001 - never mask the original failure
+    except Exception:
         log.warning("could not record the failed run %s", report.run_id, exc_info=True)

@@ -27,9 +27,10 @@ from cloudevents.conversion import to_structured  # noqa: E402
 from cloudevents.http import CloudEvent  # noqa: E402
 from functions_framework import create_app  # noqa: E402
 
-from strava_sandbox.testing import SandboxServer  # noqa: E402
+from strava_sandbox.testing import SandboxControl, SandboxServer  # noqa: E402
 
 DATA = ROOT / "demo-data"
+TRY_QUERY = "select sport_type, count(*) from activities group by 1"
 ACTIVITIES = int(os.environ.get("DEMO_ACTIVITIES", "600"))  # ~two years of training
 
 
@@ -56,8 +57,8 @@ def publish(client, body: dict) -> int:
 
 def main() -> None:
     shutil.rmtree(DATA, ignore_errors=True)
-    with SandboxServer.start(athletes=1, activities=ACTIVITIES, seed=2026) as server:
-        control = server.control()
+    with SandboxServer().start(athletes=1, activities=ACTIVITIES, seed=2026) as server:
+        control = SandboxControl(server.base_url)
         app = control.app()
         athlete = control.athletes()[0]
         env = {
@@ -122,11 +123,11 @@ def main() -> None:
         print(f"  {month}  {n:>4} activities {km:>7} km")
     db = get_runtime().settings.duckdb_file
     warehouse.close()  # type: ignore[attr-defined]
-    print(
-        f'\nDuckDB file: {db.relative_to(ROOT)}\nTry:\n  .venv/bin/python -c "import duckdb; '
-        f"print(duckdb.connect('{db.relative_to(ROOT)}', read_only=True).sql("
-        "'select sport_type, count(*) from activities group by 1'))\""
-    )
+    rel = db.relative_to(ROOT)
+    hint = f"duckdb.connect('{rel}', read_only=True).sql('{TRY_QUERY}').show()"
+    print(f'\nDuckDB file: {rel}\nTry:\n  .venv/bin/python -c "import duckdb; {hint}"')
+    print("\n$ nunis-ingest status")
+    subprocess.run([*cli, "status"], check=True, env=os.environ)
     if loaded != truth:
         sys.exit(f"demo failed: loaded {loaded} rows, expected {truth}")
 

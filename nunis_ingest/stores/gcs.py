@@ -73,8 +73,13 @@ class GCSObjectStore:
         self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
 
     def _name(self, key: str) -> str:
-        if not key or key.startswith("/"):
-            raise ValueError(f"invalid object key {key!r}")
+        """Same key rules as the local store, so a key valid here is valid everywhere."""
+        if not isinstance(key, str) or not key:
+            raise ValueError("object key must be a non-empty string")
+        if "\\" in key or "\x00" in key or key.startswith("/"):
+            raise ValueError(f"object key {key!r} has a backslash, NUL or leading '/'")
+        if any(segment in ("", ".", "..") for segment in key.split("/")):
+            raise ValueError(f"object key {key!r} has an empty, '.' or '..' segment")
         return self.prefix + key
 
     @contextmanager
@@ -120,7 +125,10 @@ class GCSObjectStore:
         content_type = "application/json" if name.endswith(".json") else "application/octet-stream"
         with self._errors(key, "write"):
             blob.upload_from_string(
-                data, content_type=content_type, if_generation_match=if_generation
+                data,
+                content_type=content_type,
+                if_generation_match=if_generation,
+                retry=self._retry,
             )
         return int(blob.generation)
 

@@ -69,8 +69,11 @@ class Token:
             ) from None
         if not isinstance(raw, dict):
             raise ConfigError("The stored Strava token is not a JSON object.", action=_STORE_AGAIN)
+        # An empty access token is allowed: `athlete add` stores only a refresh token,
+        # with expires_at 0, and the first sync exchanges it.
+        access = raw.get("access_token")
         return cls(
-            access_token=_text(raw, "access_token"),
+            access_token=access if access == "" else _text(raw, "access_token"),
             refresh_token=_text(raw, "refresh_token"),
             expires_at=_integer(raw, "expires_at"),
             scope=_optional_text(raw, "scope"),

@@ -1,18 +1,22 @@
+# SQL text is built only from schema.py identifiers (quoted by _q), generated temp-table
+# names and the stage path (quoted by _lit); every value is a bound parameter.
+# ruff: noqa: S608
 """Warehouse on a DuckDB file: the embedded default for laptops and tests.
 
 Why it is built this way:
 
-- **Bulk, not row by row.** A batch streams its rows into an NDJSON file
-  (``staging.NdjsonStage``); ``commit`` loads that file with one ``read_json`` into a
-  temporary table (explicit column types from ``schema``, no auto-detection, so a
-  sample of odd rows can never change a column's type), then applies one ``MERGE`` and
-  at most one ``DELETE``. 50,000 rows take seconds, not minutes.
-- **One transaction per commit.** Load, counts, mass-delete guard, upsert and delete run
-  inside ``BEGIN … COMMIT``; any failure rolls back, so the table is either fully the
-  old or fully the new state (what ``sync`` relies on before it advances its cursor).
-- **Unchanged rows are not written.** The ``MERGE`` only matches rows whose
-  ``content_hash`` differs, and it is skipped entirely when nothing was inserted or
-  updated, so a re-run over the same pages costs one load and zero DML.
+- **Bulk, not row by row.** A batch streams rows into an NDJSON file (``NdjsonStage``,
+  one row per id, last wins); ``commit`` reads it with ``read_json`` and explicit column
+  types from ``schema`` (no auto-detection: a sample of odd rows can never change a
+  column's type). 50,000 rows commit in seconds.
+- **One transaction per commit.** Key load, counts, mass-delete guard, DELETE and INSERT
+  run inside ``BEGIN … COMMIT``; any failure rolls back, so the table holds either the
+  old or the new state (what ``sync`` relies on before it advances its cursor).
+- **Unchanged rows cost nothing.** Rows whose ``content_hash`` is stored already are not
+  written, and a batch with nothing new runs no DML at all (one key load only).
+- **Counters.** ``operations['load']`` counts staged files brought in (one per commit
+  with rows, like BigQuery's one load job, even though DuckDB reads the file in two
+  passes); ``operations['dml']`` counts mutating statements on the two tables.
 - **Values come back JSON-ready.** ``fetch_runs`` returns the row encoding of
   ``schema`` (timestamps as ``…+00:00`` strings), which is adapter-neutral and also avoids
   DuckDB's optional ``pytz`` dependency for ``TIMESTAMPTZ`` values.
@@ -25,11 +29,11 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import duckdb
 
@@ -38,7 +42,6 @@ from nunis_ingest.errors import MassDeleteRefused, WarehouseTransientError
 from nunis_ingest.ports import Row, WriteResult
 from nunis_ingest.warehouses.staging import NdjsonStage
 
-T = TypeVar("T")
 _ACT = schema.ACTIVITIES_TABLE
 _RUNS = schema.RUNS_TABLE
 
@@ -84,17 +87,22 @@ class DuckDBWarehouse:
 
     # --- connection ------------------------------------------------------------------
 
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        """The shared connection, opened on first use (also an inspection hook for tests,
+        the demo and status commands; TIMESTAMPTZ values fetched through it need ``pytz``)."""
+        if self._con is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            con = duckdb.connect(str(self.path))
+            con.execute("SET TimeZone = 'UTC'")
+            self._con = con
+        return self._con
+
     @contextmanager
     def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """The shared connection, under the lock, with DuckDB errors classified."""
         with self._lock:
             try:
-                if self._con is None:
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
-                    con = duckdb.connect(str(self.path))
-                    con.execute("SET TimeZone = 'UTC'")
-                    self._con = con
-                yield self._con
+                yield self._connect()
             except duckdb.Error as exc:
                 if _is_transient(exc):
                     raise WarehouseTransientError(
@@ -110,7 +118,8 @@ class DuckDBWarehouse:
             try:
                 yield con
             except BaseException:
-                con.execute("ROLLBACK")
+                with suppress(duckdb.Error):  # keep the original error, not a rollback's
+                    con.execute("ROLLBACK")
                 raise
             con.execute("COMMIT")
 
@@ -185,12 +194,6 @@ class DuckDBWarehouse:
             for row in rows
         ]
 
-    # --- used by DuckDBBatch ---------------------------------------------------------
-
-    def _run(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        with self._transaction() as con:
-            return work(con)
-
 
 def _iso(value: Any) -> str | None:
     """DuckDB's ``2024-01-02 03:04:05+00`` → ``2024-01-02T03:04:05+00:00``."""
@@ -222,11 +225,9 @@ class DuckDBBatch:
             path = stage.close()
             if stage.count == 0 and not replace:
                 return WriteResult()
-            tag = uuid.uuid4().hex
-            loaded = path if stage.count else None
-            return self.warehouse._run(
-                lambda con: self._apply(con, loaded, tag, replace, max_delete_share)
-            )
+            loaded, tag = (path if stage.count else None), uuid.uuid4().hex
+            with self.warehouse._transaction() as con:
+                return self._apply(con, loaded, tag, replace, max_delete_share)
         finally:
             self.discard()
 
@@ -280,9 +281,10 @@ class DuckDBBatch:
                     f"{foreign} staged row(s) belong to, or reuse ids of, an athlete other "
                     f"than {me}; nothing was written"
                 )
-            parts.append(f"SELECT id FROM {keys} WHERE existed AND NOT same")
+            if updated:
+                parts.append(f"SELECT id FROM {keys} WHERE existed AND NOT same")
         if replace:
-            not_staged = f"AND id NOT IN (SELECT id FROM {keys})" if path else ""
+            not_staged = "" if path is None else f"AND id NOT IN (SELECT id FROM {keys})"
             parts.append(f"SELECT id FROM {act} WHERE athlete_id = ? {not_staged}")
         deleted = 0
         if parts:

@@ -43,7 +43,7 @@ def test_put_get_round_trip(object_store: ObjectStore, key: str, data: bytes) ->
 def test_create_only_succeeds_once(object_store: ObjectStore) -> None:
     key = "athletes/7/lease.json"
     generation = object_store.put(key, b"first", if_generation=CREATE_ONLY)
-    with pytest.raises(PreconditionFailed, match="lease.json"):
+    with pytest.raises(PreconditionFailed, match=r"lease\.json"):
         object_store.put(key, b"second", if_generation=CREATE_ONLY)
     stored = object_store.get(key)
     assert stored is not None
@@ -55,7 +55,7 @@ def test_compare_and_swap(object_store: ObjectStore) -> None:
     first = object_store.put(key, b"v1")
     second = object_store.put(key, b"v2", if_generation=first)
     assert second != first
-    with pytest.raises(PreconditionFailed, match="state.json"):
+    with pytest.raises(PreconditionFailed, match=r"state\.json"):
         object_store.put(key, b"v3", if_generation=first)  # stale
     stored = object_store.get(key)
     assert stored is not None

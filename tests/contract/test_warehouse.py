@@ -23,7 +23,7 @@ BIG = 2**40  # Strava ids exceed 2^31
 
 def activity(activity_id: int, athlete_id: int = ME, **fields: Any) -> dict[str, Any]:
     """A Strava SummaryActivity-like payload with lists, structs and zone-less local time."""
-    base = json.loads(FIXTURE.read_text())
+    base: dict[str, Any] = json.loads(FIXTURE.read_text())
     for heavy in ("best_efforts", "splits_metric", "splits_standard", "laps", "segment_efforts"):
         base.pop(heavy, None)
     base.update(id=activity_id, athlete={"id": athlete_id, "resource_state": 1})
@@ -132,7 +132,9 @@ def test_duplicate_ids_in_one_batch_keep_the_last(warehouse: Warehouse) -> None:
     assert warehouse.fetch_activity_hashes(ME)[BIG] == new["content_hash"]
 
 
-def test_raw_keeps_unknown_fields(warehouse: Warehouse, read_activity: Callable[[int], Any]) -> None:
+def test_raw_keeps_unknown_fields(
+    warehouse: Warehouse, read_activity: Callable[[int], Any]
+) -> None:
     payload = activity(BIG, brand_new_field={"nested": [1, 2.5, None, "é"]}, big_number=2**62)
     commit(warehouse, [to_row(payload, athlete_id=ME, run_id="r1", seen_at=T0)])
     assert read_activity(BIG)["raw"] == payload
@@ -229,7 +231,7 @@ def test_batch_cannot_be_reused(warehouse: Warehouse) -> None:
 
 def test_rows_of_another_athlete_are_refused(warehouse: Warehouse) -> None:
     commit(warehouse, rows([7], athlete_id=OTHER), athlete_id=OTHER)
-    with pytest.raises(ValueError, match="another|other"):
+    with pytest.raises(ValueError, match=r"another|other"):
         commit(warehouse, rows([1, 7]))  # id 7 is OTHER's
     assert warehouse.fetch_activity_hashes(ME) == {}
 
@@ -240,7 +242,7 @@ def test_failed_commit_changes_nothing(warehouse: Warehouse) -> None:
     bad = copy.deepcopy(rows([4])[0])
     bad["distance"] = "not a number"  # a valid JSON line with a value of the wrong type
     batch_rows = rows([1], name="edited") + rows([5]) + [bad]
-    with pytest.raises(Exception, match=r"(?i)cast|invalid|conver"):  # noqa: B017, PT011
+    with pytest.raises(Exception, match=r"(?i)cast|invalid|conver"):
         commit(warehouse, batch_rows, replace=True, max_delete_share=None)
     assert warehouse.fetch_activity_hashes(ME) == before
 
@@ -250,6 +252,6 @@ def test_constraint_violation_mid_insert_changes_nothing(warehouse: Warehouse) -
     before = warehouse.fetch_activity_hashes(ME)
     bad = rows([9])[0]
     bad["raw"] = None  # violates NOT NULL only when the rows are written
-    with pytest.raises(Exception, match=r"(?i)null|required"):  # noqa: B017, PT011
+    with pytest.raises(Exception, match=r"(?i)null|required"):
         commit(warehouse, [*rows([1], name="edited"), *rows([6, 7, 8]), bad], replace=True)
     assert warehouse.fetch_activity_hashes(ME) == before

@@ -126,6 +126,8 @@ def test_stale_message_is_dropped(sandbox, rt, function, caplog):
 def test_transient_strava_failure_is_retried(sandbox, rt, function):
     aid = register(rt, sandbox.create_athlete(activities=5))
     rt.warehouse.close()
-    sandbox.add_fault(method="GET", path="/api/v3/athlete/activities", status=503, times=20)
+    sandbox.add_fault(
+        kind="status", method="GET", path="/api/v3/athlete/activities", status=503, times=20
+    )
     response = publish(function, json.dumps({"athlete_id": aid, "mode": "all"}))
     assert response.status_code == 500, "a transient failure must raise so Pub/Sub redelivers"

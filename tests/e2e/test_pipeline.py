@@ -71,7 +71,8 @@ def test_an_edit_inside_the_window_is_updated_and_first_seen_is_kept(sandbox, rt
     assert report.result.updated == 1
     con = rt.warehouse._connect()  # type: ignore[attr-defined]
     name, first, updated = con.execute(
-        "select name, first_seen_at, updated_at from activities where id = ?", [newest["id"]]
+        "select name, first_seen_at::varchar, updated_at::varchar from activities where id = ?",
+        [newest["id"]],
     ).fetchone()
     assert name == "Renamed ✨ tempo"
     assert first <= updated

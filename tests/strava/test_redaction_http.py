@@ -73,6 +73,7 @@ def assert_clean(text):
 
 def test_no_token_in_logs_or_errors_over_real_http(server, caplog):
     caplog.set_level(logging.DEBUG)  # root, so urllib3's connection logs are captured
+    caplog.set_level(logging.DEBUG, logger="urllib3")  # even if an app run quietened it
     with requests.Session() as session:
         client = StravaClient(session, base_url=server, access_token=ACCESS, sleep=lambda s: None)
         pages = list(client.iter_activity_pages())

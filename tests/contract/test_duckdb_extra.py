@@ -1,0 +1,85 @@
+"""DuckDBWarehouse and NdjsonStage specifics beyond the shared contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nunis_ingest.errors import WarehouseTransientError
+from nunis_ingest.warehouses.duckdb import DuckDBWarehouse
+from nunis_ingest.warehouses.staging import NdjsonStage
+
+
+def test_stage_files_are_removed_after_commit_and_discard(tmp_path: Path) -> None:
+    wh = DuckDBWarehouse(tmp_path / "w.duckdb", stage_dir=tmp_path / "stage")
+    (tmp_path / "stage").mkdir()
+    wh.ensure_schema()
+    wh.stage(1, "r").discard()
+    batch = wh.stage(1, "r")
+    batch.add([{"id": 1, "athlete_id": 1, "distance": "bad"}])
+    with pytest.raises(Exception):  # noqa: B017, PT011
+        batch.commit(replace=False)
+    assert list((tmp_path / "stage").iterdir()) == []
+    wh.close()
+
+
+def test_file_held_by_another_process_is_transient(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    DuckDBWarehouse(path).ensure_schema()  # create it, then let another process hold it
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+            "print('ready', flush=True); time.sleep(60)",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "ready"
+        wh = DuckDBWarehouse(path)
+        with pytest.raises(WarehouseTransientError, match="busy"):
+            wh.fetch_activity_hashes(1)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_ndjson_stage_lines_and_last_wins(tmp_path: Path) -> None:
+    with NdjsonStage(directory=tmp_path) as stage:
+        stage.add([{"id": 1, "v": "é"}, {"id": 2, "v": "a"}])
+        stage.add([{"id": 1, "v": "b"}])
+        assert stage.count == 2
+        path = stage.close()
+        lines = path.read_text(encoding="utf-8").splitlines()
+        assert lines == ['{"id":2,"v":"a"}', '{"id":1,"v":"b"}']
+        assert stage.close() == path  # idempotent
+        with pytest.raises(RuntimeError):
+            stage.add([{"id": 3}])
+    assert not path.exists()
+
+
+def test_ndjson_stage_refuses_nan_without_partial_lines(tmp_path: Path) -> None:
+    stage = NdjsonStage(directory=tmp_path)
+    stage.add([{"id": 1}])
+    with pytest.raises(ValueError):  # noqa: PT011
+        stage.add([{"id": 2}, {"id": 3, "x": float("nan")}])
+    assert stage.count == 1
+    assert [json.loads(line) for line in stage.close().read_text().splitlines()] == [{"id": 1}]
+    stage.cleanup()
+    stage.cleanup()
+
+
+def test_ndjson_stage_without_key_keeps_every_row(tmp_path: Path) -> None:
+    stage = NdjsonStage(key=None, directory=tmp_path)
+    stage.add([{"id": 1}, {"id": 1}])
+    assert stage.count == 2
+    assert len(stage.close().read_text().splitlines()) == 2
+    stage.cleanup()
