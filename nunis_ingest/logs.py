@@ -13,20 +13,24 @@ import sys
 import threading
 from typing import Any
 
-_secrets: set[str] = set()
+_secrets: dict[str, None] = {}  # insertion-ordered set, bounded for long-lived instances
 _lock = threading.Lock()
+MAX_SECRETS = 512
 REDACTED = "[redacted]"
 
 
 def register_secret(value: str | None) -> None:
-    """Remember a token or secret so no log record can carry it."""
+    """Remember a token or secret so no log record can carry it (the newest 512 are kept)."""
     if value and len(value) >= 8:
         with _lock:
-            _secrets.add(value)
+            _secrets.pop(value, None)
+            _secrets[value] = None
+            while len(_secrets) > MAX_SECRETS:
+                del _secrets[next(iter(_secrets))]
 
 
 def redact(text: str) -> str:
-    for secret in _secrets:
+    for secret in list(_secrets):
         if secret in text:
             text = text.replace(secret, REDACTED)
     return text

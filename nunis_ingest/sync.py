@@ -29,8 +29,8 @@ from nunis_ingest.lease import Lease
 from nunis_ingest.ports import ObjectStore, Warehouse, WriteResult
 from nunis_ingest.settings import Settings
 from nunis_ingest.strava.client import Page, StravaClient
-from nunis_ingest.strava.oauth import OAuthClient, Token, needs_refresh
 from nunis_ingest.strava.ratelimit import RateLimitUsage
+from nunis_ingest.tokens import fresh_token
 from nunis_ingest.transform import InvalidActivity, content_hash, start_epoch, to_row
 from nunis_ingest.transform import activity_id as valid_activity_id
 
@@ -197,7 +197,7 @@ def _run_locked(
     settings = ctx.settings
     lookback = 86400 * (settings.lookback_days if lookback_days is None else lookback_days)
     deadline = ctx.monotonic() + settings.time_budget_seconds
-    token = _fresh_token(ctx, repo, report.athlete_id)
+    token = fresh_token(ctx.session, ctx.settings, repo, report.athlete_id, ctx.now())
     client = StravaClient(
         ctx.session,
         base_url=settings.strava_base_url,
@@ -357,24 +357,6 @@ def _budget_exhausted(
     if left_day is not None and left_day <= settings.read_headroom_daily:
         return f"daily read budget nearly used ({left_day} left); resuming tomorrow"
     return ""
-
-
-def _fresh_token(ctx: SyncContext, repo: AthleteRepo, athlete_id: int) -> Token:
-    """Refresh only within the last hour; persist a rotated token before anything else."""
-    token = repo.load_token(athlete_id)
-    if not needs_refresh(token, ctx.now()):
-        return token
-    client_id, secret = ctx.settings.require_strava_app()
-    oauth = OAuthClient(
-        ctx.session,
-        base_url=ctx.settings.strava_base_url,
-        client_id=client_id,
-        client_secret=secret,
-        timeout=ctx.settings.http_timeout_seconds,
-    )
-    fresh = oauth.refresh(token)
-    repo.save_token(athlete_id, fresh)
-    return fresh
 
 
 def _record_failure(ctx: SyncContext, repo: AthleteRepo, report: RunReport) -> None:

@@ -310,12 +310,19 @@ class BigQueryBatch:
             deleted=int(counts["deleted"] or 0) if replace else 0,
         )
         stored = int(counts["stored"] or 0)
+        if counts["foreign_rows"]:
+            raise ValueError(
+                f"{counts['foreign_rows']} staged row(s) belong to, or reuse ids of, an athlete "
+                f"other than {self.athlete_id}; nothing was written"
+            )
         if replace and share is not None and result.deleted > share * stored:
             raise errors.MassDeleteRefused(
-                f"Replacing athlete {self.athlete_id}'s activities would delete "
-                f"{result.deleted} of {stored} rows (more than {share:.0%}); nothing changed.",
+                f"Athlete {self.athlete_id}: a full sync would delete {result.deleted} of "
+                f"{stored} stored activities (more than the allowed share {share:.0%}); "
+                "nothing was changed.",
                 athlete_id=self.athlete_id,
-                action="check the Strava listing; if the deletions are real, purge the athlete.",
+                action="if Strava really lists that few activities, re-run with --force "
+                "or raise NUNIS_MAX_DELETE_SHARE.",
             )
         if result.inserted or result.updated or result.deleted:
             wh.query(self._merge_sql(replace), params, dml=True)
@@ -328,13 +335,16 @@ class BigQueryBatch:
     def _count_sql(self) -> str:
         target = self.wh.sql_table(schema.ACTIVITIES_TABLE)
         return f"""
-WITH S AS (SELECT id, content_hash FROM {self._source()}),
-J AS (SELECT S.id, T.id AS tid, S.content_hash AS sh, T.content_hash AS th
+WITH S AS (SELECT id, athlete_id, content_hash FROM {self._source()}),
+J AS (SELECT S.id, T.id AS tid, S.content_hash AS sh, T.content_hash AS th,
+             S.athlete_id AS mine, T.athlete_id AS owner
       FROM S LEFT JOIN {target} T ON T.id = S.id)
 SELECT
   (SELECT COUNT(*) FROM J WHERE tid IS NULL) AS inserted,
   (SELECT COUNT(*) FROM J WHERE tid IS NOT NULL AND sh != th) AS updated,
   (SELECT COUNT(*) FROM J WHERE tid IS NOT NULL AND sh = th) AS unchanged,
+  (SELECT COUNT(*) FROM J WHERE mine IS NULL OR mine != @athlete
+     OR (owner IS NOT NULL AND owner != @athlete)) AS foreign_rows,
   (SELECT COUNT(*) FROM {target} WHERE athlete_id = @athlete) AS stored,
   (SELECT COUNT(*) FROM {target} WHERE athlete_id = @athlete
      AND id NOT IN (SELECT id FROM S)) AS deleted
