@@ -8,6 +8,8 @@ import pytest
 
 from strava_sandbox.testing import SandboxControl, SandboxServer
 
+pytest_plugins = ["tests.standins"]
+
 SANDBOX_ATHLETES = 2
 SANDBOX_ACTIVITIES = 60
 SANDBOX_SEED = 7

@@ -156,7 +156,10 @@ class BigQueryWarehouse:
             ds = bigquery.Dataset(self.dataset)
             if self.location:
                 ds.location = self.location
-            self.client.create_dataset(ds, exists_ok=True)
+            try:  # get first: create needs a project-level permission the runtime lacks
+                self.client.get_dataset(self.dataset)
+            except gexc.NotFound:
+                self.client.create_dataset(ds, exists_ok=True)
             for name, columns in (
                 (schema.ACTIVITIES_TABLE, schema.ACTIVITIES),
                 (schema.RUNS_TABLE, schema.RUNS),

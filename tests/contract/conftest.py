@@ -17,6 +17,7 @@ import pytest
 
 from nunis_ingest.ports import ObjectStore, Warehouse
 from nunis_ingest.stores.localfs import LocalObjectStore
+from tests.gcp.adapters import bigquery_warehouse, gcs_store, read_bigquery_activity
 
 Factory = Callable[[pytest.FixtureRequest, Path], Any]
 
@@ -29,11 +30,16 @@ def _duckdb(request: pytest.FixtureRequest, tmp_path: Path) -> Warehouse:
 
 STORE_FACTORIES: dict[str, Factory] = {
     "localfs": lambda request, tmp_path: LocalObjectStore(tmp_path / "store"),
+    "gcs": gcs_store,
 }
 WAREHOUSE_FACTORIES: dict[str, Factory] = {
     "duckdb": _duckdb,
+    "bigquery": bigquery_warehouse,
 }
-ADAPTER_MARKS: dict[str, list[pytest.MarkDecorator]] = {}
+ADAPTER_MARKS: dict[str, list[pytest.MarkDecorator]] = {
+    "gcs": [pytest.mark.gcp],
+    "bigquery": [pytest.mark.gcp],
+}
 """Marks per adapter name, e.g. ``{"gcs": [pytest.mark.gcp]}``."""
 
 
@@ -95,7 +101,10 @@ def _read_duckdb_activity(warehouse: Any, activity_id: int) -> dict[str, Any] | 
     return out
 
 
-ACTIVITY_READERS: dict[str, ActivityReader] = {"duckdb": _read_duckdb_activity}
+ACTIVITY_READERS: dict[str, ActivityReader] = {
+    "duckdb": _read_duckdb_activity,
+    "bigquery": read_bigquery_activity,
+}
 
 
 @pytest.fixture

@@ -195,3 +195,16 @@ def test_delete_purge_and_runs(wh):
     assert wh.fetch_runs(ATHLETE + 1) == []
     with pytest.raises(ValueError, match="nope"):
         wh.record_run({"nope": 1})
+
+
+def test_ensure_schema_creates_a_missing_dataset_and_reuses_an_existing_one(bigquery_client):
+    import uuid
+
+    name = f"nunis_new_{uuid.uuid4().hex[:12]}"
+    try:
+        BigQueryWarehouse(bigquery_client, name).ensure_schema()
+        tables = {t.table_id for t in bigquery_client.list_tables(name)}
+        assert {schema.ACTIVITIES_TABLE, schema.RUNS_TABLE} <= tables
+        BigQueryWarehouse(bigquery_client, name).ensure_schema()  # exists now: no error
+    finally:
+        bigquery_client.delete_dataset(name, delete_contents=True, not_found_ok=True)
