@@ -20,7 +20,7 @@ from nunis_ingest.settings import Settings, load_settings
 from nunis_ingest.sync import SyncContext
 
 if TYPE_CHECKING:
-    from nunis_ingest.ports import ObjectStore, Warehouse
+    from nunis_ingest.ports import ObjectStore, Queue, Warehouse
 
 USER_AGENT = "nunis-ingest/0.1 (+https://github.com/nunis/nunis-ingest)"
 
@@ -52,7 +52,9 @@ class Runtime:
 
             _, dataset = self.settings.require_gcp()
             client = bigquery.Client(
-                project=self.settings.project, location=self.settings.bq_location
+                project=self.settings.project,
+                location=self.settings.bq_location,
+                **_bigquery_emulator_options(),
             )
             warehouse: Warehouse = BigQueryWarehouse(
                 client, dataset, location=self.settings.bq_location
@@ -64,6 +66,30 @@ class Runtime:
             warehouse = DuckDBWarehouse(self.settings.duckdb_file)
         warehouse.ensure_schema()
         return warehouse
+
+    @functools.cached_property
+    def queue(self) -> Queue:
+        """Webhook events: Pub/Sub (NUNIS_EVENTS_TOPIC) on gcp, a SQLite file locally."""
+        if self.settings.backend == "gcp":
+            from nunis_ingest.webhook.queue import PubSubQueue
+
+            topic = self.settings.events_topic
+            if not topic:
+                from nunis_ingest.errors import ConfigError
+
+                raise ConfigError(
+                    "NUNIS_BACKEND=gcp needs NUNIS_EVENTS_TOPIC for webhook events.",
+                    action="set it to the events topic (deployment-guide.md, webhooks).",
+                )
+            project = self.settings.project
+            if not project:
+                import google.auth
+
+                project = google.auth.default()[1]
+            return PubSubQueue(str(project), topic)
+        from nunis_ingest.webhook.queue import QUEUE_FILE, LocalQueue
+
+        return LocalQueue(self.settings.data_dir / QUEUE_FILE)
 
     @functools.cached_property
     def session(self) -> requests.Session:
@@ -80,6 +106,27 @@ class Runtime:
             now=time.time,
             on_page=on_page,
         )
+
+
+def _bigquery_emulator_options() -> dict[str, object]:
+    """Point the client at a local BigQuery stand-in when BIGQUERY_EMULATOR_HOST is set.
+
+    The Cloud Storage client honours STORAGE_EMULATOR_HOST by itself; the BigQuery client
+    takes the endpoint from the variable too but still looks for credentials, which a
+    stand-in does not need.
+    """
+    import os
+
+    endpoint = os.environ.get("BIGQUERY_EMULATOR_HOST")
+    if not endpoint:
+        return {}
+    from google.api_core.client_options import ClientOptions
+    from google.auth.credentials import AnonymousCredentials
+
+    return {
+        "credentials": AnonymousCredentials(),
+        "client_options": ClientOptions(api_endpoint=endpoint),
+    }
 
 
 _lock = threading.Lock()

@@ -1,0 +1,115 @@
+"""Production topology on one machine: Pub/Sub emulator → functions-framework → GCS + BigQuery.
+
+A real `functions-framework --target=ingest` process receives pushes from a Pub/Sub
+emulator subscription, reads the athlete's token from the Cloud Storage stand-in, polls the
+Strava sandbox and loads the BigQuery stand-in. Skips (with the reason) where gcloud's
+Pub/Sub emulator is missing; the in-process CloudEvent tests in tests/e2e run everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from nunis_ingest.athletes import AthleteConfig, AthleteRepo
+from nunis_ingest.strava.oauth import Token
+from scripts.topology import function_process, push_topic, wait_until
+from tests.standins import PROJECT
+
+pytestmark = [pytest.mark.gcp, pytest.mark.pubsub, pytest.mark.slow]
+
+
+@pytest.fixture
+def function_url(
+    sandbox, gcs_endpoint, bigquery_endpoint, gcs_bucket, bigquery_dataset, tmp_path
+) -> Iterator[str]:
+    """A functions-framework process serving main.ingest with the gcp backend."""
+    app = sandbox.app()
+    env = dict(
+        os.environ,
+        NUNIS_BACKEND="gcp",
+        NUNIS_BUCKET=gcs_bucket,
+        NUNIS_DATASET=bigquery_dataset,
+        NUNIS_PROJECT=PROJECT,
+        STORAGE_EMULATOR_HOST=gcs_endpoint,
+        BIGQUERY_EMULATOR_HOST=bigquery_endpoint,
+        NUNIS_STRAVA_BASE_URL=sandbox.base_url,
+        STRAVA_CLIENT_ID=str(app["client_id"]),
+        STRAVA_CLIENT_SECRET=str(app["client_secret"]),
+    )
+    with (tmp_path / "function.log").open("w") as log, function_process(env, log) as url:
+        yield url
+
+
+@pytest.fixture
+def topic(pubsub_endpoint, function_url) -> Iterator[Any]:
+    with push_topic(function_url) as publish:
+        yield publish
+
+
+def _register(gcs_client, bucket: str, athlete: dict[str, Any]) -> int:
+    from nunis_ingest.stores.gcs import GCSObjectStore
+
+    repo = AthleteRepo(GCSObjectStore(gcs_client, bucket))
+    aid = int(athlete["id"])
+    repo.save_token(
+        aid,
+        Token(
+            athlete["access_token"],
+            athlete["refresh_token"],
+            int(athlete["expires_at"]),
+            athlete["scope"],
+        ),
+    )
+    repo.save_config(AthleteConfig(aid))
+    return aid
+
+
+def _rows(bigquery_client, dataset: str, aid: int) -> list[tuple[int, int]]:
+    sql = f"select id, count(*) from `{dataset}.activities` where athlete_id = {aid} group by id"  # noqa: S608
+    try:
+        return [(r[0], r[1]) for r in bigquery_client.query_and_wait(sql)]
+    except Exception:  # the table does not exist before the first run
+        return []
+
+
+def test_pubsub_push_to_function_loads_bigquery_and_archives_to_gcs(
+    sandbox, topic, gcs_client, gcs_bucket, bigquery_client, bigquery_dataset
+):
+    athlete = sandbox.create_athlete(activities=230)
+    aid = _register(gcs_client, gcs_bucket, athlete)
+    truth = {int(a["id"]) for a in sandbox.truth(aid)}
+
+    topic({"athlete_id": aid, "mode": "all"})
+    wait_until(lambda: {i for i, _ in _rows(bigquery_client, bigquery_dataset, aid)} == truth)
+    archive = [b.name for b in gcs_client.list_blobs(gcs_bucket, prefix="archive/strava/")]
+    assert len(archive) == 2  # 230 activities: two pages of up to 200
+    assert all(f"athlete={aid}/" in name for name in archive)
+
+    state_before = _state_bytes(gcs_client, gcs_bucket, aid)
+    added = sandbox.add_activity(aid, name="fresh from the watch")
+    topic({"athlete_id": aid, "mode": "new"})
+    wait_until(
+        lambda: int(added["id"]) in {i for i, _ in _rows(bigquery_client, bigquery_dataset, aid)}
+    )
+    assert _state_bytes(gcs_client, gcs_bucket, aid) != state_before
+
+    for _ in range(2):  # the same request twice, as a doubled scheduler tick would send it
+        topic({"athlete_id": aid, "mode": "all"})
+    wait_until(lambda: len(_runs(bigquery_client, bigquery_dataset, aid)) >= 4)
+    rows = _rows(bigquery_client, bigquery_dataset, aid)
+    assert all(count == 1 for _, count in rows), "an activity was loaded twice"
+    assert {i for i, _ in rows} == truth | {int(added["id"])}
+
+
+def _state_bytes(gcs_client, bucket: str, aid: int) -> bytes:
+    blob = gcs_client.bucket(bucket).blob(f"athletes/{aid}/state.json")
+    return bytes(blob.download_as_bytes())
+
+
+def _runs(bigquery_client, dataset: str, aid: int) -> list[Any]:
+    sql = f"select run_id from `{dataset}.ingest_runs` where athlete_id = {aid}"  # noqa: S608
+    return list(bigquery_client.query_and_wait(sql))
