@@ -26,20 +26,21 @@ very DML that follows. Costs and quotas shape the rest:
 # ruff: noqa: S608
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import google.api_core.exceptions as gexc
 import requests
 from google.cloud import bigquery
 
 from nunis_ingest import errors, schema
-from nunis_ingest.ports import Row, WriteResult
-from nunis_ingest.warehouses.staging import NdjsonStage
+from nunis_ingest.ports import Row
+
+if TYPE_CHECKING:
+    from nunis_ingest.warehouses.bigquery_batch import BigQueryBatch
 
 _TRANSIENT_REASONS = {
     "backendError",
@@ -176,6 +177,8 @@ class BigQueryWarehouse:
     # --- writes -------------------------------------------------------------------------
 
     def stage(self, athlete_id: int, run_id: str) -> BigQueryBatch:
+        from nunis_ingest.warehouses.bigquery_batch import BigQueryBatch  # imports this module
+
         return BigQueryBatch(self, athlete_id, run_id)
 
     def _delete(self, where: str, params: list[Any]) -> int:
@@ -250,122 +253,3 @@ def _json_ready(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return value
-
-
-class BigQueryBatch:
-    """Rows of one athlete and run, streamed to a local NDJSON file until ``commit``."""
-
-    _COLUMNS = frozenset(schema.column_names(schema.ACTIVITIES))
-
-    def __init__(self, warehouse: BigQueryWarehouse, athlete_id: int, run_id: str) -> None:
-        self.wh = warehouse
-        self.athlete_id = athlete_id
-        safe = re.sub(r"[^A-Za-z0-9_]", "_", run_id)[:200]
-        self.staging_table = warehouse.table_id(f"_stage_{athlete_id}_{safe}")
-        self._stage: NdjsonStage | None = NdjsonStage()
-
-    def add(self, rows: Sequence[Row]) -> None:
-        if self._stage is None:
-            raise RuntimeError("batch already committed or discarded")
-        for row in rows:
-            extra = set(row) - self._COLUMNS
-            if extra:  # real BigQuery rejects unknown fields; the stand-in would not
-                raise ValueError(f"activities has no column(s) {sorted(extra)}")
-        self._stage.add(rows)
-
-    def discard(self) -> None:
-        if self._stage is not None:
-            self._stage.cleanup()
-            self._stage = None
-
-    def commit(self, *, replace: bool, max_delete_share: float | None = None) -> WriteResult:
-        if self._stage is None:
-            raise RuntimeError("batch already committed or discarded")
-        stage, wh = self._stage, self.wh
-        stage.close()
-        try:
-            if stage.count == 0 and not replace:
-                return WriteResult()
-            target_id = wh.table_id(schema.ACTIVITIES_TABLE)
-            with _table_lock(target_id):
-                try:
-                    return self._commit(stage, replace, max_delete_share)
-                finally:
-                    with _bq_errors("drop of the staging table"):
-                        wh.client.delete_table(self.staging_table, not_found_ok=True)
-        finally:
-            self.discard()
-
-    def _commit(self, stage: NdjsonStage, replace: bool, share: float | None) -> WriteResult:
-        wh = self.wh
-        with _bq_errors("staging table setup"):
-            table = bigquery.Table(self.staging_table, schema=schema_fields(schema.ACTIVITIES))
-            table.expires = datetime.now(UTC) + STAGING_TTL
-            wh.client.create_table(table, exists_ok=True)
-        if stage.count:
-            wh.load_file(str(stage.path), self.staging_table, schema.ACTIVITIES)
-        params = [bigquery.ScalarQueryParameter("athlete", "INT64", self.athlete_id)]
-        counts = wh.rows(self._count_sql(), params)[0]
-        result = WriteResult(
-            inserted=int(counts["inserted"] or 0),
-            updated=int(counts["updated"] or 0),
-            unchanged=int(counts["unchanged"] or 0),
-            deleted=int(counts["deleted"] or 0) if replace else 0,
-        )
-        stored = int(counts["stored"] or 0)
-        if counts["foreign_rows"]:
-            raise ValueError(
-                f"{counts['foreign_rows']} staged row(s) belong to, or reuse ids of, an athlete "
-                f"other than {self.athlete_id}; nothing was written"
-            )
-        if replace and share is not None and result.deleted > share * stored:
-            raise errors.MassDeleteRefused(
-                f"Athlete {self.athlete_id}: a full sync would delete {result.deleted} of "
-                f"{stored} stored activities (more than the allowed share {share:.0%}); "
-                "nothing was changed.",
-                athlete_id=self.athlete_id,
-                action="if Strava really lists that few activities, re-run with --force "
-                "or raise NUNIS_MAX_DELETE_SHARE.",
-            )
-        if result.inserted or result.updated or result.deleted:
-            wh.query(self._merge_sql(replace), params, dml=True)
-        return result
-
-    def _source(self) -> str:
-        """Staged rows; NdjsonStage already keeps one row per id (the MERGE needs that)."""
-        return f"`{self.staging_table}`"
-
-    def _count_sql(self) -> str:
-        target = self.wh.sql_table(schema.ACTIVITIES_TABLE)
-        return f"""
-WITH S AS (SELECT id, athlete_id, content_hash FROM {self._source()}),
-J AS (SELECT S.id, T.id AS tid, S.content_hash AS sh, T.content_hash AS th,
-             S.athlete_id AS mine, T.athlete_id AS owner
-      FROM S LEFT JOIN {target} T ON T.id = S.id)
-SELECT
-  (SELECT COUNT(*) FROM J WHERE tid IS NULL) AS inserted,
-  (SELECT COUNT(*) FROM J WHERE tid IS NOT NULL AND sh != th) AS updated,
-  (SELECT COUNT(*) FROM J WHERE tid IS NOT NULL AND sh = th) AS unchanged,
-  (SELECT COUNT(*) FROM J WHERE mine IS NULL OR mine != @athlete
-     OR (owner IS NOT NULL AND owner != @athlete)) AS foreign_rows,
-  (SELECT COUNT(*) FROM {target} WHERE athlete_id = @athlete) AS stored,
-  (SELECT COUNT(*) FROM {target} WHERE athlete_id = @athlete
-     AND id NOT IN (SELECT id FROM S)) AS deleted
-"""
-
-    def _merge_sql(self, replace: bool) -> str:
-        cols = schema.column_names(schema.ACTIVITIES)
-        sets = ", ".join(f"`{c}` = S.`{c}`" for c in cols if c not in schema.KEEP_ON_UPDATE)
-        names = ", ".join(f"`{c}`" for c in cols)
-        values = ", ".join(f"S.`{c}`" for c in cols)
-        delete = (
-            "WHEN NOT MATCHED BY SOURCE AND T.athlete_id = @athlete THEN DELETE" if replace else ""
-        )
-        return f"""
-MERGE {self.wh.sql_table(schema.ACTIVITIES_TABLE)} T
-USING {self._source()} S
-ON T.id = S.id
-WHEN MATCHED AND T.content_hash != S.content_hash THEN UPDATE SET {sets}
-WHEN NOT MATCHED BY TARGET THEN INSERT ({names}) VALUES ({values})
-{delete}
-"""

@@ -38,8 +38,9 @@ from typing import Any
 import duckdb
 
 from nunis_ingest import schema
-from nunis_ingest.errors import MassDeleteRefused, WarehouseTransientError
+from nunis_ingest.errors import WarehouseTransientError
 from nunis_ingest.ports import Row, WriteResult
+from nunis_ingest.warehouses.guard import check_delete_share
 from nunis_ingest.warehouses.staging import NdjsonStage
 
 _ACT = schema.ACTIVITIES_TABLE
@@ -293,7 +294,9 @@ class DuckDBBatch:
             )
             deleted = _count(con, gone) - updated
         if replace:
-            _guard(me, deleted, _count(con, act, "WHERE athlete_id = ?", [me]), max_delete_share)
+            check_delete_share(
+                me, deleted, _count(con, act, "WHERE athlete_id = ?", [me]), max_delete_share
+            )
         if deleted or updated:
             wh._dml(con, f"DELETE FROM {act} WHERE id IN (SELECT id FROM {gone})")
         if path is not None and (inserted or updated):
@@ -317,17 +320,3 @@ def _count(
 ) -> int:
     row = con.execute(f"SELECT count(*) FROM {table} {where}", list(params)).fetchone()
     return int(row[0]) if row else 0
-
-
-def _guard(athlete_id: int, deleted: int, current: int, max_share: float | None) -> None:
-    if max_share is None or deleted <= max_share * current:
-        return
-    raise MassDeleteRefused(
-        f"Athlete {athlete_id}: a full sync would delete {deleted} of {current} stored "
-        f"activities (more than the allowed share {max_share:.0%}); nothing was changed.",
-        athlete_id=athlete_id,
-        action=(
-            "if Strava really lists that few activities, re-run with --force "
-            "or raise NUNIS_MAX_DELETE_SHARE."
-        ),
-    )

@@ -27,10 +27,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+"""``json.dumps(row, ensure_ascii=False, separators=(",", ":"), allow_nan=False)``, built once
+(a full sync encodes tens of thousands of rows)."""
+
 
 def encode_line(row: Mapping[str, Any]) -> str:
     """One NDJSON line (with its newline) for ``row``."""
-    return json.dumps(row, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n"
+    return _ENCODER.encode(row) + "\n"
 
 
 class NdjsonStage:
@@ -62,12 +66,18 @@ class NdjsonStage:
         if self._file is None:
             raise RuntimeError(f"stage {self.path} is closed; rows can no longer be added")
         batch = list(rows)
-        text = "".join(encode_line(row) for row in batch)  # encode all before any bookkeeping
+        encode = _ENCODER.encode
+        text = "".join([encode(row) + "\n" for row in batch])  # encode all before bookkeeping
         self._file.write(text)
+        if self.key is None:
+            self._lines += len(batch)
+            return
+        key, last, line = self.key, self._last_line, self._lines
         for row in batch:
-            if self.key is not None:
-                self._last_line[_hashable(row.get(self.key))] = self._lines
-            self._lines += 1
+            value = row.get(key)
+            last[value if type(value) is int else _hashable(value)] = line
+            line += 1
+        self._lines = line
 
     def close(self) -> Path:
         """Flush, drop superseded duplicates, and return the path ready to load."""
