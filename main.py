@@ -18,6 +18,7 @@ from nunis_ingest import events
 from nunis_ingest.errors import NunisError
 from nunis_ingest.runtime import get_runtime
 from nunis_ingest.sync import run_sync
+from nunis_ingest.webhook.model import QueuedEvent
 
 log = logging.getLogger("nunis_ingest.main")
 
@@ -27,7 +28,13 @@ def ingest(cloud_event: Any) -> None:
     fields: dict[str, Any] = {"event_id": cloud_event["id"]}
     try:
         runtime = get_runtime()
-        request = events.parse_pubsub(cloud_event.data)
+        request = events.parse_message(cloud_event.data)
+        if isinstance(request, QueuedEvent):  # a Strava webhook event, not a poll
+            from nunis_ingest.webhook.process import process
+
+            fields |= {"athlete_id": request.event.owner_id, "kind": "webhook_event"}
+            process([request], runtime.context())
+            return
         fields |= {
             "athlete_id": request.athlete_id,
             "mode": request.mode,
@@ -52,3 +59,11 @@ def ingest(cloud_event: Any) -> None:
             log.warning("will retry: %s", exc, extra={"json_fields": fields})
             raise
         log.error("acknowledged without retry: %s", exc, extra={"json_fields": fields})
+
+
+@functions_framework.http  # type: ignore[untyped-decorator]
+def webhook(request: Any) -> Any:
+    """Strava push subscription callback: handshake (GET) and events (POST), enqueue only."""
+    from nunis_ingest.webhook.http import handle
+
+    return handle(request, get_runtime)

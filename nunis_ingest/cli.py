@@ -214,10 +214,10 @@ def _athlete_status(rt: Runtime, repo: AthleteRepo, athlete_id: int) -> dict[str
         health = "needs re-authorisation: run `nunis-ingest auth`"
     elif not config.enabled:
         health = "disabled"
-    elif state.last_error_class:
-        health = f"last run failed ({state.last_error_class})"
     elif state.pending:
         health = "full refresh in progress (resumes on the next run)"
+    elif state.last_error_class:
+        health = f"last run failed ({state.last_error_class})"
     cursor = datetime.fromtimestamp(state.cursor, UTC).isoformat() if state.cursor else None
     return {
         "athlete_id": athlete_id,
@@ -256,3 +256,8 @@ def _where(rt: Runtime) -> str:
 
 if __name__ == "__main__":  # pragma: no cover
     cli()
+
+
+from nunis_ingest.cli_webhook import webhook  # noqa: E402
+
+cli.add_command(webhook)

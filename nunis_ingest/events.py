@@ -33,6 +33,7 @@ from typing import Any, Literal, NoReturn
 
 from nunis_ingest.errors import MalformedMessage
 from nunis_ingest.transform import parse_timestamp
+from nunis_ingest.webhook.model import InvalidEvent, QueuedEvent
 
 ATHLETE_ID_MAX = 2**63 - 1
 MODES: dict[str, Literal["new", "all"]] = {"new": "new", "all": "all"}
@@ -109,6 +110,24 @@ def parse_pubsub(data: Mapping[str, Any]) -> SyncRequest:
         published_at=_published_at(message),
         force=force,
     )
+
+
+def parse_message(data: Mapping[str, Any]) -> SyncRequest | QueuedEvent:
+    """Like ``parse_pubsub``, but a body ``{"webhook_event": {...}, "received_at": t}``
+    (published by the webhook receiver) gives a ``QueuedEvent`` instead."""
+    if isinstance(data, Mapping):
+        message = data.get("message")
+        if isinstance(message, Mapping) and isinstance(message.get("data"), str | bytes):
+            try:
+                doc = json.loads(base64.b64decode(message["data"], validate=True))
+            except (binascii.Error, ValueError, RecursionError):
+                doc = None
+            if isinstance(doc, dict) and "webhook_event" in doc:
+                try:
+                    return QueuedEvent.from_json(doc)
+                except InvalidEvent as error:
+                    _reject(f"bad webhook event: {error}")
+    return parse_pubsub(data)
 
 
 def is_stale(request: SyncRequest, now: datetime, max_age_seconds: float) -> bool:

@@ -115,3 +115,13 @@ class Warehouse(Protocol):
     def fetch_runs(self, athlete_id: int, limit: int = 10) -> list[dict[str, Any]]:
         """The athlete's most recent ``ingest_runs`` rows, newest first."""
         ...
+
+
+class Queue(Protocol):
+    """Where the webhook receiver hands events to the processor (Pub/Sub or a local file).
+
+    ``put`` returns once the message is durable; it may raise on failure, and the caller
+    bounds how long it waits.
+    """
+
+    def put(self, data: bytes, *, attributes: Mapping[str, str] | None = None) -> None: ...

@@ -77,6 +77,15 @@ def _text(text: str) -> str:
     return value
 
 
+def _bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
 def _path(text: str) -> Path:
     return Path(_text(text)).expanduser()
 
@@ -102,6 +111,30 @@ SETTINGS: dict[str, Setting] = {
         Setting("NUNIS_READ_HEADROOM_DAILY", _int_range(0, 10000), 100, "daily reads left unused"),
         Setting("NUNIS_HTTP_TIMEOUT_SECONDS", _float_range(1, 300), 30.0, "per Strava request"),
         Setting("NUNIS_LOG_FORMAT", _choice("console", "json"), None, "default: json on gcp"),
+        Setting(
+            "NUNIS_WEBHOOK_VERIFY_TOKEN",
+            _text,
+            None,
+            "the secret Strava echoes in the subscription handshake",
+            secret=True,
+        ),
+        Setting(
+            "NUNIS_WEBHOOK_SUBSCRIPTION_ID",
+            _int_range(1, 2**63 - 1),
+            None,
+            "our push subscription id (default: webhook/subscription.json in the store)",
+        ),
+        Setting("NUNIS_PURGE_ON_DEAUTH", _bool, True, "delete a revoked athlete's data"),
+        Setting("NUNIS_EVENTS_TOPIC", _text, None, "Pub/Sub topic for webhook events (gcp)"),
+        Setting("NUNIS_RECONCILE_NEW_HOURS", _float_range(0, 24 * 30), 24.0, "slow new poll"),
+        Setting("NUNIS_RECONCILE_ALL_HOURS", _float_range(0, 24 * 90), 168.0, "slow all poll"),
+        Setting("NUNIS_WEBHOOK_COALESCE_SECONDS", _float_range(0, 60), 0.5, "event burst window"),
+        Setting(
+            "NUNIS_WEBHOOK_ENQUEUE_TIMEOUT_SECONDS",
+            _float_range(0.05, 1.8),
+            1.0,
+            "longest wait for the queue before answering 503",
+        ),
     )
 }
 
@@ -128,6 +161,14 @@ class Settings:
     read_headroom_daily: int = 100
     http_timeout_seconds: float = 30.0
     log_format: str | None = None
+    webhook_verify_token: str | None = field(default=None, repr=False)
+    webhook_subscription_id: int | None = None
+    purge_on_deauth: bool = True
+    events_topic: str | None = None
+    reconcile_new_hours: float = 24.0
+    reconcile_all_hours: float = 168.0
+    webhook_coalesce_seconds: float = 0.5
+    webhook_enqueue_timeout_seconds: float = 1.0
 
     @property
     def duckdb_file(self) -> Path:
