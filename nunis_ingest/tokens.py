@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 import requests
 
 from nunis_ingest import logs
 from nunis_ingest.athletes import AthleteRepo
+from nunis_ingest.errors import StravaAuthError
 from nunis_ingest.settings import Settings
-from nunis_ingest.strava.oauth import OAuthClient, Token, needs_refresh
+from nunis_ingest.strava.oauth import OAuthClient, Token, accepted_scope_ok, needs_refresh
+
+log = logging.getLogger(__name__)
+
+SAVE_ATTEMPTS = 3
 
 
 def fresh_token(
@@ -16,11 +23,13 @@ def fresh_token(
     """The athlete's token, refreshed when within its last hour.
 
     Strava invalidates the old refresh token the moment it issues a new one, so the
-    response is saved before this function returns and before any other request.
+    response is saved before this function returns and before any other request. If
+    Strava rejects our refresh token because another writer (the webhook path, an
+    expired-lease run) rotated it meanwhile, the token that writer saved is used instead
+    of marking the athlete as needing re-authorisation.
     """
     token = repo.load_token(athlete_id)
-    logs.register_secret(token.refresh_token)
-    logs.register_secret(token.access_token)
+    _register(token)
     if not needs_refresh(token, now):
         return token
     client_id, secret = settings.require_strava_app()
@@ -31,8 +40,51 @@ def fresh_token(
         client_secret=secret,
         timeout=settings.http_timeout_seconds,
     )
-    fresh = oauth.refresh(token)
-    repo.save_token(athlete_id, fresh)
-    logs.register_secret(fresh.refresh_token)
-    logs.register_secret(fresh.access_token)
+    try:
+        fresh = oauth.refresh(token)
+    except StravaAuthError:
+        current = repo.load_token(athlete_id)
+        if current.refresh_token == token.refresh_token:
+            raise  # nobody rotated it: it really is revoked or invalid
+        log.info("athlete %d: the token was rotated by another writer; using theirs", athlete_id)
+        _register(current)
+        if not needs_refresh(current, now):
+            return current
+        fresh = oauth.refresh(current)
+    _register(fresh)
+    _save(repo, athlete_id, fresh)
     return fresh
+
+
+def _register(token: Token) -> None:
+    logs.register_secret(token.refresh_token)
+    logs.register_secret(token.access_token)
+
+
+def _save(repo: AthleteRepo, athlete_id: int, token: Token) -> None:
+    """Persist a rotated token, retrying: Strava has already invalidated the old one."""
+    for attempt in range(1, SAVE_ATTEMPTS + 1):
+        try:
+            repo.save_token(athlete_id, token)
+            return
+        except Exception:
+            if attempt == SAVE_ATTEMPTS:
+                log.critical(
+                    "athlete %d: could not save the rotated Strava token; it is lost and the "
+                    "athlete must re-authorise with `nunis-ingest auth`",
+                    athlete_id,
+                )
+                raise
+            log.warning("athlete %d: saving the rotated token failed; retrying", athlete_id)
+
+
+def scope_warning(token: Token, athlete_id: int) -> str | None:
+    """A warning when the athlete did not grant activity:read_all (Only Me activities are
+    then silently left out of every listing). ``None`` when the scope is fine or unknown."""
+    if token.scope is None or accepted_scope_ok(token.scope):
+        return None
+    return (
+        f"athlete {athlete_id}: the token's scope is '{token.scope}', without "
+        "activity:read_all, so Strava hides their Only Me activities and they are not loaded. "
+        "Fix: run `nunis-ingest auth` again and tick 'View data about your private activities'."
+    )
