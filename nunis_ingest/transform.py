@@ -25,6 +25,7 @@ Decisions:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -43,10 +44,14 @@ class InvalidActivity(ValueError):
     """An item of an activity listing that cannot become a row (no usable integer id)."""
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+"""``json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=False)``, built once."""
+
+
 def content_hash(activity: Mapping[str, Any]) -> str:
     """sha256 hex of the canonical JSON of ``activity`` (sorted keys, compact, UTF-8)."""
-    plain = activity if isinstance(activity, dict) else dict(activity)
-    text = json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    plain = activity if type(activity) is dict else dict(activity)
+    text = _CANONICAL.encode(plain)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -151,9 +156,6 @@ def encode_value(column: Column, value: object) -> Any:
     return _SCALAR[column.type](value)
 
 
-# --- rows ----------------------------------------------------------------------------
-
-
 def activity_id(activity: object) -> int:
     """The activity's id, or ``InvalidActivity`` saying why there is none."""
     if not isinstance(activity, Mapping):
@@ -168,15 +170,102 @@ def activity_id(activity: object) -> int:
     return value
 
 
+# --- rows ----------------------------------------------------------------------------
+#
+# ``to_row`` runs once per activity (50,000 for a long history), so the schema is compiled
+# once into a plan of (column name, encoder, repeated) and each encoder takes the exact-type
+# fast path before falling back to the general one above. Results are identical to
+# ``encode_value`` (tests/unit/test_transform_fast.py checks that).
+
+_Encoder = Callable[[Any], Any]
+
+
+_isfinite = math.isfinite
+
+
+def _fast_int64(value: Any) -> int | None:
+    if type(value) is int:
+        return value if INT64_MIN <= value <= INT64_MAX else None
+    return encode_int64(value)
+
+
+def _fast_float64(value: Any) -> float | None:
+    if type(value) is float:
+        return value if _isfinite(value) else None
+    return encode_float64(value)
+
+
+def _fast_string(value: Any) -> str | None:
+    return value if type(value) is str else encode_string(value)
+
+
+def _fast_bool(value: Any) -> bool | None:
+    return value if type(value) is bool else None
+
+
+_FAST: dict[str, _Encoder] = {
+    **_SCALAR,
+    "INT64": _fast_int64,
+    "FLOAT64": _fast_float64,
+    "STRING": _fast_string,
+    "BOOL": _fast_bool,
+}
+
+
+def _compile(column: Column) -> _Encoder:
+    """An encoder equal to ``encode_value(column, ·)``, with the dispatch done once."""
+    if column.repeated:
+        item = _compile(Column(column.name, column.type, fields=column.fields))
+
+        def repeated(value: Any) -> list[Any]:
+            if not isinstance(value, list):
+                return []
+            items = [item(v) for v in value]
+            return [] if None in items else items
+
+        return repeated
+    if column.type == "STRUCT":
+        fields = tuple((f.name, _compile(f)) for f in column.fields)
+
+        def struct(value: Any) -> dict[str, Any] | None:
+            if type(value) is not dict and not isinstance(value, Mapping):
+                return None
+            return {name: encode(value.get(name)) for name, encode in fields}
+
+        return struct
+    return _FAST[column.type]
+
+
+_DERIVED = frozenset(
+    {"id", "athlete_id", "raw", "content_hash", "first_seen_at", "updated_at", "run_id"}
+)
+_PLAN: tuple[tuple[str, _Encoder | None, bool], ...] = tuple(
+    (c.name, None if c.name in _DERIVED else _compile(c), c.repeated) for c in ACTIVITIES
+)
+"""Per column in schema order: name, encoder (None = derived, not from the payload), repeated."""
+
+
+@functools.lru_cache(maxsize=16)
+def _seen_text(seen_at: datetime) -> str | None:
+    return encode_timestamp(seen_at)
+
+
 def to_row(
-    activity: Mapping[str, Any], *, athlete_id: int, run_id: str, seen_at: datetime
+    activity: Mapping[str, Any],
+    *,
+    athlete_id: int,
+    run_id: str,
+    seen_at: datetime,
+    digest: str | None = None,
 ) -> dict[str, Any]:
     """One ``activities`` row: every column of ``schema.ACTIVITIES``, encoded.
 
     ``athlete_id`` comes from the argument (the token's owner), not the payload.
     ``first_seen_at`` and ``updated_at`` are ``seen_at``; the warehouse keeps the
-    stored ``first_seen_at`` on update. Raises ``InvalidActivity`` for an item without a
-    usable id and ``ValueError`` for a naive ``seen_at`` or a bad ``athlete_id``.
+    stored ``first_seen_at`` on update. ``digest`` is ``content_hash(activity)`` when the
+    caller has computed it already (hashing is a third of this function's cost).
+    Raises ``InvalidActivity`` for an item without a usable id and ``ValueError`` for a
+    naive ``seen_at`` or a bad ``athlete_id``.
     """
     act_id = activity_id(activity)
     if seen_at.tzinfo is None or seen_at.utcoffset() is None:
@@ -185,22 +274,27 @@ def to_row(
         raise ValueError(f"athlete_id must be an int, got {type(athlete_id).__name__}")
     if not 1 <= athlete_id <= INT64_MAX:
         raise ValueError(f"athlete_id {athlete_id} is not in 1..2^63-1")
-    seen = encode_timestamp(seen_at)
+    seen = _seen_text(seen_at)
     derived: dict[str, Any] = {
+        "id": act_id,
         "athlete_id": athlete_id,
         "raw": dict(activity),
-        "content_hash": content_hash(activity),
+        "content_hash": content_hash(activity) if digest is None else digest,
         "first_seen_at": seen,
         "updated_at": seen,
         "run_id": run_id,
     }
+    get = activity.get
     row: dict[str, Any] = {}
-    for column in ACTIVITIES:
-        if column.name in derived:
-            row[column.name] = derived[column.name]
+    for name, encode, repeated in _PLAN:
+        if encode is None:
+            row[name] = derived[name]
         else:
-            row[column.name] = encode_value(column, activity.get(column.name))
-    row["id"] = act_id
+            value = get(name)
+            if value is None:
+                row[name] = [] if repeated else None
+            else:
+                row[name] = encode(value)
     return row
 
 
