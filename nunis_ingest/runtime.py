@@ -100,7 +100,7 @@ class Runtime:
     def context(self, on_page: Callable[[int, int], None] | None = None) -> SyncContext:
         return SyncContext(
             store=self.store,
-            warehouse=self.warehouse,
+            warehouse_factory=lambda: self.warehouse,
             session=self.session,
             settings=self.settings,
             now=time.time,

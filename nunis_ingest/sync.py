@@ -14,7 +14,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import requests
@@ -31,7 +31,7 @@ from nunis_ingest.errors import (
 )
 from nunis_ingest.events import SyncRequest
 from nunis_ingest.lease import Lease
-from nunis_ingest.ports import ObjectStore, Warehouse
+from nunis_ingest.ports import ObjectStore, StagedBatch, Warehouse, WriteResult
 from nunis_ingest.report import RunReport
 from nunis_ingest.settings import Settings
 from nunis_ingest.strava.client import StravaClient
@@ -54,16 +54,31 @@ def new_run_id(now: float) -> str:
 
 @dataclass
 class SyncContext:
-    """Everything a sync touches, injected (runtime.py builds the real one)."""
+    """Everything a sync touches, injected (runtime.py builds the real one).
+
+    The warehouse is built on first use: an idle poll never touches it, so it never pays
+    for importing a warehouse client or checking the schema.
+    """
 
     store: ObjectStore
-    warehouse: Warehouse
+    warehouse_factory: Callable[[], Warehouse]
     session: requests.Session
     settings: Settings
     now: Callable[[], float] = time.time
     monotonic: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     on_page: Callable[[int, int], None] | None = None  # (pages so far, activities so far)
+    _warehouse: Warehouse | None = field(default=None, init=False, repr=False)
+
+    @property
+    def warehouse(self) -> Warehouse:
+        if self._warehouse is None:
+            self._warehouse = self.warehouse_factory()
+        return self._warehouse
+
+    @warehouse.setter
+    def warehouse(self, value: Warehouse) -> None:
+        self._warehouse = value
 
 
 def resolve_athlete(request: SyncRequest, repo: AthleteRepo) -> int:
@@ -150,7 +165,7 @@ def _run_locked(
     if full and ckpt is None:
         ckpt = Checkpoint(report.run_id, report.started_at)
     archive = (ckpt.run_id, ckpt.started_at) if ckpt else (report.run_id, report.started_at)
-    batch = ctx.warehouse.stage(report.athlete_id, report.run_id)
+    batch: StagedBatch | None = None  # opened on the first row: idle polls never open it
     seen: dict[int, tuple[str, int]] = {}
     staged: set[int] = set()  # a listing that shifts under us must not stage an id twice
     max_start = state.cursor or 0
@@ -189,10 +204,13 @@ def _run_locked(
                             athlete_id=report.athlete_id,
                             run_id=report.run_id,
                             seen_at=seen_at,
+                            digest=digest,
                         )
                     )
             report.seen += len(items)
-            batch.add(rows)
+            if rows:
+                batch = batch or ctx.warehouse.stage(report.athlete_id, report.run_id)
+                batch.add(rows)
             _prune(seen, max_start - lookback)
             if ctx.on_page:
                 ctx.on_page(report.pages, report.seen)
@@ -209,20 +227,24 @@ def _run_locked(
         report.requests = client.requests_made
         report.usage = client.last_usage
     if stopped and ckpt:
-        batch.discard()
+        if batch:
+            batch.discard()
         state = replace(state, pending=ckpt.as_pending())
         report.outcome, report.reason = "partial", stopped
     else:
         guard = None if request.force else settings.max_delete_share
+        if full and batch is None:  # an empty full listing still replaces (guarded)
+            batch = ctx.warehouse.stage(report.athlete_id, report.run_id)
         try:
-            result = batch.commit(replace=full, max_delete_share=guard)
+            result = batch.commit(replace=full, max_delete_share=guard) if batch else WriteResult()
         except MassDeleteRefused:
             # Drop the checkpoint, or every later poll would resume this refused refresh.
             if state.pending:
                 repo.save_state(report.athlete_id, replace(state, pending=None), generation)
             raise
         report.result = replace(result, unchanged=result.unchanged + filtered)
-        batch.discard()
+        if batch:
+            batch.discard()
         if stopped:  # mode new: keep what we loaded, re-list the same window next time
             report.outcome, report.reason = "partial", stopped
             state = replace(state, known={**state.known, **seen})

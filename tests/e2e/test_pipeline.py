@@ -176,3 +176,24 @@ def test_every_row_carries_the_athlete_id(sandbox, rt, sync, mode):
     con = rt.warehouse._connect()  # type: ignore[attr-defined]
     assert con.execute("select distinct athlete_id from activities").fetchall() == [(aid,)]
     assert con.execute("select count(*) from activities").fetchone() == (25,)
+
+
+def test_an_idle_poll_never_opens_the_warehouse(sandbox, rt, app_env):
+    from nunis_ingest.events import SyncRequest
+    from nunis_ingest.runtime import Runtime
+    from nunis_ingest.settings import load_settings
+    from nunis_ingest.sync import run_sync
+
+    aid = register(rt, _one(sandbox, 30))
+    first = rt.context()
+    first.now = sandbox.clock
+    run_sync(SyncRequest(athlete_id=aid, mode="all", trigger="test"), first)
+    rt.warehouse.close()  # type: ignore[attr-defined]
+
+    fresh = Runtime(load_settings(app_env))  # a cold function instance
+    ctx = fresh.context()
+    ctx.now = sandbox.clock
+    report = run_sync(SyncRequest(athlete_id=aid, mode="new", trigger="test"), ctx)
+    assert report.outcome == "success"
+    assert report.requests == 1
+    assert "warehouse" not in vars(fresh), "an idle poll built a warehouse client"
