@@ -33,6 +33,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+
 from nunis_ingest.schema import ACTIVITIES, Column
 
 INT64_MIN = -(2**63)
@@ -49,10 +51,18 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 
 
 def content_hash(activity: Mapping[str, Any]) -> str:
-    """sha256 hex of the canonical JSON of ``activity`` (sorted keys, compact, UTF-8)."""
+    """sha256 hex of the canonical JSON of ``activity`` (sorted keys, compact, UTF-8).
+
+    orjson serialises it about ten times faster than the standard library; an activity
+    orjson refuses (an integer beyond 64 bits, a lone surrogate) is serialised by the
+    standard library instead. Either way the same activity always gets the same hash.
+    """
     plain = activity if type(activity) is dict else dict(activity)
-    text = _CANONICAL.encode(plain)
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    try:
+        data = orjson.dumps(plain, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        data = _CANONICAL.encode(plain).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data).hexdigest()
 
 
 # --- scalar encoders -----------------------------------------------------------------

@@ -27,14 +27,23 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+import orjson
+
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-"""``json.dumps(row, ensure_ascii=False, separators=(",", ":"), allow_nan=False)``, built once
-(a full sync encodes tens of thousands of rows)."""
+"""The fallback for what orjson refuses (integers beyond 64 bits, lone surrogates)."""
 
 
-def encode_line(row: Mapping[str, Any]) -> str:
-    """One NDJSON line (with its newline) for ``row``."""
-    return _ENCODER.encode(row) + "\n"
+def encode_line(row: Mapping[str, Any]) -> bytes:
+    """One NDJSON line (with its newline) for ``row``, as UTF-8.
+
+    orjson writes the same compact JSON as the standard library about ten times faster
+    (a full sync encodes tens of thousands of rows); a row it refuses, such as a ``raw``
+    holding Strava's oversized ``upload_id``, goes through the standard library.
+    """
+    try:
+        return orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE)
+    except TypeError:
+        return (_ENCODER.encode(row) + "\n").encode("utf-8", "surrogatepass")
 
 
 class NdjsonStage:
@@ -48,7 +57,7 @@ class NdjsonStage:
         fd, name = tempfile.mkstemp(prefix="nunis-stage-", suffix=".ndjson", dir=directory)
         self.path = Path(name)
         self.key = key
-        self._file: IO[str] | None = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+        self._file: IO[bytes] | None = os.fdopen(fd, "wb")
         self._lines = 0
         self._last_line: dict[Any, int] = {}
 
@@ -66,9 +75,8 @@ class NdjsonStage:
         if self._file is None:
             raise RuntimeError(f"stage {self.path} is closed; rows can no longer be added")
         batch = list(rows)
-        encode = _ENCODER.encode
-        text = "".join([encode(row) + "\n" for row in batch])  # encode all before bookkeeping
-        self._file.write(text)
+        data = b"".join([encode_line(row) for row in batch])  # encode all before bookkeeping
+        self._file.write(data)
         if self.key is None:
             self._lines += len(batch)
             return
@@ -112,8 +120,8 @@ class NdjsonStage:
         fd, name = tempfile.mkstemp(prefix="nunis-stage-", suffix=".ndjson", dir=self.path.parent)
         try:
             with (
-                open(self.path, encoding="utf-8", newline="\n") as src,
-                os.fdopen(fd, "w", encoding="utf-8", newline="\n") as dst,
+                open(self.path, "rb") as src,
+                os.fdopen(fd, "wb") as dst,
             ):
                 for number, line in enumerate(src):
                     if number in keep:

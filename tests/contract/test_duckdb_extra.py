@@ -66,14 +66,23 @@ def test_ndjson_stage_lines_and_last_wins(tmp_path: Path) -> None:
     assert not path.exists()
 
 
-def test_ndjson_stage_refuses_nan_without_partial_lines(tmp_path: Path) -> None:
+def test_ndjson_stage_refuses_a_bad_row_without_partial_lines(tmp_path: Path) -> None:
     stage = NdjsonStage(directory=tmp_path)
     stage.add([{"id": 1}])
-    with pytest.raises(ValueError):  # noqa: PT011
-        stage.add([{"id": 2}, {"id": 3, "x": float("nan")}])
+    with pytest.raises(TypeError):  # not JSON-ready: nothing of this batch is written
+        stage.add([{"id": 2}, {"id": 3, "x": {1, 2}}])
     assert stage.count == 1
     assert [json.loads(line) for line in stage.close().read_text().splitlines()] == [{"id": 1}]
     stage.cleanup()
+    stage.cleanup()
+
+
+def test_ndjson_stage_keeps_integers_beyond_64_bits_and_writes_nan_as_null(tmp_path: Path) -> None:
+    stage = NdjsonStage(directory=tmp_path)
+    big = 987654321234567891234  # Strava's spec example upload_id, kept exactly in raw
+    stage.add([{"id": 1, "raw": {"upload_id": big}}, {"id": 2, "raw": {"x": float("nan")}}])
+    lines = [json.loads(line) for line in stage.close().read_text().splitlines()]
+    assert lines == [{"id": 1, "raw": {"upload_id": big}}, {"id": 2, "raw": {"x": None}}]
     stage.cleanup()
 
 
