@@ -10,23 +10,19 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shutil
 import subprocess
 import sys
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cloudevents.conversion import to_structured  # noqa: E402
-from cloudevents.http import CloudEvent  # noqa: E402
 from functions_framework import create_app  # noqa: E402
 
+from scripts.topology import pubsub_cloudevent  # noqa: E402
 from strava_sandbox.testing import SandboxControl, SandboxServer  # noqa: E402
 
 DATA = ROOT / "demo-data"
@@ -35,23 +31,7 @@ ACTIVITIES = int(os.environ.get("DEMO_ACTIVITIES", "600"))  # ~two years of trai
 
 
 def publish(client, body: dict) -> int:
-    data = {
-        "message": {
-            "data": base64.b64encode(json.dumps(body).encode()).decode(),
-            "attributes": {},
-            "messageId": f"demo-{time.time_ns()}",
-            "publishTime": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-        },
-        "subscription": "projects/demo/subscriptions/ingest",
-    }
-    event = CloudEvent(
-        {
-            "type": "google.cloud.pubsub.topic.v1.messagePublished",
-            "source": "//pubsub.googleapis.com/projects/demo/topics/ingest",
-        },
-        data,
-    )
-    headers, payload = to_structured(event)
+    headers, payload = pubsub_cloudevent(json.dumps(body).encode())
     return int(client.post("/", headers=headers, data=payload).status_code)
 
 

@@ -30,7 +30,7 @@ from scripts.topology import PROJECT, function_process, push_topic, wait_until  
 from strava_sandbox.testing import SandboxControl, SandboxServer  # noqa: E402
 
 BUCKET, DATASET = "nunis-demo", "strava"
-QUERY = f"""
+QUERY = f"""  # noqa: S608 - constants only
 select athlete_id, sport_type, count(*) as activities, round(sum(distance) / 1000) as km
 from `{PROJECT}.{DATASET}.activities` group by 1, 2 order by 1, 3 desc
 """

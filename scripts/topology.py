@@ -6,6 +6,7 @@ Used by ``make demo-cloud`` and by tests/gcp/test_function_pubsub.py. Everything
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import subprocess
@@ -13,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,6 +22,34 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = "test-project"
+
+
+def pubsub_cloudevent(
+    body: bytes, attributes: Mapping[str, str] | None = None, *, age_s: float = 0.0
+) -> tuple[dict[str, str], bytes]:
+    """Headers and body of a structured ``messagePublished`` CloudEvent, as Eventarc sends it."""
+    from cloudevents.conversion import to_structured
+    from cloudevents.http import CloudEvent
+
+    published = datetime.now(UTC) - timedelta(seconds=age_s)
+    data = {
+        "message": {
+            "data": base64.b64encode(body).decode(),
+            "attributes": dict(attributes or {}),
+            "messageId": f"m-{time.time_ns()}",
+            "publishTime": published.isoformat().replace("+00:00", "Z"),
+        },
+        "subscription": f"projects/{PROJECT}/subscriptions/ingest",
+    }
+    event = CloudEvent(
+        {
+            "type": "google.cloud.pubsub.topic.v1.messagePublished",
+            "source": f"//pubsub.googleapis.com/projects/{PROJECT}/topics/ingest",
+        },
+        data,
+    )
+    headers, payload = to_structured(event)
+    return dict(headers), bytes(payload)
 
 
 def free_port() -> int:

@@ -26,26 +26,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import google.api_core.exceptions as gexc
-import requests
-from google.auth.exceptions import TransportError
 from google.cloud.storage.retry import DEFAULT_RETRY
 
 from nunis_ingest import errors
+from nunis_ingest.google_errors import TRANSIENT_GOOGLE_ERRORS
 from nunis_ingest.ports import CREATE_ONLY, Stored
 
-_TRANSIENT: tuple[type[BaseException], ...] = (
-    gexc.TooManyRequests,
-    gexc.InternalServerError,
-    gexc.BadGateway,
-    gexc.ServiceUnavailable,
-    gexc.GatewayTimeout,
-    gexc.RetryError,
-    requests.ConnectionError,
-    requests.Timeout,
-    TransportError,
-    ConnectionError,
-    TimeoutError,
-)
+_TRANSIENT = TRANSIENT_GOOGLE_ERRORS
 
 
 class StoreTransientError(errors.RetriableError):

@@ -33,10 +33,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import google.api_core.exceptions as gexc
-import requests
 from google.cloud import bigquery
 
 from nunis_ingest import errors, schema
+from nunis_ingest.google_errors import TRANSIENT_GOOGLE_ERRORS
 from nunis_ingest.ports import Row
 
 if TYPE_CHECKING:
@@ -51,18 +51,7 @@ _TRANSIENT_REASONS = {
     "jobBackendError",
     "resourcesExceeded",
 }
-_TRANSIENT_EXC: tuple[type[BaseException], ...] = (
-    gexc.TooManyRequests,
-    gexc.InternalServerError,
-    gexc.BadGateway,
-    gexc.ServiceUnavailable,
-    gexc.GatewayTimeout,
-    gexc.RetryError,
-    requests.ConnectionError,
-    requests.Timeout,
-    ConnectionError,
-    TimeoutError,
-)
+_TRANSIENT_EXC = TRANSIENT_GOOGLE_ERRORS
 _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
 STAGING_TTL = timedelta(hours=6)

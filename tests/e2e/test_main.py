@@ -5,18 +5,14 @@ A 2xx answer is an acknowledgement; a 500 (an exception) makes Pub/Sub redeliver
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
-import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cloudevents.conversion import to_structured
-from cloudevents.http import CloudEvent
 from functions_framework import create_app
 
+from scripts.topology import pubsub_cloudevent
 from tests.e2e.conftest import loaded, register, truth
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,26 +28,8 @@ def function(app_env, monkeypatch):
 
 def publish(client, body: bytes | str, attributes: dict | None = None, *, age_s: float = 0):
     """POST a Pub/Sub messagePublished CloudEvent, as Eventarc delivers it."""
-    if isinstance(body, str):
-        body = body.encode()
-    published = datetime.now(UTC) - timedelta(seconds=age_s)
-    data = {
-        "message": {
-            "data": base64.b64encode(body).decode(),
-            "attributes": attributes or {},
-            "messageId": f"m-{time.monotonic_ns()}",
-            "publishTime": published.isoformat().replace("+00:00", "Z"),
-        },
-        "subscription": "projects/test-project/subscriptions/ingest",
-    }
-    event = CloudEvent(
-        {
-            "type": "google.cloud.pubsub.topic.v1.messagePublished",
-            "source": "//pubsub.googleapis.com/projects/test-project/topics/ingest",
-        },
-        data,
-    )
-    headers, payload = to_structured(event)
+    raw = body.encode() if isinstance(body, str) else body
+    headers, payload = pubsub_cloudevent(raw, attributes, age_s=age_s)
     return client.post("/", headers=headers, data=payload)
 
 
