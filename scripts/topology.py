@@ -103,7 +103,7 @@ def function_process(
 
 @contextmanager
 def push_topic(
-    function_url: str, name: str = "ingest"
+    function_url: str, name: str = "ingest", topic_id: str | None = None
 ) -> Iterator[Callable[[dict[str, Any]], str]]:
     """A Pub/Sub emulator topic whose push subscription delivers to the function.
 
@@ -114,7 +114,7 @@ def push_topic(
     publisher = pubsub_v1.PublisherClient()
     subscriber = pubsub_v1.SubscriberClient()
     suffix = str(time.monotonic_ns())
-    topic = publisher.topic_path(PROJECT, f"{name}-{suffix}")
+    topic = publisher.topic_path(PROJECT, topic_id or f"{name}-{suffix}")
     subscription = subscriber.subscription_path(PROJECT, f"{name}-push-{suffix}")
     publisher.create_topic(name=topic)
     subscriber.create_subscription(
