@@ -120,6 +120,7 @@ class FaultMiddleware:
         if not path.startswith(LOGGED_PREFIXES):
             return self.app(environ, start_response)
         status_holder: list[int] = [0]
+        environ["sandbox.epoch"] = self.log.epoch
         try:
             body = self._handle(environ, start_response, status_holder, method, path)
         except ConnectionResetError:
@@ -141,6 +142,10 @@ class FaultMiddleware:
         kinds = {f.kind: f for f in firing}
         if "delay" in kinds:
             time.sleep(kinds["delay"].delay)
+            if environ["sandbox.epoch"] != self.log.epoch:  # reset while this request slept:
+                payload = b"sandbox was reset while this request waited"  # count it nowhere
+                start_response("503 RESET", [("Content-Length", str(len(payload)))])
+                return [payload]
         if "drop" in kinds:
             _drop(environ)
         if "status" in kinds:
@@ -186,5 +191,6 @@ class FaultMiddleware:
                 "status": status,
                 "athlete_id": environ.get("sandbox.athlete_id"),
                 "fault": fault,
-            }
+            },
+            epoch=environ.get("sandbox.epoch"),
         )

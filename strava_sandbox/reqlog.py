@@ -17,9 +17,12 @@ class RequestLog:
         self.by_endpoint: Counter[str] = Counter()
         self.by_athlete: Counter[str] = Counter()
         self.total = 0
+        self.epoch = 0  # bumped by a sandbox reset: requests begun before it are not logged
 
-    def add(self, entry: dict[str, Any]) -> None:
+    def add(self, entry: dict[str, Any], epoch: int | None = None) -> None:
         with self._lock:
+            if epoch is not None and epoch != self.epoch:
+                return
             self.entries.append(entry)
             self.total += 1
             self.by_status[str(entry["status"])] += 1
@@ -38,6 +41,12 @@ class RequestLog:
                     "by_athlete": dict(self.by_athlete),
                 },
             }
+
+    def new_epoch(self) -> None:
+        """A reset: forget everything, and ignore requests still in flight from before."""
+        with self._lock:
+            self.epoch += 1
+        self.clear()
 
     def clear(self) -> None:
         with self._lock:

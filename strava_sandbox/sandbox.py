@@ -71,7 +71,7 @@ class Sandbox:
             self.clock.set(cfg.anchor)
             self.faults.clear()
             self.limiter = RateLimiter()
-            self.log.clear()
+            self.log.new_epoch()
             self.active = True
             self.subscription = None
             self.codes.clear()

@@ -53,6 +53,20 @@ def test_delay_fault_slows_the_response(sandbox, api):
     time.sleep(0.6)  # let the abandoned request finish before the next test resets
 
 
+def test_a_request_delayed_across_a_reset_counts_nowhere(sandbox, api):
+    sandbox.add_fault(kind="delay", path="/api/v3/athlete", delay=0.5, times=1)
+    with pytest.raises(requests.Timeout):
+        api.session.get(
+            f"{sandbox.base_url}/api/v3/athlete",
+            headers={"Authorization": f"Bearer {api.token}"},
+            timeout=0.1,
+        )
+    sandbox.reset()  # the next test starts while that request still sleeps
+    time.sleep(0.7)
+    assert sandbox.requests_log()["counts"]["total"] == 0
+    assert api.get("/athlete").headers["X-ReadRateLimit-Usage"].startswith("1,")
+
+
 def test_drop_fault_closes_the_connection(sandbox, api):
     sandbox.add_fault(kind="drop", path="/api/v3/athlete/activities", times=1)
     with pytest.raises(requests.ConnectionError):
