@@ -35,7 +35,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 types: $(STAMP)
-	$(VENV)/bin/mypy nunis_ingest strava_sandbox main.py
+	$(VENV)/bin/mypy nunis_ingest strava_sandbox main.py bench scripts
 
 ## make check: format, lint, types, then the tests
 check: lint types test

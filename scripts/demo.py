@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -30,7 +31,7 @@ TRY_QUERY = "select sport_type, count(*) from activities group by 1"
 ACTIVITIES = int(os.environ.get("DEMO_ACTIVITIES", "600"))  # ~two years of training
 
 
-def publish(client, body: dict) -> int:
+def publish(client: Any, body: dict[str, Any]) -> int:
     headers, payload = pubsub_cloudevent(json.dumps(body).encode())
     return int(client.post("/", headers=headers, data=payload).status_code)
 

@@ -15,6 +15,7 @@ import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -41,7 +42,7 @@ def main() -> None:
     if local_gcp.pubsub_emulator() is None:
         sys.exit("demo-cloud needs gcloud's Pub/Sub emulator (google-cloud-cli); it is missing")
     with ExitStack() as stack:
-        services = {}
+        services: dict[str, dict[str, Any]] = {}
         for name in ("gcs", "bigquery", "pubsub"):
             info = local_gcp.start_service(
                 name, gcs_endpoint=services.get("gcs", {}).get("endpoint")
