@@ -8,7 +8,6 @@ Pub/Sub emulator is missing; the in-process CloudEvent tests in tests/e2e run ev
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,30 +16,14 @@ import pytest
 from nunis_ingest.athletes import AthleteConfig, AthleteRepo
 from nunis_ingest.strava.oauth import Token
 from scripts.topology import function_process, push_topic, wait_until
-from tests.standins import PROJECT
 
 pytestmark = [pytest.mark.gcp, pytest.mark.pubsub, pytest.mark.slow]
 
 
 @pytest.fixture
-def function_url(
-    sandbox, gcs_endpoint, bigquery_endpoint, gcs_bucket, bigquery_dataset, tmp_path
-) -> Iterator[str]:
+def function_url(gcp_env, tmp_path) -> Iterator[str]:
     """A functions-framework process serving main.ingest with the gcp backend."""
-    app = sandbox.app()
-    env = dict(
-        os.environ,
-        NUNIS_BACKEND="gcp",
-        NUNIS_BUCKET=gcs_bucket,
-        NUNIS_DATASET=bigquery_dataset,
-        NUNIS_PROJECT=PROJECT,
-        STORAGE_EMULATOR_HOST=gcs_endpoint,
-        BIGQUERY_EMULATOR_HOST=bigquery_endpoint,
-        NUNIS_STRAVA_BASE_URL=sandbox.base_url,
-        STRAVA_CLIENT_ID=str(app["client_id"]),
-        STRAVA_CLIENT_SECRET=str(app["client_secret"]),
-    )
-    with (tmp_path / "function.log").open("w") as log, function_process(env, log) as url:
+    with (tmp_path / "function.log").open("w") as log, function_process(gcp_env, log) as url:
         yield url
 
 

@@ -3,7 +3,6 @@ topic → `ingest` function → BigQuery, every hop a real process or stand-in o
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 
@@ -12,7 +11,6 @@ import requests
 
 from scripts.topology import function_process, push_topic, wait_until
 from tests.gcp.test_function_pubsub import _register, _rows
-from tests.standins import PROJECT
 
 pytestmark = [pytest.mark.gcp, pytest.mark.pubsub, pytest.mark.slow]
 SUBSCRIPTION_ID = 4242
@@ -20,31 +18,18 @@ VERIFY = "verify-token-for-tests"
 
 
 @pytest.fixture
-def gcp_env(
-    sandbox, gcs_endpoint, bigquery_endpoint, pubsub_endpoint, gcs_bucket, bigquery_dataset
-):
-    app = sandbox.app()
-    return dict(
-        os.environ,
-        NUNIS_BACKEND="gcp",
-        NUNIS_BUCKET=gcs_bucket,
-        NUNIS_DATASET=bigquery_dataset,
-        NUNIS_PROJECT=PROJECT,
-        STORAGE_EMULATOR_HOST=gcs_endpoint,
-        BIGQUERY_EMULATOR_HOST=bigquery_endpoint,
-        PUBSUB_EMULATOR_HOST=pubsub_endpoint,
-        NUNIS_STRAVA_BASE_URL=sandbox.base_url,
-        STRAVA_CLIENT_ID=str(app["client_id"]),
-        STRAVA_CLIENT_SECRET=str(app["client_secret"]),
-        NUNIS_WEBHOOK_VERIFY_TOKEN=VERIFY,
-        NUNIS_WEBHOOK_SUBSCRIPTION_ID=str(SUBSCRIPTION_ID),
-    )
+def hook_env(gcp_env, pubsub_endpoint) -> dict[str, str]:
+    return gcp_env | {
+        "PUBSUB_EMULATOR_HOST": pubsub_endpoint,
+        "NUNIS_WEBHOOK_VERIFY_TOKEN": VERIFY,
+        "NUNIS_WEBHOOK_SUBSCRIPTION_ID": str(SUBSCRIPTION_ID),
+    }
 
 
 @pytest.fixture
-def webhook_url(gcp_env, tmp_path) -> Iterator[str]:
+def webhook_url(hook_env, tmp_path) -> Iterator[str]:
     topic = f"events-{time.monotonic_ns()}"
-    env = gcp_env | {"NUNIS_EVENTS_TOPIC": topic}
+    env = hook_env | {"NUNIS_EVENTS_TOPIC": topic}
     with (
         (tmp_path / "ingest.log").open("w") as ingest_log,
         function_process(env, ingest_log) as ingest_url,
