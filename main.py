@@ -15,7 +15,9 @@ from typing import Any
 import functions_framework
 
 from nunis_ingest import events
+from nunis_ingest.athletes import AthleteRepo
 from nunis_ingest.errors import NunisError
+from nunis_ingest.fanout import fan_out
 from nunis_ingest.runtime import get_runtime
 from nunis_ingest.sync import run_sync
 from nunis_ingest.webhook.model import QueuedEvent
@@ -46,6 +48,11 @@ def ingest(cloud_event: Any) -> None:
                 "dropped a stale message (older than NUNIS_MAX_MESSAGE_AGE_SECONDS)",
                 extra={"json_fields": fields},
             )
+            return
+        publisher = runtime.ingest_publisher
+        if request.athlete_id is None and publisher is not None:  # one job for every athlete
+            ids = fan_out(request, AthleteRepo(runtime.store), publisher)
+            log.info("fanned out to %d athletes", len(ids), extra={"json_fields": fields})
             return
         report = run_sync(request, runtime.context())
         log.info(report.summary(), extra={"json_fields": fields | report.log_fields()})

@@ -11,7 +11,8 @@ Accepted message bodies (``message.data``, base64 of UTF-8 text):
 
 For both, the athlete may also come from the message attribute ``athlete_id`` (a digit
 string). If the body and the attribute both name an athlete they must agree. No athlete
-at all gives ``athlete_id=None``: the caller uses the single configured athlete.
+at all gives ``athlete_id=None``: the caller fans out to every configured athlete
+(fanout.py) or, without a fan-out topic, uses the single configured athlete.
 Other attributes are ignored (Pub/Sub and Cloud Scheduler add their own).
 
 ``messageId``/``message_id`` and ``publishTime``/``publish_time`` are metadata: a value

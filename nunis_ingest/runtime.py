@@ -71,8 +71,6 @@ class Runtime:
     def queue(self) -> Queue:
         """Webhook events: Pub/Sub (NUNIS_EVENTS_TOPIC) on gcp, a SQLite file locally."""
         if self.settings.backend == "gcp":
-            from nunis_ingest.webhook.queue import PubSubQueue
-
             topic = self.settings.events_topic
             if not topic:
                 from nunis_ingest.errors import ConfigError
@@ -81,15 +79,26 @@ class Runtime:
                     "NUNIS_BACKEND=gcp needs NUNIS_EVENTS_TOPIC for webhook events.",
                     action="set it to the events topic (deployment-guide.md, webhooks).",
                 )
-            project = self.settings.project
-            if not project:
-                import google.auth
-
-                project = google.auth.default()[1]
-            return PubSubQueue(str(project), topic)
+            return self._pubsub(topic)
         from nunis_ingest.webhook.queue import QUEUE_FILE, LocalQueue
 
         return LocalQueue(self.settings.data_dir / QUEUE_FILE)
+
+    @functools.cached_property
+    def ingest_publisher(self) -> Queue | None:
+        """Publishes per-athlete messages on the function's own topic (fanout.py), if set."""
+        topic = self.settings.ingest_topic
+        return self._pubsub(topic) if topic else None
+
+    def _pubsub(self, topic: str) -> Queue:
+        from nunis_ingest.webhook.queue import PubSubQueue
+
+        project = self.settings.project
+        if not project:
+            import google.auth
+
+            project = google.auth.default()[1]
+        return PubSubQueue(str(project), topic)
 
     @functools.cached_property
     def session(self) -> requests.Session:

@@ -126,6 +126,12 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting("NUNIS_PURGE_ON_DEAUTH", _bool, True, "delete a revoked athlete's data"),
         Setting("NUNIS_EVENTS_TOPIC", _text, None, "Pub/Sub topic for webhook events (gcp)"),
+        Setting(
+            "NUNIS_INGEST_TOPIC",
+            _text,
+            None,
+            "the function's own trigger topic: a message naming no athlete fans out on it",
+        ),
         Setting("NUNIS_RECONCILE_NEW_HOURS", _float_range(0, 24 * 30), 24.0, "slow new poll"),
         Setting("NUNIS_RECONCILE_ALL_HOURS", _float_range(0, 24 * 90), 168.0, "slow all poll"),
         Setting("NUNIS_WEBHOOK_COALESCE_SECONDS", _float_range(0, 60), 0.5, "event burst window"),
@@ -165,6 +171,7 @@ class Settings:
     webhook_subscription_id: int | None = None
     purge_on_deauth: bool = True
     events_topic: str | None = None
+    ingest_topic: str | None = None
     reconcile_new_hours: float = 24.0
     reconcile_all_hours: float = 168.0
     webhook_coalesce_seconds: float = 0.5

@@ -8,6 +8,7 @@ Pub/Sub emulator is missing; the in-process CloudEvent tests in tests/e2e run ev
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -96,3 +97,34 @@ def _state_bytes(gcs_client, bucket: str, aid: int) -> bytes:
 def _runs(bigquery_client, dataset: str, aid: int) -> list[Any]:
     sql = f"select run_id from `{dataset}.ingest_runs` where athlete_id = {aid}"  # noqa: S608
     return list(bigquery_client.query_and_wait(sql))
+
+
+def test_one_scheduler_message_fans_out_to_every_athlete(
+    sandbox,
+    gcp_env,
+    pubsub_endpoint,
+    gcs_client,
+    gcs_bucket,
+    bigquery_client,
+    bigquery_dataset,
+    tmp_path,
+):
+    topic_id = f"ingest-fanout-{time.monotonic_ns()}"
+    env = gcp_env | {"PUBSUB_EMULATOR_HOST": pubsub_endpoint, "NUNIS_INGEST_TOPIC": topic_id}
+    athletes = [sandbox.create_athlete(activities=n) for n in (40, 70)]
+    ids = [_register(gcs_client, gcs_bucket, a) for a in athletes]
+    with (
+        (tmp_path / "function.log").open("w") as log,
+        function_process(env, log) as url,
+        push_topic(url, topic_id=topic_id) as publish,
+    ):
+        publish({"mode": "all"})  # what the single Cloud Scheduler job sends
+
+        def all_loaded() -> bool:
+            return all(
+                {i for i, _ in _rows(bigquery_client, bigquery_dataset, aid)}
+                == {int(a["id"]) for a in sandbox.truth(aid)}
+                for aid in ids
+            )
+
+        wait_until(all_loaded, timeout=120, what="both athletes loaded by one message")

@@ -1,0 +1,36 @@
+"""Fan-out: one scheduled message becomes one message per enabled athlete."""
+
+from __future__ import annotations
+
+import base64
+
+from nunis_ingest.athletes import AthleteConfig, AthleteRepo
+from nunis_ingest.events import SyncRequest, parse_pubsub
+from nunis_ingest.fanout import fan_out
+from nunis_ingest.stores.localfs import LocalObjectStore
+from nunis_ingest.webhook.queue import LocalQueue
+
+
+def test_one_message_per_enabled_athlete_that_parses_back(tmp_path):
+    repo = AthleteRepo(LocalObjectStore(tmp_path / "store"))
+    for athlete_id, enabled in ((11, True), (12, False), (13, True)):
+        repo.save_config(AthleteConfig(athlete_id, enabled))
+    queue = LocalQueue(tmp_path / "queue.sqlite3")
+
+    assert fan_out(SyncRequest(None, "all", force=True), repo, queue) == [11, 13]
+
+    messages = [
+        parse_pubsub({"message": {"data": base64.b64encode(c.body).decode()}})
+        for c in queue.claim()
+    ]
+    assert [(m.athlete_id, m.mode, m.force) for m in messages] == [
+        (11, "all", True),
+        (13, "all", True),
+    ]
+
+
+def test_no_athlete_configured_publishes_nothing(tmp_path):
+    queue = LocalQueue(tmp_path / "queue.sqlite3")
+    repo = AthleteRepo(LocalObjectStore(tmp_path / "store"))
+    assert fan_out(SyncRequest(None, "new"), repo, queue) == []
+    assert queue.claim() == []
