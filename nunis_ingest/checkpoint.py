@@ -58,9 +58,6 @@ class Checkpoint:
             "pages": list(self.pages),
         }
 
-    def next_key(self, athlete_id: int) -> str:
-        return archive_key(athlete_id, self.run_id, self.started_at, len(self.pages) + 1)
-
 
 Listed = tuple[bool, bytes, list[dict[str, Any]]]
 """(fetched now rather than replayed, raw page bytes, parsed items)."""
