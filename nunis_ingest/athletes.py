@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from typing import Any
 
 from nunis_ingest.errors import AthleteNotConfigured, ConfigError
 from nunis_ingest.ports import CREATE_ONLY, ObjectStore
@@ -128,7 +127,3 @@ class AthleteRepo:
         for key in keys:
             self.store.delete(key)
         return len(keys)
-
-
-def describe(config: AthleteConfig) -> dict[str, Any]:
-    return asdict(config)

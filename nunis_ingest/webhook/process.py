@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nunis_ingest.athletes import AthleteRepo, athlete_key
-from nunis_ingest.errors import AthleteNotConfigured, NunisError, StravaAuthError, StravaNotFound
+from nunis_ingest.errors import AthleteNotConfigured, StravaAuthError, StravaNotFound
 from nunis_ingest.lease import Lease
 from nunis_ingest.strava.client import StravaClient
 from nunis_ingest.sync import SyncContext, new_run_id
@@ -193,7 +193,3 @@ def _deauthorize(athlete_id: int, repo: AthleteRepo, ctx: SyncContext, run_id: s
         state += int(ctx.store.delete(athlete_key(athlete_id, name)))
     counts["state_objects"] = state
     return Outcome(athlete_id, "purged", detail="deauthorized", counts=counts)
-
-
-def is_retriable(exc: BaseException) -> bool:
-    return isinstance(exc, NunisError) and exc.retriable
