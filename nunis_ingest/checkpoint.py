@@ -16,7 +16,7 @@ pages are not newest-first (Strava's order is unconfirmed), page numbers are the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -63,7 +63,12 @@ Listed = tuple[bool, bytes, list[dict[str, Any]]]
 """(fetched now rather than replayed, raw page bytes, parsed items)."""
 
 
-def full_listing(store: ObjectStore, client: StravaClient, ckpt: Checkpoint) -> Iterator[Listed]:
+def full_listing(
+    store: ObjectStore,
+    client: StravaClient,
+    ckpt: Checkpoint,
+    continue_while: Callable[[], bool] | None = None,
+) -> Iterator[Listed]:
     """Archived pages of the checkpoint, then Strava's listing from where they end."""
     if ckpt.pages:
         folder = ckpt.pages[0].rpartition("/")[0] + "/"
@@ -82,12 +87,16 @@ def full_listing(store: ObjectStore, client: StravaClient, ckpt: Checkpoint) -> 
             oldest = start if oldest is None else min(oldest, start)
         yield False, stored.data if stored is not None else b"[]", items
     if not ckpt.pages:
-        pages = client.iter_activity_pages(before=int(ckpt.started_at))
+        pages = client.iter_activity_pages(
+            before=int(ckpt.started_at), continue_while=continue_while
+        )
     elif ordered and oldest is not None:
-        pages = client.iter_activity_pages(before=oldest + 1)
+        pages = client.iter_activity_pages(before=oldest + 1, continue_while=continue_while)
     else:
         pages = client.iter_activity_pages(
-            before=int(ckpt.started_at), start_page=len(ckpt.pages) + 1
+            before=int(ckpt.started_at),
+            start_page=len(ckpt.pages) + 1,
+            continue_while=continue_while,
         )
     for page in pages:
         yield True, page.body, page.items

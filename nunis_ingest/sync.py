@@ -173,7 +173,17 @@ def _run_locked(
     stopped = ""
     failure: NunisError | None = None
     seen_at = datetime.fromtimestamp(report.started_at, UTC)
-    listing = full_listing(ctx.store, client, ckpt) if ckpt else _new_pages(client, state, lookback)
+
+    def within_budget() -> bool:  # asked before every further request of the listing
+        nonlocal stopped
+        stopped = budget_exhausted(client, settings, ctx.monotonic(), deadline)
+        return not stopped
+
+    listing = (
+        full_listing(ctx.store, client, ckpt, within_budget)
+        if ckpt
+        else _new_pages(client, state, lookback, within_budget)
+    )
     try:
         for fetched, body, items in listing:
             if fetched:  # archived raw before anything is derived from it
@@ -214,9 +224,6 @@ def _run_locked(
             _prune(seen, max_start - lookback)
             if ctx.on_page:
                 ctx.on_page(report.pages, report.seen)
-            stopped = budget_exhausted(client, settings, ctx.monotonic(), deadline)
-            if stopped:
-                break
     except StravaRateLimited as exc:
         stopped = f"Strava answered 429 ({exc})"
     except RetriableError as exc:  # 5xx, timeouts, garbled pages that outlasted the retries
@@ -270,9 +277,12 @@ def _run_locked(
         ctx.warehouse.record_run(report.to_run_row())  # idle polls leave no row: no load
 
 
-def _new_pages(client: StravaClient, state: st.SyncState, lookback: int) -> Iterator[Listed]:
+def _new_pages(
+    client: StravaClient, state: st.SyncState, lookback: int, ahead: Callable[[], bool]
+) -> Iterator[Listed]:
     after = st.window_start(state, lookback)
-    for page in client.iter_activity_pages(after=after, stop_on_short_page=True):
+    pages = client.iter_activity_pages(after=after, stop_on_short_page=True, continue_while=ahead)
+    for page in pages:
         yield True, page.body, page.items
 
 

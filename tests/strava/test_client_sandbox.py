@@ -1,8 +1,6 @@
-"""The client against the real HTTP sandbox (``strava_sandbox``).
+"""The client against the real HTTP sandbox (``strava_sandbox``)."""
 
-Skips until ``tests/conftest.py`` provides the ``sandbox`` fixture (a teammate's work in
-progress when this was written); it then runs without changes.
-"""
+import time
 
 import pytest
 import requests
@@ -13,11 +11,8 @@ from nunis_ingest.strava.oauth import OAuthClient, Token
 
 
 @pytest.fixture
-def sb(request):
-    try:
-        return request.getfixturevalue("sandbox")
-    except pytest.FixtureLookupError:
-        pytest.skip("no `sandbox` fixture in tests/conftest.py yet")
+def sb(sandbox):
+    return sandbox
 
 
 def _token(athlete):
@@ -63,3 +58,36 @@ def test_refresh_rotation(sb):
                 oauth.refresh(old)  # rotated: the old refresh token is dead at once
             assert old.refresh_token not in str(info.value)
             assert app["client_secret"] not in str(info.value)
+
+
+def _listing_pages_requested(sb) -> list[str]:
+    log = sb.requests_log()["requests"]
+    return [r["query"] for r in log if r["path"] == "/api/v3/athlete/activities"]
+
+
+def test_the_next_page_is_fetched_while_the_caller_works_and_no_extra_one(sb):
+    athlete = sb.athletes()[0]
+    sb.clear_requests()
+    with requests.Session() as session:
+        client = StravaClient(session, base_url=sb.base_url, access_token=athlete["access_token"])
+        pages = client.iter_activity_pages(per_page=20)
+        first = next(pages)
+        deadline = time.monotonic() + 5
+        while len(_listing_pages_requested(sb)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)  # the caller is "busy" with page 1; page 2 arrives meanwhile
+        assert len(_listing_pages_requested(sb)) == 2, "page 2 was not prefetched"
+        rest = list(pages)
+    total = len(first.items) + sum(len(p.items) for p in rest)
+    assert total == len(sb.truth(athlete["id"]))
+    assert len(_listing_pages_requested(sb)) == len(rest) + 2  # the pages + the empty one
+
+
+def test_a_caller_that_says_stop_costs_no_further_request(sb):
+    athlete = sb.athletes()[0]
+    sb.clear_requests()
+    with requests.Session() as session:
+        client = StravaClient(session, base_url=sb.base_url, access_token=athlete["access_token"])
+        pages = list(client.iter_activity_pages(per_page=20, continue_while=lambda: False))
+    time.sleep(0.2)  # nothing may still be in flight
+    assert len(pages) == 1
+    assert len(_listing_pages_requested(sb)) == 1
