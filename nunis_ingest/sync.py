@@ -167,7 +167,6 @@ def _run_locked(
     archive = (ckpt.run_id, ckpt.started_at) if ckpt else (report.run_id, report.started_at)
     batch: StagedBatch | None = None  # opened on the first row: idle polls never open it
     seen: dict[int, tuple[str, int]] = {}
-    staged: set[int] = set()  # a listing that shifts under us must not stage an id twice
     max_start = state.cursor or 0
     filtered = 0
     stopped = ""
@@ -199,9 +198,6 @@ def _run_locked(
                 except InvalidActivity as exc:  # kept in the archive; nothing to load
                     log.warning("skipped an item on page %d: %s", report.pages, exc)
                     continue
-                if activity_id in staged:
-                    continue
-                staged.add(activity_id)
                 digest, start = content_hash(activity), start_epoch(activity) or 0
                 max_start = max(max_start, start)
                 seen[activity_id] = (digest, start)

@@ -34,7 +34,6 @@ def test_rerun_changes_nothing_and_an_idle_poll_costs_one_request(sandbox, rt, s
     sync(aid, "all")
     hashes = rt.warehouse.fetch_activity_hashes(aid)
     runs_before = len(rt.warehouse.fetch_runs(aid, limit=100))
-    ops_before = dict(rt.warehouse.operations)
 
     again = sync(aid, "all")
     assert again.result.inserted == again.result.updated == again.result.deleted == 0
