@@ -8,6 +8,8 @@ happened and what to do. Messages never carry a token or a secret.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class NunisError(Exception):
     """Base class. ``retriable`` decides: raise (redeliver) or acknowledge."""
@@ -122,5 +124,61 @@ class WarehouseTransientError(RetriableError):
     """The warehouse failed in a way a retry can fix (busy, quota, network)."""
 
 
+class WarehouseLocked(WarehouseTransientError):
+    """Another process holds the warehouse file (DuckDB) past the bounded wait.
+
+    The message names the file and, where the driver says, the holder; nothing was written.
+    """
+
+
+class WarehouseRejected(PermanentError):
+    """The warehouse refused what we sent for a reason a retry cannot fix (schema, type)."""
+
+
 class MassDeleteRefused(PermanentError):
     """Mode `all` would delete more than the allowed share of an athlete's activities."""
+
+
+# --- the one retry-or-acknowledge decision ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a driver (function, CLI, local worker) does with a failure."""
+
+    retry: bool
+    error_class: str
+    message: str
+    athlete_id: int | None = None
+
+    @property
+    def kind(self) -> str:
+        return "retry later" if self.retry else "action needed"
+
+
+def decide(exc: BaseException, *, mode: str | None = None) -> Decision:
+    """The single mapping from a failure to retry (raise, redeliver) or acknowledge.
+
+    ``main.ingest``, the CLI, the local webhook worker and the fault-matrix tests all call
+    this. ``NunisError.retriable`` decides, with one refinement: a ``new`` poll that finds
+    the athlete's lease held is acknowledged, because the run holding the lease (or the
+    next scheduled poll, at most one interval later) lists the same window; retrying it
+    behind a long ``all`` would only burn delivery attempts into the dead-letter topic.
+    Anything that is not a ``NunisError`` is a bug or an unforeseen fault: it is retried,
+    so the message is kept (bounded by the dead-letter policy), never silently dropped.
+    """
+    if isinstance(exc, LeaseHeld) and mode == "new":
+        return Decision(
+            False,
+            type(exc).__name__,
+            f"{exc} The run holding the lease or the next poll covers this one.",
+            exc.athlete_id,
+        )
+    if isinstance(exc, NunisError):
+        return Decision(exc.retriable, type(exc).__name__, str(exc), exc.athlete_id)
+    text = " ".join(str(exc).split())[:300] or type(exc).__name__
+    return Decision(
+        True,
+        type(exc).__name__,
+        f"unexpected {type(exc).__name__}: {text} (kept for retry; report it if it persists)",
+    )
