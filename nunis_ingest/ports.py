@@ -112,6 +112,10 @@ class Warehouse(Protocol):
         """Activity id -> content_hash for this athlete (tests, status, reconcile)."""
         ...
 
+    def count_activities(self, athlete_id: int) -> int:
+        """How many activity rows this athlete has (status, state/warehouse agreement)."""
+        ...
+
     def fetch_runs(self, athlete_id: int, limit: int = 10) -> list[dict[str, Any]]:
         """The athlete's most recent ``ingest_runs`` rows, newest first."""
         ...

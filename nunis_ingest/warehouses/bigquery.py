@@ -214,6 +214,14 @@ class BigQueryWarehouse:
         rows = self.rows(sql, [bigquery.ScalarQueryParameter("athlete", "INT64", athlete_id)])
         return {int(r["id"]): str(r["content_hash"]) for r in rows}
 
+    def count_activities(self, athlete_id: int) -> int:
+        sql = (
+            f"SELECT COUNT(*) AS n FROM {self.sql_table(schema.ACTIVITIES_TABLE)} "
+            "WHERE athlete_id = @athlete"
+        )
+        rows = self.rows(sql, [bigquery.ScalarQueryParameter("athlete", "INT64", athlete_id)])
+        return int(rows[0]["n"]) if rows else 0
+
     def fetch_runs(self, athlete_id: int, limit: int = 10) -> list[dict[str, Any]]:
         sql = (
             f"SELECT * FROM {self.sql_table(schema.RUNS_TABLE)} WHERE athlete_id = @athlete "

@@ -176,6 +176,12 @@ class DuckDBWarehouse:
         with self._connection() as con:
             return {int(i): str(h) for i, h in con.execute(sql, [athlete_id]).fetchall()}
 
+    def count_activities(self, athlete_id: int) -> int:
+        sql = f"SELECT count(*) FROM {_q(_ACT)} WHERE athlete_id = ?"
+        with self._connection() as con:
+            row = con.execute(sql, [athlete_id]).fetchone()
+        return int(row[0]) if row else 0
+
     def fetch_runs(self, athlete_id: int, limit: int = 10) -> list[dict[str, Any]]:
         """Newest first, values JSON-ready as in schema.py (timestamps as ISO strings)."""
         stamps = {c.name for c in schema.RUNS if c.type == "TIMESTAMP"}

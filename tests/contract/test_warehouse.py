@@ -95,6 +95,14 @@ def test_replace_deletes_missing_ids_of_that_athlete_only(warehouse: Warehouse) 
     assert sorted(warehouse.fetch_activity_hashes(OTHER)) == [10, 11]
 
 
+def test_count_activities_counts_one_athlete(warehouse: Warehouse) -> None:
+    assert warehouse.count_activities(ME) == 0
+    commit(warehouse, rows([1, 2, 3]))
+    commit(warehouse, rows([10, 11], athlete_id=OTHER), athlete_id=OTHER)
+    assert warehouse.count_activities(ME) == 3
+    assert warehouse.count_activities(OTHER) == 2
+
+
 def test_mass_delete_guard_refuses_and_leaves_data_intact(warehouse: Warehouse) -> None:
     commit(warehouse, rows(list(range(1, 11))))
     before = warehouse.fetch_activity_hashes(ME)
