@@ -71,6 +71,17 @@ class StravaScopeError(StravaError, PermanentError):
     needs_reauth = True
 
 
+class StravaTokenRejected(StravaError, RetriableError):
+    """A freshly refreshed access token was refused too: the refresh token still works, so
+    the athlete is not revoked; a later attempt decides (never marks re-authorisation)."""
+
+    status = 401
+
+
+class TokenMismatch(StravaError, PermanentError):
+    """The stored token belongs to another athlete than the one it is registered for."""
+
+
 class StravaInactiveApp(StravaError, PermanentError):
     """403 Application Status Inactive: the app owner's subscription lapsed (2026 rule)."""
 

@@ -11,17 +11,15 @@ upsert, and the state is saved by compare-and-swap.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-
-import requests
 
 from nunis_ingest import state as st
 from nunis_ingest.athletes import AthleteRepo
 from nunis_ingest.checkpoint import Checkpoint, Listed, archive_key, budget_exhausted, full_listing
+from nunis_ingest.context import SyncContext
 from nunis_ingest.errors import (
     AthleteNotConfigured,
     MassDeleteRefused,
@@ -31,9 +29,8 @@ from nunis_ingest.errors import (
 )
 from nunis_ingest.events import SyncRequest
 from nunis_ingest.lease import Lease
-from nunis_ingest.ports import ObjectStore, StagedBatch, Warehouse, WriteResult
+from nunis_ingest.ports import StagedBatch, WriteResult
 from nunis_ingest.report import RunReport
-from nunis_ingest.settings import Settings
 from nunis_ingest.strava.client import StravaClient
 from nunis_ingest.strava.ratelimit import RateLimitUsage
 from nunis_ingest.tokens import fresh_token, scope_warning
@@ -50,35 +47,6 @@ LEASE_MARGIN_SECONDS = 120.0
 def new_run_id(now: float) -> str:
     stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%dT%H%M%SZ")
     return f"{stamp}-{uuid.uuid4().hex[:8]}"
-
-
-@dataclass
-class SyncContext:
-    """Everything a sync touches, injected (runtime.py builds the real one).
-
-    The warehouse is built on first use: an idle poll never touches it, so it never pays
-    for importing a warehouse client or checking the schema.
-    """
-
-    store: ObjectStore
-    warehouse_factory: Callable[[], Warehouse]
-    session: requests.Session
-    settings: Settings
-    now: Callable[[], float] = time.time
-    monotonic: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
-    on_page: Callable[[int, int], None] | None = None  # (pages so far, activities so far)
-    _warehouse: Warehouse | None = field(default=None, init=False, repr=False)
-
-    @property
-    def warehouse(self) -> Warehouse:
-        if self._warehouse is None:
-            self._warehouse = self.warehouse_factory()
-        return self._warehouse
-
-    @warehouse.setter
-    def warehouse(self, value: Warehouse) -> None:
-        self._warehouse = value
 
 
 def resolve_athlete(request: SyncRequest, repo: AthleteRepo) -> int:

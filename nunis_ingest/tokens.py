@@ -8,7 +8,7 @@ import requests
 
 from nunis_ingest import logs
 from nunis_ingest.athletes import AthleteRepo
-from nunis_ingest.errors import StravaAuthError
+from nunis_ingest.errors import StravaAuthError, TokenMismatch
 from nunis_ingest.settings import Settings
 from nunis_ingest.strava.oauth import OAuthClient, Token, accepted_scope_ok, needs_refresh
 
@@ -18,9 +18,16 @@ SAVE_ATTEMPTS = 3
 
 
 def fresh_token(
-    session: requests.Session, settings: Settings, repo: AthleteRepo, athlete_id: int, now: float
+    session: requests.Session,
+    settings: Settings,
+    repo: AthleteRepo,
+    athlete_id: int,
+    now: float,
+    *,
+    force: bool = False,
 ) -> Token:
-    """The athlete's token, refreshed when within its last hour.
+    """The athlete's token, refreshed when within its last hour (or at once with ``force``:
+    Strava refused the access token before its ``expires_at``, e.g. our clock lags).
 
     Strava invalidates the old refresh token the moment it issues a new one, so the
     response is saved before this function returns and before any other request. If
@@ -30,7 +37,8 @@ def fresh_token(
     """
     token = repo.load_token(athlete_id)
     _register(token)
-    if not needs_refresh(token, now):
+    check_owner(token, athlete_id)
+    if not force and not needs_refresh(token, now):
         return token
     client_id, secret = settings.require_strava_app()
     oauth = OAuthClient(
@@ -48,12 +56,24 @@ def fresh_token(
             raise  # nobody rotated it: it really is revoked or invalid
         log.info("athlete %d: the token was rotated by another writer; using theirs", athlete_id)
         _register(current)
-        if not needs_refresh(current, now):
+        if not force and not needs_refresh(current, now):
             return current
         fresh = oauth.refresh(current)
     _register(fresh)
     _save(repo, athlete_id, fresh)
     return fresh
+
+
+def check_owner(token: Token, athlete_id: int) -> None:
+    """Refuse a token registered under another athlete's id (a copied file, a mix-up):
+    with it, one athlete's activities would be filed under another's id."""
+    if token.athlete_id is not None and token.athlete_id != athlete_id:
+        raise TokenMismatch(
+            f"athletes/{athlete_id}/token.json holds the token of athlete {token.athlete_id}.",
+            athlete_id=athlete_id,
+            action=f"run `nunis-ingest auth` as athlete {athlete_id}, or move the file to "
+            f"athletes/{token.athlete_id}/.",
+        )
 
 
 def _register(token: Token) -> None:

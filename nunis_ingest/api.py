@@ -1,0 +1,115 @@
+"""One athlete's Strava access for one run: a fresh token, and one 401 is not a verdict.
+
+An access token can stop working before its ``expires_at`` (our clock can lag Strava's,
+or Strava rotated it early), so a 401 is answered by one forced token refresh and one
+retry of the same request. Only a refresh that Strava itself refuses means the athlete
+must re-authorise (``StravaAuthError``, which marks the athlete); a refreshed token that is
+refused again raises ``StravaTokenRejected``, which is retried later and marks nothing.
+A missing scope (``StravaScopeError``) is not helped by a refresh and is raised at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+from nunis_ingest.athletes import AthleteRepo
+from nunis_ingest.context import SyncContext
+from nunis_ingest.errors import StravaAuthError, StravaScopeError, StravaTokenRejected
+from nunis_ingest.strava.client import StravaClient
+from nunis_ingest.strava.oauth import Token
+from nunis_ingest.strava.ratelimit import RateLimitUsage
+from nunis_ingest.tokens import fresh_token
+
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+
+class AthleteApi:
+    """Builds the athlete's client on first use; ``call`` runs a request through it."""
+
+    def __init__(
+        self,
+        ctx: SyncContext,
+        athlete_id: int,
+        *,
+        deadline: float | None = None,
+        max_attempts: int = 4,
+    ) -> None:
+        self._ctx = ctx
+        self.athlete_id = athlete_id
+        self._repo = AthleteRepo(ctx.store)
+        self._deadline = deadline
+        self._max_attempts = max_attempts
+        self._client: StravaClient | None = None
+        self._spent = 0  # requests of clients replaced after a refresh
+        self.token: Token | None = None
+        self.refreshed = False
+
+    @property
+    def requests_made(self) -> int:
+        return self._spent + (self._client.requests_made if self._client else 0)
+
+    @property
+    def last_usage(self) -> RateLimitUsage | None:
+        return self._client.last_usage if self._client else None
+
+    @property
+    def client(self) -> StravaClient:
+        if self._client is None:
+            self._connect(force=False)
+        assert self._client is not None
+        return self._client
+
+    def call(self, request: Callable[[StravaClient], T]) -> T:
+        try:
+            return request(self.client)
+        except StravaScopeError:
+            raise
+        except StravaAuthError as first:
+            if self.refreshed:
+                raise StravaTokenRejected(
+                    f"{first} (after a token refresh in this run)", athlete_id=self.athlete_id
+                ) from first
+            log.warning(
+                "athlete %d: Strava refused the access token before its expiry; "
+                "refreshing it and retrying once",
+                self.athlete_id,
+            )
+            self._connect(force=True)  # a refused refresh raises StravaAuthError: revoked
+            try:
+                return request(self.client)
+            except StravaScopeError:
+                raise
+            except StravaAuthError as again:
+                raise StravaTokenRejected(
+                    "Strava refused a freshly refreshed access token; the refresh token "
+                    "works, so the athlete is not marked for re-authorisation.",
+                    athlete_id=self.athlete_id,
+                    action="none if it passes; if it persists, run `nunis-ingest auth` again.",
+                ) from again
+
+    def _connect(self, *, force: bool) -> None:
+        ctx = self._ctx
+        previous = self._client
+        if previous is not None:
+            self._spent += previous.requests_made
+        self.token = fresh_token(
+            ctx.session, ctx.settings, self._repo, self.athlete_id, ctx.now(), force=force
+        )
+        self.refreshed = self.refreshed or force
+        client = StravaClient(
+            ctx.session,
+            base_url=ctx.settings.strava_base_url,
+            access_token=self.token.access_token,
+            timeout=ctx.settings.http_timeout_seconds,
+            max_attempts=self._max_attempts,
+            deadline=self._deadline,
+            sleep=ctx.sleep,
+            clock=ctx.monotonic,
+        )
+        if previous is not None and previous.last_usage is not None:
+            client.last_usage = previous.last_usage
+        self._client = client

@@ -1,0 +1,41 @@
+"""What a sync touches, injected: ports, HTTP session, settings, clocks (runtime.py builds it)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import requests
+
+from nunis_ingest.ports import ObjectStore, Warehouse
+from nunis_ingest.settings import Settings
+
+
+@dataclass
+class SyncContext:
+    """Everything a sync touches, injected (runtime.py builds the real one).
+
+    The warehouse is built on first use: an idle poll never touches it, so it never pays
+    for importing a warehouse client or checking the schema.
+    """
+
+    store: ObjectStore
+    warehouse_factory: Callable[[], Warehouse]
+    session: requests.Session
+    settings: Settings
+    now: Callable[[], float] = time.time
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    on_page: Callable[[int, int], None] | None = None  # (pages so far, activities so far)
+    _warehouse: Warehouse | None = field(default=None, init=False, repr=False)
+
+    @property
+    def warehouse(self) -> Warehouse:
+        if self._warehouse is None:
+            self._warehouse = self.warehouse_factory()
+        return self._warehouse
+
+    @warehouse.setter
+    def warehouse(self, value: Warehouse) -> None:
+        self._warehouse = value
