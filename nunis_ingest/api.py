@@ -78,7 +78,12 @@ class AthleteApi:
                 "refreshing it and retrying once",
                 self.athlete_id,
             )
-            self._connect(force=True)  # a refused refresh raises StravaAuthError: revoked
+            try:
+                self._connect(force=True)
+            except StravaAuthError as refused:  # the refresh token is dead: revoked for real
+                raise StravaAuthError(
+                    f"Athlete {self.athlete_id}: {refused}", athlete_id=self.athlete_id
+                ) from refused
             try:
                 return request(self.client)
             except StravaScopeError:

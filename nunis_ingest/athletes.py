@@ -11,21 +11,11 @@ import json
 from dataclasses import asdict, dataclass
 
 from nunis_ingest.errors import AthleteNotConfigured, ConfigError
+from nunis_ingest.keys import ATHLETES_PREFIX, athlete_prefix
+from nunis_ingest.keys import athlete_key as athlete_key  # re-exported for callers
 from nunis_ingest.ports import CREATE_ONLY, ObjectStore
 from nunis_ingest.state import SyncState, dump_state, load_state
 from nunis_ingest.strava.oauth import Token
-
-ATHLETES_PREFIX = "athletes/"
-MAX_ATHLETE_ID = 2**63 - 1
-
-
-def athlete_key(athlete_id: int, name: str) -> str:
-    """``athletes/<id>/<name>``; refuses anything but a positive integer id."""
-    if isinstance(athlete_id, bool) or not isinstance(athlete_id, int):
-        raise ValueError(f"athlete id must be an integer, got {type(athlete_id).__name__}")
-    if not 0 < athlete_id <= MAX_ATHLETE_ID:
-        raise ValueError(f"athlete id must be a positive 64-bit integer, got {athlete_id}")
-    return f"{ATHLETES_PREFIX}{athlete_id}/{name}"
 
 
 @dataclass(frozen=True)
@@ -123,7 +113,7 @@ class AthleteRepo:
 
     def remove(self, athlete_id: int) -> int:
         """Delete every object under the athlete's prefix; return how many."""
-        keys = list(self.store.list(f"{ATHLETES_PREFIX}{athlete_id}/"))
+        keys = list(self.store.list(athlete_prefix(athlete_id)))
         for key in keys:
             self.store.delete(key)
         return len(keys)

@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass
 from types import TracebackType
 
-from nunis_ingest.athletes import athlete_key
 from nunis_ingest.errors import LeaseHeld, PreconditionFailed
+from nunis_ingest.keys import athlete_key
 from nunis_ingest.ports import CREATE_ONLY, ObjectStore
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from nunis_ingest.errors import NunisError
 from nunis_ingest.ports import WriteResult
+from nunis_ingest.stops import Stop
 from nunis_ingest.strava.ratelimit import RateLimitUsage
 
 
@@ -28,6 +29,7 @@ class RunReport:
     usage: RateLimitUsage | None = None
     finished_at: float = 0.0
     error: NunisError | None = None
+    stop: Stop | None = None
 
     def to_run_row(self) -> dict[str, Any]:
         usage = self.usage

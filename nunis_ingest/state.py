@@ -7,6 +7,12 @@ activities inside that window, so it stays bounded by the window's size; activit
 without a start date are not kept (they are simply re-staged when seen, and the
 warehouse counts them unchanged).
 
+``suspects`` are activity ids a full listing did not show although the warehouse holds
+them: they leave the warehouse only once ``GET /activities/{id}`` confirms them gone.
+``rows`` is how many rows the warehouse should hold for the athlete (kept from every
+commit's counts) and ``verified_at`` when that was last compared with the warehouse, so
+a deleted or replaced warehouse is noticed and healed instead of silently frozen.
+
 Decisions: ``load_state`` ignores keys it does not know (tolerant reader; a real format
 change bumps ``version``); every known key is type-checked, and a bad one is reported as
 corruption naming the key, never quoting the file's content. ``window_start`` never goes
@@ -40,6 +46,9 @@ class SyncState:
     needs_reauth: bool = False
     last_read_usage: dict[str, int] | None = None
     pending: dict[str, Any] | None = None
+    suspects: list[int] = field(default_factory=list)
+    rows: int | None = None
+    verified_at: int | None = None
 
 
 # --- serialisation -------------------------------------------------------------------
@@ -58,6 +67,9 @@ def dump_state(state: SyncState) -> bytes:
         "needs_reauth": state.needs_reauth,
         "last_read_usage": state.last_read_usage,
         "pending": state.pending,
+        "suspects": sorted(state.suspects),
+        "rows": state.rows,
+        "verified_at": state.verified_at,
     }
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return text.encode("ascii") + b"\n"
@@ -149,6 +161,15 @@ def _from_doc(doc: dict[str, Any]) -> SyncState:
     pending = doc.get("pending")
     if pending is not None and not isinstance(pending, dict):
         raise _Corrupt("'pending' must be an object")
+    suspects = doc.get("suspects", [])
+    if not (
+        isinstance(suspects, list)
+        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in suspects)
+    ):
+        raise _Corrupt("'suspects' must be a list of activity ids")
+    rows = _int(doc.get("rows"), "rows")
+    if rows is not None and rows < 0:
+        raise _Corrupt("'rows' must not be negative")
     return SyncState(
         version=version,
         cursor=_int(doc.get("cursor"), "cursor"),
@@ -160,6 +181,9 @@ def _from_doc(doc: dict[str, Any]) -> SyncState:
         needs_reauth=needs_reauth,
         last_read_usage=usage,
         pending=pending,
+        suspects=list(suspects),
+        rows=rows,
+        verified_at=_int(doc.get("verified_at"), "verified_at"),
     )
 
 

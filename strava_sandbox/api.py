@@ -112,7 +112,12 @@ def list_activities() -> Response:
     page = max(1, int(_number("page", 1) or 1))
     per_page = max(1, min(MAX_PER_PAGE, int(_number("per_page", 30) or 30)))
     short = request.environ.get("sandbox.short_page")
-    size = per_page if short is None else min(per_page, short or max(1, per_page // 2))
+    if short is None:
+        size = per_page
+    elif short < 0:
+        size = max(1, per_page // 2)
+    else:
+        size = min(per_page, short)  # 0: an empty page in the middle of the listing
     with box.lock:
         me = authed(need_activity_scope=True)
         acts = box.store.page(

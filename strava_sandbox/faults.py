@@ -158,7 +158,8 @@ class FaultMiddleware:
             )
             return [payload]
         if "short_page" in kinds:
-            environ["sandbox.short_page"] = kinds["short_page"].size or 0
+            size = kinds["short_page"].size
+            environ["sandbox.short_page"] = -1 if size is None else size  # -1: half a page
         captured: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from nunis_ingest.athletes import AthleteConfig, AthleteRepo
-from nunis_ingest.errors import NunisError
+from nunis_ingest.errors import NunisError, decide
 from nunis_ingest.events import SyncRequest
 from nunis_ingest.ports import ObjectStore, Row, StagedBatch, Stored, Warehouse, WriteResult
 from nunis_ingest.runtime import Runtime
@@ -160,8 +160,8 @@ class Pipeline:
         request = SyncRequest(athlete_id=athlete_id, mode=mode, trigger="test", **kw)  # type: ignore[arg-type]
         try:
             report = run_sync(request, self.context(tap))
-        except NunisError as exc:  # the mapping main.ingest applies
-            return Outcome("retry" if exc.retriable else "ack", error=exc)
+        except NunisError as exc:  # the one mapping main.ingest, the CLI and the worker use
+            return Outcome("retry" if decide(exc, mode=mode).retry else "ack", error=exc)
         return Outcome("ack", report=report)
 
     def crash(self, athlete_id: int, mode: str, when: Callable[[str, str], bool]) -> Tap:

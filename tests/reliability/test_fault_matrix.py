@@ -15,11 +15,13 @@ from typing import Any
 
 from nunis_ingest.errors import (
     LeaseHeld,
-    MassDeleteRefused,
     StravaAuthError,
     StravaInactiveApp,
     StravaServerError,
 )
+from nunis_ingest.events import SyncRequest
+from nunis_ingest.stops import Stop
+from nunis_ingest.sync import run_sync
 from tests.reliability.conftest import (
     LISTING,
     Pipeline,
@@ -183,8 +185,9 @@ def test_crash_after_archive_before_load_is_replayed_by_the_next_run(sandbox, rt
     assert warehouse_rows(rt, aid) == []
     assert state_of(rt, aid).cursor is None, "state must not move before the data is durable"
     held = pipe.run(aid, "new")  # the dead run's lease still blocks, cleanly
-    assert held.decision == "retry"
+    assert held.decision == "ack", "a `new` poll behind a held lease is covered by the next"
     assert isinstance(held.error, LeaseHeld)
+    assert pipe.run(aid, "all").decision == "retry", "an `all` behind it comes back"
     sandbox.advance_clock(700)
     assert pipe.run(aid, "new").decision == "ack"
     _ok(rt, sandbox, aid)
@@ -245,7 +248,10 @@ def test_two_concurrent_runs_for_one_athlete_exactly_one_runs(sandbox, rt, pipe)
     loser = next(o for o in outcomes if o.decision == "retry")
     assert isinstance(loser.error, LeaseHeld)
     assert "did nothing" in str(loser.error)
-    assert sandbox.requests_log()["counts"]["total"] == 2, "only the winner called Strava"
+    winner = next(o for o in outcomes if o.decision == "ack")
+    assert winner.report
+    total = sandbox.requests_log()["counts"]["total"]
+    assert total == winner.report.requests, "only the winner called Strava"
     assert state_of(rt, aid).last_error_class is None, "the loser wrote no state"
     _ok(rt, sandbox, aid)
 
@@ -361,21 +367,71 @@ def test_late_synced_activity_older_than_the_lookback_is_caught_by_the_next_all(
     _ok(rt, sandbox, aid)
 
 
-def test_listing_that_suddenly_returns_nothing_is_refused_by_the_guard(sandbox, rt, pipe):
+def test_listing_that_suddenly_returns_nothing_deletes_nothing(sandbox, rt, pipe):
     aid = _athlete(sandbox, rt, 60)
     pipe.run(aid, "all")
     before = warehouse_rows(rt, aid)
-    for activity in sandbox.truth(aid):
-        sandbox.delete_activity(activity["id"])  # Strava now lists []
-    refused = pipe.run(aid, "all")
-    assert refused.decision == "ack"
-    assert isinstance(refused.error, MassDeleteRefused)
-    assert "--force" in str(refused.error)
+    sandbox.add_fault(kind="short_page", method="GET", path=LISTING, size=0, times=1)
+    sandbox.clear_requests()
+    outcome = pipe.run(aid, "all")
+    assert outcome.decision == "ack"
+    assert outcome.report.outcome == "partial"
+    assert outcome.report.stop is Stop.TRUNCATED_LISTING
     assert warehouse_rows(rt, aid) == before, "an empty listing must not wipe history"
-    assert state_of(rt, aid).pending is None
-    forced = pipe.run(aid, "all", force=True)
-    assert forced.report
-    assert forced.report.result.deleted == 60
+    # one listing request, then one check of the newest suspect proves it alive and stops
+    assert sandbox.requests_log()["counts"]["total"] == 2
+    assert state_of(rt, aid).suspects == []
+    assert state_of(rt, aid).last_error_class == "TruncatedListing"
+    _ok(rt, sandbox, aid)
+
+
+def test_an_empty_page_in_place_of_page_4_of_5_deletes_nothing(sandbox, rt, pipe):
+    aid = _athlete(sandbox, rt, 900)
+    pipe.run(aid, "all")
+    before = warehouse_rows(rt, aid)
+    sandbox.add_fault(kind="short_page", method="GET", path=LISTING, size=0, after=3, times=1)
+    outcome = pipe.run(aid, "all")
+    assert outcome.report.stop is Stop.TRUNCATED_LISTING
+    assert outcome.report.result.deleted == 0
+    assert warehouse_rows(rt, aid) == before
+    _ok(rt, sandbox, aid)
+
+
+def test_deleted_activities_leave_only_once_strava_confirms_each(sandbox, rt, pipe):
+    aid = _athlete(sandbox, rt, 60)
+    pipe.run(aid, "all")
+    gone = [int(a["id"]) for a in sandbox.truth(aid)[:3]]
+    for activity_id in gone:
+        sandbox.delete_activity(activity_id)
+    sandbox.clear_requests()
+    outcome = pipe.run(aid, "all")
+    assert outcome.report.outcome == "success"
+    assert outcome.report.result.deleted == 3
+    checks = [r for r in sandbox.requests_log()["requests"] if "/api/v3/activities/" in r["path"]]
+    assert sorted(int(r["path"].rsplit("/", 1)[1]) for r in checks) == sorted(gone)
+    assert not set(gone) & {i for i, _ in warehouse_rows(rt, aid)}
+    _ok(rt, sandbox, aid)
+
+
+def test_a_delete_while_all_pages_through_never_deletes_a_live_activity(sandbox, rt, pipe):
+    aid = _athlete(sandbox, rt, 600)
+    pipe.run(aid, "all")
+    newest = sorted(sandbox.truth(aid), key=lambda a: a["start_date"], reverse=True)
+    ctx = pipe.context()
+    deleted: list[int] = []
+
+    def on_page(pages: int, seen: int) -> None:
+        if pages == 1 and not deleted:  # the athlete deletes an activity of page 1 meanwhile
+            deleted.append(int(newest[3]["id"]))
+            sandbox.delete_activity(deleted[0])
+
+    ctx.on_page = on_page
+    report = run_sync(SyncRequest(athlete_id=aid, mode="all", trigger="test"), ctx)
+    assert report.outcome == "success"
+    assert report.result.deleted == 0, "it was listed before it went: the next `all` removes it"
+    live = {int(a["id"]) for a in sandbox.truth(aid)}
+    assert live <= {i for i, _ in warehouse_rows(rt, aid)}, "a live activity was deleted"
+    assert pipe.run(aid, "all").report.result.deleted == 1
     _ok(rt, sandbox, aid)
 
 

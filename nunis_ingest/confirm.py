@@ -1,0 +1,74 @@
+"""Deletions need Strava's word: ``GET /activities/{id}`` → 404, one request per suspect.
+
+A full listing that does not show an activity the warehouse holds only makes it a
+*suspect*: listings can be truncated (a short or empty page in the middle, an activity
+sliding across a page while the athlete deletes another, a bad proxy). Each suspect is
+fetched with this run's token, which the listing has just proven valid (a 401 gets one
+refresh and a retry, ``api.py``): a 404 confirms the deletion; a 200 proves the listing
+missed a live activity, which is then loaded from that response instead of deleted, and
+which makes the rest of the listing's suspects untrustworthy. A token without
+``activity:read_all`` cannot tell a deleted activity from a private one (both 404), so
+then nothing is confirmed at all. Checks stop at ``proceed`` (read and time budget): the
+rest stay suspects for the next run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from nunis_ingest.api import AthleteApi
+from nunis_ingest.errors import StravaNotFound
+from nunis_ingest.stops import Stop
+from nunis_ingest.strava.client import StravaClient
+from nunis_ingest.strava.oauth import accepted_scope_ok
+
+
+@dataclass
+class Confirmation:
+    gone: list[int] = field(default_factory=list)
+    alive: list[tuple[int, bytes, dict[str, Any]]] = field(default_factory=list)
+    unchecked: list[int] = field(default_factory=list)
+    skipped: str = ""
+
+    @property
+    def requests(self) -> int:
+        return len(self.gone) + len(self.alive)
+
+
+def confirm_deletions(
+    api: AthleteApi,
+    suspects: Sequence[int],
+    proceed: Callable[[], Stop | None],
+    *,
+    stop_on_alive: bool,
+) -> Confirmation:
+    out = Confirmation()
+    token = api.token
+    if token is not None and token.scope is not None and not accepted_scope_ok(token.scope):
+        out.unchecked = list(suspects)
+        out.skipped = "the token lacks activity:read_all, so a 404 cannot confirm a deletion"
+        return out
+    for index, activity_id in enumerate(suspects):
+        if proceed() is not None:
+            out.unchecked = list(suspects[index:])
+            break
+        try:
+            body, data = api.call(partial(_get, activity_id))
+        except StravaNotFound:
+            out.gone.append(activity_id)
+            continue
+        owner = (data.get("athlete") or {}).get("id")
+        if owner is not None and owner != api.athlete_id:
+            continue  # not this athlete's: neither ours to keep nor evidence of truncation
+        out.alive.append((activity_id, body, data))
+        if stop_on_alive:
+            out.unchecked = list(suspects[index + 1 :])
+            break
+    return out
+
+
+def _get(activity_id: int, client: StravaClient) -> tuple[bytes, dict[str, Any]]:
+    return client.get_activity(activity_id)

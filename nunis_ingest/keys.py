@@ -1,0 +1,46 @@
+"""Every object key, in one place (README "Per athlete, in the object store").
+
+Keys are built only from validated integer athlete ids, run ids we generate and fixed
+names, so no secret and nothing a caller typed can ever become part of a key.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+ATHLETES_PREFIX = "athletes/"
+MAX_ATHLETE_ID = 2**63 - 1
+
+
+def athlete_key(athlete_id: int, name: str) -> str:
+    """``athletes/<id>/<name>``; refuses anything but a positive integer id."""
+    if isinstance(athlete_id, bool) or not isinstance(athlete_id, int):
+        raise ValueError(f"athlete id must be an integer, got {type(athlete_id).__name__}")
+    if not 0 < athlete_id <= MAX_ATHLETE_ID:
+        raise ValueError(f"athlete id must be a positive 64-bit integer, got {athlete_id}")
+    return f"{ATHLETES_PREFIX}{athlete_id}/{name}"
+
+
+def athlete_prefix(athlete_id: int) -> str:
+    return athlete_key(athlete_id, "")
+
+
+def archive_prefix(athlete_id: int) -> str:
+    """Everything archived for one athlete."""
+    athlete_key(athlete_id, "")  # validates the id
+    return f"archive/strava/athlete={athlete_id}/"
+
+
+def archive_run_prefix(athlete_id: int, run_id: str, started: float) -> str:
+    day = datetime.fromtimestamp(started, UTC).strftime("%Y-%m-%d")
+    return f"{archive_prefix(athlete_id)}date={day}/{run_id}/"
+
+
+def archive_page_key(athlete_id: int, run_id: str, started: float, page: int) -> str:
+    """One listing page of a run, byte for byte as Strava sent it."""
+    return f"{archive_run_prefix(athlete_id, run_id, started)}page-{page:05d}.json"
+
+
+def archive_activity_key(athlete_id: int, run_id: str, started: float, activity_id: int) -> str:
+    """One ``GET /activities/{id}`` response (webhook fetches, deletion checks)."""
+    return f"{archive_run_prefix(athlete_id, run_id, started)}activity-{int(activity_id)}.json"

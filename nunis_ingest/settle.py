@@ -1,0 +1,135 @@
+"""Pure: from what a run fetched and committed to its next state, outcome and stop.
+
+``Fetched`` accumulates what the fetch loop saw (no I/O: plain values); ``settle`` turns
+plan + fetched + commit result + deletion checks into the next ``SyncState`` and the
+run's outcome. The run record (``ingest_runs``) and ``state.json`` are both built from the
+``Settlement`` it returns, so they always agree; the webhook path settles its writes with
+``settle_event`` so the state reflects every write, whoever made it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from nunis_ingest.confirm import Confirmation
+from nunis_ingest.plan import CLOCK_SKEW_SECONDS, Plan
+from nunis_ingest.ports import WriteResult
+from nunis_ingest.state import SyncState
+from nunis_ingest.stops import Stop
+
+WINDOW_SLACK = 400
+"""Entries kept before pruning the in-run window (memory stays flat in a full listing)."""
+
+
+@dataclass
+class Fetched:
+    """What the listing showed this run."""
+
+    lookback: int
+    pages: int = 0
+    seen: int = 0
+    filtered: int = 0  # unchanged since loaded: no warehouse work
+    max_start: int | None = None
+    window: dict[int, tuple[str, int]] = field(default_factory=dict)
+    seen_ids: set[int] = field(default_factory=set)
+    archived: list[str] = field(default_factory=list)
+
+    def see(self, activity_id: int, digest: str, start: int | None) -> None:
+        self.seen_ids.add(activity_id)
+        if start is None:
+            return
+        self.max_start = start if self.max_start is None else max(self.max_start, start)
+        self.window[activity_id] = (digest, start)
+        if len(self.window) > WINDOW_SLACK:
+            horizon = self.max_start - self.lookback
+            self.window = {k: v for k, v in self.window.items() if v[1] >= horizon}
+
+
+@dataclass(frozen=True)
+class Settlement:
+    state: SyncState
+    outcome: str  # success | partial
+    stop: Stop | None
+    reason: str
+
+
+def settle(
+    plan: Plan,
+    state: SyncState,
+    fetched: Fetched,
+    *,
+    complete: bool,
+    stop: Stop | None,
+    resume: dict[str, Any] | None,
+    result: WriteResult,
+    confirmation: Confirmation,
+    counted: int | None,
+    usage: dict[str, int] | None,
+    now: float,
+    detail: str = "",
+    failure: str | None = None,
+) -> Settlement:
+    """The next state. ``counted``: the warehouse's row count read this run (or None)."""
+    known = dict(state.known)
+    cursor = state.cursor
+    cap = int(now) + CLOCK_SKEW_SECONDS
+    if complete and plan.full:
+        known = {}
+    known.update(fetched.window)
+    if complete and fetched.max_start is not None:
+        newest = min(fetched.max_start, cap)  # a future-dated activity must not freeze `new`
+        cursor = newest if cursor is None or plan.full else max(min(cursor, cap), newest)
+    if cursor is not None:
+        floor = min(cursor, cap) - plan.lookback
+        known = {k: v for k, v in known.items() if v[1] >= floor}
+    suspects = _suspects(plan, state, fetched, confirmation, complete)
+    for activity_id in confirmation.gone:
+        known.pop(activity_id, None)
+    truncated = bool(confirmation.alive) and plan.full and complete
+    if truncated and stop is None:
+        stop = Stop.TRUNCATED_LISTING
+        detail = detail or f"{len(confirmation.alive)} live activity(ies) missing from it"
+    base = counted if counted is not None else state.rows
+    rows = None if base is None else max(0, base + result.inserted - result.deleted)
+    ok = stop is None
+    reason = stop.describe(detail) if stop else ""
+    if confirmation.skipped:
+        reason = (reason + "; " if reason else "") + confirmation.skipped
+    next_state = replace(
+        state,
+        cursor=cursor,
+        known=known,
+        pending=None if complete else resume,
+        suspects=suspects,
+        rows=rows,
+        verified_at=int(now) if counted is not None else state.verified_at,
+        last_run_id=plan.run_id,
+        last_success_at=_ts(now) if ok else state.last_success_at,
+        last_error_class=None if ok else failure or (stop.error_class if stop else None),
+        last_error_message=None if ok else reason[:500],
+        needs_reauth=False,
+        last_read_usage=usage or state.last_read_usage,
+    )
+    return Settlement(next_state, "success" if ok else "partial", stop, reason)
+
+
+def _suspects(
+    plan: Plan, state: SyncState, fetched: Fetched, confirmation: Confirmation, complete: bool
+) -> list[int]:
+    checked = set(confirmation.gone) | {i for i, _, _ in confirmation.alive}
+    if plan.full and complete and confirmation.alive:
+        return []  # the listing was truncated: its suspects prove nothing
+    keep = set(state.suspects) | set(confirmation.unchecked)
+    return sorted(keep - checked - fetched.seen_ids)
+
+
+def missing_from_listing(stored: Iterable[int], fetched: Fetched) -> set[int]:
+    """Ids the warehouse holds that a complete full listing did not show."""
+    return set(stored) - fetched.seen_ids
+
+
+def _ts(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
