@@ -16,7 +16,7 @@ import functions_framework
 
 from nunis_ingest import events
 from nunis_ingest.athletes import AthleteRepo
-from nunis_ingest.errors import NunisError
+from nunis_ingest.errors import decide
 from nunis_ingest.fanout import fan_out
 from nunis_ingest.runtime import get_runtime
 from nunis_ingest.sync import run_sync
@@ -56,16 +56,17 @@ def ingest(cloud_event: Any) -> None:
             return
         report = run_sync(request, runtime.context())
         log.info(report.summary(), extra={"json_fields": fields | report.log_fields()})
-    except NunisError as exc:
+    except Exception as exc:  # one mapping for every driver: errors.decide
+        decision = decide(exc, mode=fields.get("mode"))
         fields |= {
-            "athlete_id": exc.athlete_id or fields.get("athlete_id"),
-            "error_class": type(exc).__name__,
-            "retriable": exc.retriable,
+            "athlete_id": decision.athlete_id or fields.get("athlete_id"),
+            "error_class": decision.error_class,
+            "retriable": decision.retry,
         }
-        if exc.retriable:
-            log.warning("will retry: %s", exc, extra={"json_fields": fields})
+        if decision.retry:
+            log.warning("will retry: %s", decision.message, extra={"json_fields": fields})
             raise
-        log.error("acknowledged without retry: %s", exc, extra={"json_fields": fields})
+        log.error("acknowledged without retry: %s", decision.message, extra={"json_fields": fields})
 
 
 @functions_framework.http  # type: ignore[untyped-decorator]

@@ -11,22 +11,41 @@ holds up the others. ``max-instances`` bounds how many run at once.
 from __future__ import annotations
 
 import json
+import logging
 
 from nunis_ingest.athletes import AthleteRepo
+from nunis_ingest.errors import NunisError
 from nunis_ingest.events import SyncRequest
 from nunis_ingest.ports import Queue
+
+log = logging.getLogger(__name__)
 
 
 def fan_out(request: SyncRequest, repo: AthleteRepo, topic: Queue) -> list[int]:
     """Publish one message per enabled athlete; return their ids (disabled ones skipped).
 
-    A publish that fails raises, so Pub/Sub redelivers the whole fan-out; the athletes
-    already published then get a second message, which their leases and idempotent
-    upserts make harmless.
+    An athlete whose ``config.json`` cannot be read is still published: its own
+    invocation then fails with a message naming the file and the fix, in that athlete's
+    logs and status, while everyone after it is polled as usual. A publish that fails
+    raises, so Pub/Sub redelivers the whole fan-out; the athletes already published then
+    get a second message, which their leases and idempotent upserts make harmless.
     """
     published = []
     for athlete_id in repo.list_ids():
-        if not repo.load_config(athlete_id).enabled:
+        try:
+            enabled = repo.load_config(athlete_id).enabled
+        except NunisError as exc:  # a broken athlete never stops the others
+            log.error(
+                "fan-out: athlete %d has an unreadable config.json; publishing anyway so its "
+                "own run reports it: %s",
+                athlete_id,
+                exc,
+                extra={
+                    "json_fields": {"athlete_id": athlete_id, "error_class": type(exc).__name__}
+                },
+            )
+            enabled = True
+        if not enabled:
             continue
         body = {"athlete_id": athlete_id, "mode": request.mode, "force": request.force}
         topic.put(json.dumps(body).encode(), attributes={"athlete_id": str(athlete_id)})

@@ -34,3 +34,15 @@ def test_no_athlete_configured_publishes_nothing(tmp_path):
     repo = AthleteRepo(LocalObjectStore(tmp_path / "store"))
     assert fan_out(SyncRequest(None, "new"), repo, queue) == []
     assert queue.claim() == []
+
+
+def test_a_corrupt_config_does_not_stop_the_athletes_after_it(tmp_path):
+    store = LocalObjectStore(tmp_path / "store")
+    repo = AthleteRepo(store)
+    for athlete_id in (11, 12, 13):
+        repo.save_config(AthleteConfig(athlete_id))
+    store.put("athletes/12/config.json", b"{ not json")
+    queue = LocalQueue(tmp_path / "queue.sqlite3")
+
+    assert fan_out(SyncRequest(None, "new"), repo, queue) == [11, 12, 13]
+    assert len(queue.claim()) == 3  # 12's own run reports its broken config
