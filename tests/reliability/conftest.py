@@ -141,10 +141,12 @@ class Pipeline:
         self.rt, self.sandbox = rt, sandbox
         self.tap = Tap()
         self.monotonic: Callable[[], float] | None = None
+        self.skew = 0.0  # our clock minus Strava's: clocks lie
+        self.on_page: Callable[[int, int], None] | None = None
 
     def context(self, tap: Tap | None = None) -> SyncContext:
-        ctx = self.rt.context()
-        ctx.now = self.sandbox.clock
+        ctx = self.rt.context(on_page=self.on_page)
+        ctx.now = lambda: self.sandbox.clock() + self.skew
         ctx.sleep = lambda seconds: None  # backoff is exercised, not waited out
         if self.monotonic is not None:
             ctx.monotonic = self.monotonic

@@ -5,7 +5,10 @@ edit, delete, revoke and re-authorise), polls in both modes with injected faults
 duplicate deliveries, and clock jumps (which rotate tokens). Invariants:
 
 - every poll ends in the right decision: an ack (return) or a retriable raise; a
-  permanent error only for a revoked athlete;
+  permanent error only for a revoked athlete (a spurious 401 or a skewed clock is not one);
+- a row leaves the warehouse only when Strava confirms the activity is gone: after every
+  poll, each activity Strava still serves that was loaded before is still loaded, even
+  when the athlete deletes another activity while the listing pages through;
 - a fault-free `new` catches every create and edit whose start date is inside the
   lookback window (deletions wait for the next `all`);
 - at the end, after re-authorising everyone and a complete `all`, the warehouse equals
@@ -55,6 +58,8 @@ FAULTS: dict[str, dict[str, Any] | None] = {
     "drop": {"kind": "drop", "after": 1, "times": 1},
     "malformed": {"kind": "malformed", "times": 1},
     "short-pages": {"kind": "short_page", "size": 3},
+    "401-once": {"kind": "status", "status": 401, "times": 1},
+    "empty-page": {"kind": "short_page", "size": 0, "after": 1, "times": 1},
 }
 
 
@@ -98,7 +103,7 @@ class Pipeline_(RuleBasedStateMachine):
 
     @rule(
         data=s.data(),
-        days_ago=s.integers(0, 40),
+        days_ago=s.one_of(s.integers(0, 40), s.integers(-3 * 365, -1)),  # device clocks lie
         seconds=s.integers(60, DAY - 1),
         only_me=s.booleans(),
     )
@@ -134,6 +139,33 @@ class Pipeline_(RuleBasedStateMachine):
     def time_passes(self, hours: float) -> None:
         self.sandbox.advance_clock(hours * 3600)
 
+    @rule(skew=s.sampled_from([-7200.0, -600.0, 0.0, 900.0]))
+    def our_clock_drifts(self, skew: float) -> None:
+        self.pipe.skew = skew
+
+    @rule(data=s.data(), mode=s.sampled_from(["new", "all"]))
+    def delete_while_listing(self, data: s.DataObject, mode: str) -> None:
+        """The athlete deletes an activity while a listing of pages of 3 is under way."""
+        athlete = self._pick(data)
+        victims = sorted(self.sandbox.truth(athlete), key=lambda a: a["start_date"])
+        if len(victims) < 4:
+            return
+        victim = data.draw(s.sampled_from(victims), label="deleted meanwhile")
+        done: list[bool] = []
+
+        def on_page(pages: int, seen: int) -> None:
+            if pages == 1 and not done:
+                done.append(True)
+                self.sandbox.delete_activity(victim["id"])
+
+        self.sandbox.add_fault(method="GET", path=LISTING, kind="short_page", size=3)
+        self.pipe.on_page = on_page
+        try:
+            self._poll_checked(athlete, mode, 1)
+        finally:
+            self.pipe.on_page = None
+            self.sandbox.clear_faults()
+
     # --- polls ------------------------------------------------------------------
 
     @rule(
@@ -148,11 +180,8 @@ class Pipeline_(RuleBasedStateMachine):
         if spec:
             self.sandbox.add_fault(method="GET", path=LISTING, **spec)
         before = state_of(self.rt, athlete)
-        outcomes = [self.pipe.run(athlete, mode, force=True) for _ in range(deliveries)]
+        outcomes = self._poll_checked(athlete, mode, deliveries)
         self.sandbox.clear_faults()
-        for outcome in outcomes:
-            if outcome.error is not None and not outcome.error.retriable:
-                assert athlete in self.revoked, f"permanent failure: {outcome.error}"
         first = outcomes[0].report
         if (
             spec is None
@@ -164,6 +193,18 @@ class Pipeline_(RuleBasedStateMachine):
             and first.outcome == "success"
         ):
             self._check_window(athlete, before.cursor - LOOKBACK_DAYS * DAY)
+
+    def _poll_checked(self, athlete: int, mode: str, deliveries: int) -> list[Any]:
+        loaded = set(self.rt.warehouse.fetch_activity_hashes(athlete))
+        outcomes = [self.pipe.run(athlete, mode, force=True) for _ in range(deliveries)]
+        for outcome in outcomes:
+            if outcome.error is not None and not outcome.error.retriable:
+                assert athlete in self.revoked, f"permanent failure: {outcome.error}"
+        live = {int(a["id"]) for a in self.sandbox.truth(athlete)}
+        kept = set(self.rt.warehouse.fetch_activity_hashes(athlete))
+        lost = (loaded & live) - kept
+        assert not lost, f"live activities left the warehouse: {sorted(lost)}"
+        return outcomes
 
     def _check_window(self, athlete: int, after: int) -> None:
         """`new` alone catches every create and edit that started inside the window."""
