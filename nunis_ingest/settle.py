@@ -133,3 +133,41 @@ def missing_from_listing(stored: Iterable[int], fetched: Fetched) -> set[int]:
 
 def _ts(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
+
+
+def settle_events(
+    state: SyncState,
+    *,
+    loaded: Iterable[tuple[int, str, int | None]],
+    deleted: Iterable[int],
+    result: WriteResult,
+    lookback: int,
+    now: float,
+) -> SyncState:
+    """The next state after webhook writes: what the poll will then find unchanged.
+
+    ``loaded`` (id, content hash of the summary representation, start) enter ``known``
+    when they start inside the poll's window, and move the cursor forward (never back,
+    never beyond the clock-skew cap), so the next poll writes nothing for them. Confirmed
+    deletions leave ``known`` and the suspects, so a later listing that shows the activity
+    again re-writes it. ``rows`` follows the commit's counts like a poll's.
+    """
+    cap = int(now) + CLOCK_SKEW_SECONDS
+    known = dict(state.known)
+    cursor = state.cursor
+    for activity_id, digest, start in loaded:
+        if start is None:
+            known.pop(activity_id, None)
+            continue
+        if cursor is not None:
+            cursor = max(min(cursor, cap), min(start, cap))
+        known[activity_id] = (digest, start)
+    gone = set(deleted)
+    if cursor is not None:
+        floor = min(cursor, cap) - lookback
+        known = {k: v for k, v in known.items() if v[1] >= floor and k not in gone}
+    else:
+        known = {k: v for k, v in known.items() if k not in gone}
+    rows = None if state.rows is None else max(0, state.rows + result.inserted - result.deleted)
+    suspects = [i for i in state.suspects if i not in gone]
+    return replace(state, cursor=cursor, known=known, rows=rows, suspects=suspects)

@@ -234,3 +234,37 @@ def test_a_future_dated_activity_cannot_move_the_cursor_beyond_the_skew():
     state = loaded()
     out = do_settle(plan_for(state), state, fetched(a1=("h", NOW + 9 * 365 * DAY)))
     assert out.state.cursor == NOW + CLOCK_SKEW_SECONDS
+
+
+def test_a_webhook_write_makes_the_next_poll_find_it_unchanged():
+    from nunis_ingest.settle import settle_events
+
+    state = loaded(known={1: ("h1", NOW - 2 * DAY)}, suspects=[1, 2])
+    out = settle_events(
+        state,
+        loaded=[(3, "h3", NOW - 60)],
+        deleted=[1],
+        result=WriteResult(inserted=1, deleted=1),
+        lookback=7 * DAY,
+        now=NOW,
+    )
+    assert out.known == {3: ("h3", NOW - 60)}
+    assert out.cursor == NOW - 60
+    assert out.rows == 10
+    assert out.suspects == [2]
+
+
+def test_a_webhook_write_of_an_old_activity_never_moves_the_cursor_back():
+    from nunis_ingest.settle import settle_events
+
+    state = loaded()
+    out = settle_events(
+        state,
+        loaded=[(3, "h3", NOW - 90 * DAY)],
+        deleted=[],
+        result=WriteResult(updated=1),
+        lookback=7 * DAY,
+        now=NOW,
+    )
+    assert out.cursor == state.cursor
+    assert 3 not in out.known, "outside the window: the poll does not list it"
