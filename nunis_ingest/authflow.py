@@ -70,7 +70,11 @@ def run_authorization(
     """Run the flow; return the token and the athlete summary Strava sent with it."""
     client_id, secret = rt.settings.require_strava_app()
     oauth = OAuthClient(
-        rt.session, base_url=rt.settings.strava_base_url, client_id=client_id, client_secret=secret
+        rt.session,
+        base_url=rt.settings.strava_base_url,
+        client_id=client_id,
+        client_secret=secret,
+        timeout=rt.settings.http_timeout_seconds,
     )
     try:
         server = HTTPServer(("127.0.0.1", port), _Redirect)
