@@ -245,8 +245,9 @@ def status(as_json: bool) -> None:
     """Per-athlete health: rows loaded, cursor, last run, errors, rate-limit usage.
 
     An athlete whose files cannot be read shows its own `error`; an unavailable warehouse
-    shows the counts as unavailable. Exits 1 when any athlete needs a person (unreadable
-    files, re-authorisation) or the warehouse is unavailable, 0 otherwise.
+    shows the counts as unavailable. Exits 1 when part of the status could not be read
+    (such an athlete, or the warehouse), 0 otherwise: health such as "needs
+    re-authorisation" is reported in full and does not change the exit code.
     """
     rt = _runtime()
     items, warehouse_problem = cli_status.collect(rt)
@@ -256,13 +257,13 @@ def status(as_json: bool) -> None:
         for line in cli_status.render(items, warehouse_problem):
             click.echo(line)
         click.echo(f"data: {_where(rt)}")
-    broken = [item["athlete_id"] for item in items if item["error"] or item["needs_reauth"]]
+    broken = [item["athlete_id"] for item in items if item["error"]]
     problems = []
     if warehouse_problem is not None:
         problems.append(f"warehouse unavailable, counts not shown: {warehouse_problem}")
     if broken:
         problems.append(
-            f"{len(broken)} of {len(items)} athletes need attention: "
+            f"{len(broken)} of {len(items)} athletes could not be read: "
             + ", ".join(str(a) for a in broken)
         )
     if problems:

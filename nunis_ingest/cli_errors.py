@@ -30,8 +30,8 @@ EXIT_CONFIG = 2
 EXIT_INTERRUPTED = 130
 
 EXIT_CODES_HELP = (
-    "Exit codes: 0 ok; 1 an athlete (or the run) failed, or status found a problem that "
-    "needs a person; 2 usage or configuration error; 130 interrupted (Ctrl-C)."
+    "Exit codes: 0 ok; 1 an athlete or the command failed (for status: part of it could "
+    "not be read); 2 usage or configuration error; 130 interrupted (Ctrl-C)."
 )
 DEBUG_HINT = "run again with --debug for the traceback"
 _MAX_LINE = 600

@@ -136,11 +136,6 @@ def _health(error: str | None, config: Any, state: Any) -> str:
     return "ok"
 
 
-def needs_a_person(item: dict[str, Any]) -> bool:
-    """What makes ``status`` exit 1: unreadable objects, re-authorisation, no warehouse."""
-    return bool(item["error"] or item["needs_reauth"] or item["warehouse_error"])
-
-
 def describe_run(run: dict[str, Any]) -> str:
     return (
         f"{run['run_id']} {run['mode']} {run['outcome']} "

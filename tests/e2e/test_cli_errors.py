@@ -78,7 +78,7 @@ def test_corrupt_file_fails_that_athlete_only(sandbox, rt, app_env, name):
 
     status = run(app_env, "status")
     assert status.exit_code == 1, status.output
-    one_error_line(status.stderr, "1 of 2 athletes need attention", str(bad))
+    one_error_line(status.stderr, "1 of 2 athletes could not be read", str(bad))
     blocks = ("\n" + status.stdout).split("\nathlete ")
     mine = next(b for b in blocks if b.startswith(str(bad)))
     other = next(b for b in blocks if b.startswith(str(good)))
