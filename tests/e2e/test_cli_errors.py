@@ -89,6 +89,9 @@ def test_corrupt_file_fails_that_athlete_only(sandbox, rt, app_env, name):
     assert "activities      " in other
     assert "unavailable" not in other
     assert secret not in status.output
+    debug = run(app_env, "--debug", "sync", "--no-progress")  # the traceback, still no token
+    assert "Traceback" in debug.stderr
+    assert secret not in debug.output
 
 
 def _hold_duckdb(path: Path) -> subprocess.Popen[str]:
