@@ -14,22 +14,17 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import requests
 from werkzeug.serving import make_server
 
-from bench.env import ROOT, SEED
+from bench.env import SEED
 from bench.report import Record, median, spread, table
 from nunis_ingest.athletes import AthleteConfig, AthleteRepo
 from nunis_ingest.events import SyncRequest
@@ -42,6 +37,7 @@ from nunis_ingest.webhook import subscription
 from nunis_ingest.webhook.app import make_app
 from nunis_ingest.webhook.queue import LocalQueue
 from nunis_ingest.webhook.worker import Worker
+from scripts.topology import function_process
 from strava_sandbox.testing import SandboxControl, SandboxServer
 
 STRAVA_BUDGET = 2.0
@@ -111,51 +107,6 @@ def slow_queue(events: int = 500) -> list[Record]:
     ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _function(env: dict[str, str]) -> Iterator[str]:
-    """``functions-framework --target=webhook`` on a free port; stopped by its PID."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "functions-framework"),
-            "--target=webhook",
-            "--signature-type=http",
-            "--source=main.py",
-            "--host=127.0.0.1",
-            f"--port={port}",
-        ],
-        cwd=ROOT,
-        env=dict(os.environ) | env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        _wait_until(lambda: _answers(url), 30)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-
-
-def _answers(url: str) -> bool:
-    try:
-        requests.get(url, timeout=1)
-        return True
-    except requests.ConnectionError:
-        return False
-
-
 def _wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.005) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -197,7 +148,11 @@ def event_to_row(creates: int = 30, handshakes: int = 20) -> list[Record]:
         rt = Runtime(load_settings(env))
         athlete_id = _register(rt, control.athletes()[0])
         run_sync(SyncRequest(athlete_id, "all", trigger="bench"), rt.context())
-        with _function(env) as url:
+        with (
+            open(os.devnull, "w") as log,
+            function_process(dict(os.environ) | env, log, "webhook", "http") as root,
+        ):
+            url = root + "/"
             query = {"hub.mode": "subscribe", "hub.challenge": "abc", "hub.verify_token": VERIFY}
             shakes = []
             for _ in range(handshakes):
