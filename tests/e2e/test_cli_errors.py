@@ -89,7 +89,13 @@ def test_corrupt_file_fails_that_athlete_only(sandbox, rt, app_env, name):
     assert "activities      " in other
     assert "unavailable" not in other
     assert secret not in status.output
+    listed = run(app_env, "athlete", "list")
+    assert listed.exit_code == (1 if name == "config.json" else 0)
+    assert f"{good}\t" in listed.stdout  # listed, whatever the other's config holds
+    if name == "config.json":
+        assert f"{bad}\t(unreadable: " in listed.stdout
     debug = run(app_env, "--debug", "sync", "--no-progress")  # the traceback, still no token
+
     assert "Traceback" in debug.stderr
     assert secret not in debug.output
 
