@@ -95,7 +95,6 @@ def test_corrupt_file_fails_that_athlete_only(sandbox, rt, app_env, name):
     if name == "config.json":
         assert f"{bad}\t(unreadable: " in listed.stdout
     debug = run(app_env, "--debug", "sync", "--no-progress")  # the traceback, still no token
-
     assert "Traceback" in debug.stderr
     assert secret not in debug.output
 
