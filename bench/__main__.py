@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import scenarios as sc
+from bench import webhook_times
 from bench.env import SEED, Bench, local_gcp, machine, workdir
 from bench.report import Record, table, write_json
 from strava_sandbox.testing import SandboxControl, SandboxServer
@@ -101,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
             local_gcp().stop_service(bq_info)
         shutil.rmtree(work, ignore_errors=True)
     records += memory_growth(records)
+    records += webhook_times.figures(log)
     print()
     print(table(records))
     if bq is None:

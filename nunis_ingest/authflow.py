@@ -15,13 +15,26 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
-from nunis_ingest.errors import StravaScopeError
+from nunis_ingest.errors import ConfigError, PermanentError, StravaScopeError
 from nunis_ingest.strava.oauth import OAuthClient, Token, accepted_scope_ok
 
 if TYPE_CHECKING:
     from nunis_ingest.runtime import Runtime
 
 SCOPE = "read,activity:read_all"
+AGAIN = "run `nunis-ingest auth` again."
+
+
+class AuthorisationTimeout(PermanentError):
+    """The browser never came back to the redirect server within ``--timeout``."""
+
+
+class AuthorisationCancelled(PermanentError):
+    """The athlete pressed Cancel: Strava redirected with ``error=access_denied``."""
+
+
+class AuthorisationIncomplete(PermanentError):
+    """The redirect came back without a code, or with a state we did not send."""
 
 
 class _Redirect(BaseHTTPRequestHandler):
@@ -37,7 +50,9 @@ class _Redirect(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.end_headers()
-        self.wfile.write(b"Nunis Ingest: you can close this tab and return to the terminal.\n")
+        outcome = "authorisation cancelled" if "error" in query else "done"
+        page = f"Nunis Ingest: {outcome}; you can close this tab and return to the terminal.\n"
+        self.wfile.write(page.encode())
         self.server.done.set()  # type: ignore[attr-defined]
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -55,9 +70,19 @@ def run_authorization(
     """Run the flow; return the token and the athlete summary Strava sent with it."""
     client_id, secret = rt.settings.require_strava_app()
     oauth = OAuthClient(
-        rt.session, base_url=rt.settings.strava_base_url, client_id=client_id, client_secret=secret
+        rt.session,
+        base_url=rt.settings.strava_base_url,
+        client_id=client_id,
+        client_secret=secret,
+        timeout=rt.settings.http_timeout_seconds,
     )
-    server = HTTPServer(("127.0.0.1", port), _Redirect)
+    try:
+        server = HTTPServer(("127.0.0.1", port), _Redirect)
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot listen for the browser's redirect on 127.0.0.1 port {port}: {exc.strerror}.",
+            action="pass another --port, or --port 0 for a free one.",
+        ) from None
     server.done = threading.Event()  # type: ignore[attr-defined]
     server.result = {}  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -70,20 +95,31 @@ def run_authorization(
         if open_browser:
             webbrowser.open(url)
         if not server.done.wait(timeout):  # type: ignore[attr-defined]
-            raise TimeoutError(f"no redirect within {timeout:.0f} s")
+            raise AuthorisationTimeout(
+                f"No answer from the browser within {timeout:.0f} s.",
+                action="run `nunis-ingest auth` again, open the URL it prints and click "
+                "Authorize within the time (or pass a longer --timeout).",
+            )
         result: dict[str, str] = server.result  # type: ignore[attr-defined]
     finally:
         server.shutdown()
         server.server_close()
+    return _accept(oauth, result, state)
+
+
+def _accept(oauth: OAuthClient, result: dict[str, str], state: str) -> tuple[Token, dict[str, Any]]:
+    """Check the redirect's query, then exchange its code."""
+    if result.get("error") == "access_denied":
+        raise AuthorisationCancelled("Authorisation was cancelled in the browser.", action=AGAIN)
     if result.get("state") != state:
-        raise StravaScopeError(
-            "The redirect's state does not match the one we sent.",
-            action="start `nunis-ingest auth` again.",
+        raise AuthorisationIncomplete(
+            "The redirect's state does not match the one we sent (a stale or foreign tab).",
+            action=AGAIN,
         )
-    if "error" in result:
-        raise StravaScopeError(
-            f"Authorisation was refused ({result['error']}).",
-            action="run `nunis-ingest auth` again and click Authorize.",
+    if "error" in result or not result.get("code"):
+        why = f"error={result['error'][:40]!r}" if "error" in result else "no code"
+        raise AuthorisationIncomplete(
+            f"The browser's redirect carried no authorisation code ({why}).", action=AGAIN
         )
     if not accepted_scope_ok(result.get("scope")):
         raise StravaScopeError(

@@ -3,50 +3,96 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from dataclasses import replace
-from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
+from nunis_ingest import cli_errors, cli_status
 from nunis_ingest.athletes import AthleteConfig, AthleteRepo
-from nunis_ingest.errors import NunisError
+from nunis_ingest.cli_webhook import webhook
+from nunis_ingest.errors import AthleteNotConfigured, ConfigError
 from nunis_ingest.events import SyncRequest
 from nunis_ingest.runtime import Runtime, get_runtime
 from nunis_ingest.strava.oauth import Token
 from nunis_ingest.sync import run_sync
 
 
+class NunisGroup(click.Group):
+    """Turns every failure below it into one line and an exit code (see ``cli_errors``)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException):
+            raise  # click's own: --help, usage errors (exit 2), our one-line CliErrors
+        except click.Abort as exc:
+            if isinstance(exc.__context__, KeyboardInterrupt):
+                _interrupted()
+            raise  # "Aborted!" (e.g. a confirmation answered no)
+        except KeyboardInterrupt:
+            _interrupted()
+        except Exception as exc:
+            sys.exit(cli_errors.fail(exc, debug=_debug(ctx)))
+
+
+def _interrupted() -> NoReturn:
+    click.echo("Interrupted: nothing more was done; run the command again to resume.", err=True)
+    sys.exit(cli_errors.EXIT_INTERRUPTED)
+
+
+def _debug(ctx: click.Context) -> bool:
+    root = ctx.find_root()
+    return bool(root.params.get("debug"))
+
+
 def _runtime() -> Runtime:
-    try:
-        return get_runtime()
-    except NunisError as exc:
-        raise click.ClickException(str(exc)) from None
+    rt = get_runtime()
+    # Failures end as one line each; the log (retries, progress) shows with --verbose.
+    verbose = bool(click.get_current_context().find_root().params.get("verbose"))
+    logging.getLogger().setLevel(logging.INFO if verbose else logging.ERROR)
+    if rt.settings.backend == "local":
+        data_dir = rt.settings.data_dir
+        if data_dir.exists() and not data_dir.is_dir():
+            raise ConfigError(
+                f"NUNIS_DATA_DIR {data_dir} is a file, not a folder.",
+                action="point NUNIS_DATA_DIR at a folder (it is created when missing).",
+            )
+    return rt
 
 
-@click.group()
+@click.group(cls=NunisGroup, epilog=cli_errors.EXIT_CODES_HELP)
 @click.version_option(package_name="nunis-ingest")
-def cli() -> None:
+@click.option("--debug", is_flag=True, help="On failure, print the traceback too.")
+@click.option("--verbose", "-v", is_flag=True, help="Show the log (retries, pages) on stderr.")
+def cli(debug: bool, verbose: bool) -> None:
     """Ingest Strava activities into DuckDB (local) or BigQuery (NUNIS_BACKEND=gcp)."""
+
+
+cli.add_command(webhook)
 
 
 @cli.command()
 @click.option("--port", default=0, show_default="a free port", help="Local redirect port.")
 @click.option("--no-browser", is_flag=True, help="Print the URL instead of opening a browser.")
-@click.option("--timeout", default=300, show_default=True, help="Seconds to wait for approval.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=300,
+    show_default=True,
+    help="Seconds to wait for the browser's answer.",
+)
 @click.option("--lookback-days", type=click.IntRange(0, 365), default=None)
-def auth(port: int, no_browser: bool, timeout: int, lookback_days: int | None) -> None:
+def auth(port: int, no_browser: bool, timeout: float, lookback_days: int | None) -> None:
     """Authorise an athlete in the browser (scope read,activity:read_all) and save its token."""
     from nunis_ingest.authflow import run_authorization
 
     rt = _runtime()
-    try:
-        token, athlete = run_authorization(
-            rt, port=port, open_browser=not no_browser, timeout=timeout, echo=click.echo
-        )
-    except NunisError as exc:
-        raise click.ClickException(str(exc)) from None
+    token, athlete = run_authorization(
+        rt, port=port, open_browser=not no_browser, timeout=timeout, echo=click.echo
+    )
     athlete_id = int(athlete["id"])
     _register(rt, athlete_id, token, lookback_days, label=_label(athlete))
     click.echo(
@@ -100,10 +146,18 @@ def athlete_add(athlete_id: int, refresh_token: str, lookback_days: int | None, 
 def athlete_list() -> None:
     """List configured athletes."""
     repo = AthleteRepo(_runtime().store)
+    unreadable = 0
     for athlete_id in repo.list_ids():
-        config = repo.load_config(athlete_id)
+        try:
+            config = repo.load_config(athlete_id)
+        except Exception as exc:  # show the others; this one says what is wrong
+            unreadable += 1
+            click.echo(f"{athlete_id}\t(unreadable: {cli_errors.describe(exc).line})")
+            continue
         flag = "" if config.enabled else " (disabled)"
         click.echo(f"{athlete_id}\t{config.label}{flag}")
+    if unreadable:
+        sys.exit(cli_errors.EXIT_FAILED)
 
 
 @athlete.command("remove")
@@ -113,16 +167,16 @@ def athlete_list() -> None:
 def athlete_remove(athlete_id: int, purge: bool) -> None:
     """Remove an athlete's config, token and state (and with --purge, their data)."""
     rt = _runtime()
-    removed = AthleteRepo(rt.store).remove(athlete_id)
-    text = f"Removed {removed} objects of athlete {athlete_id}."
-    if purge:
+    purged = ""
+    if purge:  # first: if the warehouse fails, the athlete is still there to retry with
         rows = rt.warehouse.purge_athlete(athlete_id)
         prefix = f"archive/strava/athlete={athlete_id}/"
         keys = list(rt.store.list(prefix))
         for key in keys:
             rt.store.delete(key)
-        text += f" Purged {rows} warehouse rows and {len(keys)} archive pages."
-    click.echo(text)
+        purged = f" Purged {rows} warehouse rows and {len(keys)} archive pages."
+    removed = AthleteRepo(rt.store).remove(athlete_id)
+    click.echo(f"Removed {removed} objects of athlete {athlete_id}.{purged}")
 
 
 @cli.command()
@@ -145,10 +199,12 @@ def sync(athlete_ids: tuple[int, ...], mode: str, force: bool, progress: bool | 
     rt = _runtime()
     ids = list(athlete_ids) or AthleteRepo(rt.store).list_ids()
     if not ids:
-        raise click.ClickException(
-            "No athletes configured: run `nunis-ingest auth` or `nunis-ingest athlete add` first."
+        raise AthleteNotConfigured(
+            "No athletes configured.",
+            action="run `nunis-ingest auth` or `nunis-ingest athlete add` first.",
         )
     show = sys.stderr.isatty() if progress is None else progress
+    debug = _debug(click.get_current_context())
     failed = 0
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), disable=not show, transient=True
@@ -168,83 +224,51 @@ def sync(athlete_ids: tuple[int, ...], mode: str, force: bool, progress: bool | 
             try:
                 report = run_sync(request, rt.context(on_page=on_page))
                 click.echo(report.summary())
-            except NunisError as exc:
+            except Exception as exc:  # one broken athlete must not stop the others
                 failed += 1
-                kind = "retry later" if exc.retriable else "action needed"
-                click.echo(f"athlete {athlete_id}: failed ({kind}): {exc}", err=True)
+                if debug:
+                    cli_errors.print_traceback(exc)
+                failure = cli_errors.describe(exc)
+                click.echo(
+                    f"athlete {athlete_id}: failed ({failure.kind}): {failure.line}", err=True
+                )
             bar.remove_task(task)
+    noun = "athlete" if len(ids) == 1 else "athletes"
+    click.echo(f"{len(ids)} {noun}: {len(ids) - failed} ok, {failed} failed")
     if failed:
-        sys.exit(1)
+        sys.exit(cli_errors.EXIT_FAILED)
 
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(as_json: bool) -> None:
-    """Per-athlete health: rows loaded, cursor, last run, errors, rate-limit usage."""
+    """Per-athlete health: rows loaded, cursor, last run, errors, rate-limit usage.
+
+    An athlete whose files cannot be read shows its own `error`; an unavailable warehouse
+    shows the counts as unavailable. Exits 1 when part of the status could not be read
+    (such an athlete, or the warehouse), 0 otherwise: health such as "needs
+    re-authorisation" is reported in full and does not change the exit code.
+    """
     rt = _runtime()
-    repo = AthleteRepo(rt.store)
-    out = [_athlete_status(rt, repo, athlete_id) for athlete_id in repo.list_ids()]
+    items, warehouse_problem = cli_status.collect(rt)
     if as_json:
-        click.echo(json.dumps(out, indent=2, default=str))
-        return
-    if not out:
-        click.echo("No athletes configured.")
-    for item in out:
-        click.echo(f"athlete {item['athlete_id']} {item['label']}".rstrip())
-        for key in (
-            "health",
-            "activities",
-            "cursor",
-            "last_success_at",
-            "last_run",
-            "last_error",
-            "read_usage",
-        ):
-            click.echo(f"  {key:<16}{item[key] if item[key] is not None else '-'}")
-    click.echo(f"data: {_where(rt)}")
-
-
-def _athlete_status(rt: Runtime, repo: AthleteRepo, athlete_id: int) -> dict[str, Any]:
-    config = repo.load_config(athlete_id)
-    state, _ = repo.load_state(athlete_id)
-    runs = rt.warehouse.fetch_runs(athlete_id, limit=1)
-    last = runs[0] if runs else None
-    health = "ok"
-    if state.needs_reauth:
-        health = "needs re-authorisation: run `nunis-ingest auth`"
-    elif not config.enabled:
-        health = "disabled"
-    elif state.pending:
-        health = "full refresh in progress (resumes on the next run)"
-    elif state.last_error_class:
-        health = f"last run failed ({state.last_error_class})"
-    cursor = datetime.fromtimestamp(state.cursor, UTC).isoformat() if state.cursor else None
-    return {
-        "athlete_id": athlete_id,
-        "label": config.label,
-        "health": health,
-        "enabled": config.enabled,
-        "needs_reauth": state.needs_reauth,
-        "activities": len(rt.warehouse.fetch_activity_hashes(athlete_id)),
-        "cursor": cursor,
-        "last_success_at": state.last_success_at,
-        "last_run": _describe_run(last, state.last_run_id),
-        "last_error": (
-            f"{state.last_error_class}: {state.last_error_message}"
-            if state.last_error_class
-            else None
-        ),
-        "read_usage": state.last_read_usage,
-    }
-
-
-def _describe_run(run: dict[str, Any] | None, last_run_id: str | None) -> str | None:
-    if run is None:
-        return last_run_id
-    return (
-        f"{run['run_id']} {run['mode']} {run['outcome']} "
-        f"+{run['inserted']} ~{run['updated']} -{run['deleted']}"
-    )
+        click.echo(json.dumps(items, indent=2, default=str))
+    else:
+        for line in cli_status.render(items, warehouse_problem):
+            click.echo(line)
+        click.echo(f"data: {_where(rt)}")
+    broken = [item["athlete_id"] for item in items if item["error"]]
+    problems = []
+    if warehouse_problem is not None:
+        problems.append(f"warehouse unavailable, counts not shown: {warehouse_problem}")
+    if broken:
+        problems.append(
+            f"{len(broken)} of {len(items)} athletes could not be read: "
+            + ", ".join(str(a) for a in broken)
+        )
+    if problems:
+        click.echo("Problem: " + "; ".join(problems), err=True)
+        sys.exit(cli_errors.EXIT_FAILED)
 
 
 def _where(rt: Runtime) -> str:
@@ -254,10 +278,10 @@ def _where(rt: Runtime) -> str:
     return f"{s.data_dir} (objects) and {s.duckdb_file} (DuckDB)"
 
 
-if __name__ == "__main__":  # pragma: no cover
-    cli()
+def main() -> None:
+    """Entry point of ``python -m nunis_ingest`` and ``python -m nunis_ingest.cli``."""
+    cli(prog_name="nunis-ingest")
 
 
-from nunis_ingest.cli_webhook import webhook  # noqa: E402
-
-cli.add_command(webhook)
+if __name__ == "__main__":
+    main()

@@ -16,17 +16,12 @@ from nunis_ingest.webhook import subscription
 
 
 def _runtime() -> Runtime:
-    try:
-        return get_runtime()
-    except NunisError as exc:
-        raise click.ClickException(str(exc)) from None
+    """Errors go up to the `nunis-ingest` group, which prints one line and picks the exit code."""
+    return get_runtime()
 
 
 def _client(rt: Runtime) -> SubscriptionsClient:
-    try:
-        client_id, secret = rt.settings.require_strava_app()
-    except NunisError as exc:
-        raise click.ClickException(str(exc)) from None
+    client_id, secret = rt.settings.require_strava_app()
     return SubscriptionsClient(
         rt.session,
         base_url=rt.settings.strava_base_url,

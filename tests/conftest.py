@@ -1,7 +1,14 @@
-"""Shared fixtures. The Strava sandbox runs once per session and is reset for each test."""
+"""Shared fixtures. The Strava sandbox runs once per session and is reset for each test.
+
+Every test also runs isolated (``_isolated``, autouse): the environment variables the code
+reads, the logging setup and the process-wide caches are put back as they were before the
+test, so no test passes or fails because of the one that ran before it.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +20,69 @@ pytest_plugins = ["tests.standins"]
 SANDBOX_ATHLETES = 2
 SANDBOX_ACTIVITIES = 60
 SANDBOX_SEED = 7
+
+ISOLATED_PREFIXES = ("NUNIS_", "STRAVA_", "GOOGLE_", "GCLOUD_", "CLOUDSDK_")
+ISOLATED_SUFFIXES = ("_EMULATOR_HOST",)
+ISOLATED_LOGGERS = ("", "nunis_ingest")
+
+
+def _isolated_env() -> dict[str, str]:
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k.startswith(ISOLATED_PREFIXES) or k.endswith(ISOLATED_SUFFIXES)
+    }
+
+
+def _restore_env(before: dict[str, str]) -> None:
+    for key in set(_isolated_env()) - set(before):
+        del os.environ[key]
+    for key, value in before.items():
+        if os.environ.get(key) != value:
+            os.environ[key] = value
+
+
+def _clear_caches() -> None:
+    """Forget the cached Runtime (closing its warehouse file) and the registered secrets."""
+    from nunis_ingest import logs, runtime
+
+    with runtime._lock:
+        cached, runtime._cached = runtime._cached, None
+    if cached is not None and "warehouse" in cached[1].__dict__:
+        close = getattr(cached[1].__dict__["warehouse"], "close", None)
+        if close is not None:
+            close()
+    with logs._lock:
+        logs._secrets.clear()
+
+
+def _ours(logger: logging.Logger) -> list[logging.Handler]:
+    """The logger's handlers except pytest's own capture handlers (pytest manages those)."""
+    return [h for h in logger.handlers if not type(h).__module__.startswith("_pytest")]
+
+
+@pytest.fixture(autouse=True)
+def _isolated() -> Iterator[None]:
+    """Restore env vars (NUNIS_*, STRAVA_*, *_EMULATOR_HOST...), loggers and caches.
+
+    Values set before the test (by ``make test`` or a session fixture that exports a
+    stand-in's endpoint) are what gets restored, so those keep working.
+    """
+    env = _isolated_env()
+    loggers = [logging.getLogger(name) for name in ISOLATED_LOGGERS]
+    saved = [(lg, _ours(lg), lg.level, lg.propagate) for lg in loggers]
+    yield
+    _clear_caches()
+    for lg, handlers, level, propagate in saved:
+        for handler in _ours(lg):
+            if handler not in handlers:
+                lg.removeHandler(handler)
+        for handler in handlers:
+            if handler not in lg.handlers:
+                lg.addHandler(handler)
+        lg.setLevel(level)
+        lg.propagate = propagate
+    _restore_env(env)
 
 
 @pytest.fixture(scope="session")

@@ -39,6 +39,19 @@ class StravaRequestError(StravaError, PermanentError):
     """Any other 4xx: the request itself is wrong, so repeating it cannot help."""
 
 
+class StravaAppCredentialsError(StravaError, PermanentError):
+    """The token endpoint refused our client id or secret: the app's settings are wrong.
+
+    Not an athlete's problem (no re-authorisation can fix it), so no ``needs_reauth``.
+    """
+
+
+APP_CREDENTIALS = (
+    "Strava rejected the app credentials: check STRAVA_CLIENT_ID and STRAVA_CLIENT_SECRET "
+    "(https://www.strava.com/settings/api)."
+)
+
+
 class StravaRateLimitExceeded(StravaRateLimited):
     """429 from Strava, carrying the rate-limit figures that came with it (may be ``None``)."""
 
@@ -129,7 +142,17 @@ def error_for_response(
     _, triples = parse_error_body(body)
     what = scrub(f"Strava answered {describe(status, body)} while {context}.", secrets)
     error: StravaError
-    if status == 401 and _has(triples, None, "activity:read_permission", "missing"):
+    if status in (400, 401) and (
+        _has(triples, "Application", "client_id", None)
+        or _has(triples, "Application", "client_secret", None)
+    ):
+        # Strava's answer to a wrong client id or secret at the token endpoint:
+        # 400 [Application/client_secret/invalid] (or client_id), some proxies say 401.
+        error = StravaAppCredentialsError(
+            f"{what} {APP_CREDENTIALS}",
+            action="copy both values from that page into the environment and run again.",
+        )
+    elif status == 401 and _has(triples, None, "activity:read_permission", "missing"):
         error = StravaScopeError(
             f"{what} The token lacks the activity:read_all scope.",
             action="re-authorise with `nunis-ingest auth` and grant 'View data about your "

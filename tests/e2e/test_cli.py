@@ -90,16 +90,3 @@ def test_athlete_add_sync_status_remove(sandbox, rt, app_env):
     assert "Purged 230 warehouse rows and 2 archive pages" in removed.output
     assert AthleteRepo(rt.store).list_ids() == []
     assert list(rt.store.list(f"archive/strava/athlete={aid}/")) == []
-
-
-def test_sync_without_athletes_says_what_to_do(app_env):
-    result = _run(app_env, "sync", "--no-progress")
-    assert result.exit_code != 0
-    assert "nunis-ingest auth" in result.output
-
-
-def test_bad_setting_names_the_key(app_env):
-    result = _run(app_env | {"NUNIS_LOOKBACK_DAYS": "a week"}, "status")
-    assert result.exit_code != 0
-    assert "NUNIS_LOOKBACK_DAYS" in result.output
-    assert "a week" in result.output

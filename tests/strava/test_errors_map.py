@@ -14,6 +14,7 @@ from nunis_ingest.errors import (
     StravaServerError,
 )
 from nunis_ingest.strava.errors_map import (
+    StravaAppCredentialsError,
     StravaRequestError,
     error_for_response,
 )
@@ -46,6 +47,12 @@ CASES = [
     (500, b"<html>oops</html>", StravaServerError, "non-JSON body"),
     (503, b"", StravaServerError, "HTTP 503"),
     (422, body("Unprocessable"), StravaRequestError, "Unprocessable"),
+    (400, body("Bad Request", ("Application", "client_secret", "invalid")),
+     StravaAppCredentialsError, "check STRAVA_CLIENT_ID and STRAVA_CLIENT_SECRET"),
+    (400, body("Bad Request", ("Application", "client_id", "invalid")),
+     StravaAppCredentialsError, "https://www.strava.com/settings/api"),
+    (401, body("Authorization Error", ("Application", "client_id", "invalid")),
+     StravaAppCredentialsError, "Strava rejected the app credentials"),
 ]  # fmt: skip
 
 
@@ -113,3 +120,17 @@ def test_echoed_secrets_are_scrubbed():
 def test_odd_bodies_never_break_mapping(payload):
     error = error_for_response(401, payload, context="x")
     assert isinstance(error, StravaAuthError)
+
+
+def test_wrong_app_credentials_are_not_a_bug_nor_the_athletes_fault():
+    payload = body("Bad Request", ("Application", "client_secret", "invalid"))
+    error = error_for_response(
+        400, payload, context="refreshing the access token", secrets=("s3cr3t-app-value",)
+    )
+    assert "bug in the request" not in str(error)
+    assert not getattr(error, "needs_reauth", False)  # re-authorising cannot fix the app
+    assert not error.retriable
+    other = error_for_response(400, body("Bad Request", ("Activity", "name", "invalid")),
+                               context="x")  # fmt: skip
+    assert isinstance(other, StravaRequestError)  # genuinely unexpected 4xx keep the old words
+    assert "bug in the request" in str(other)

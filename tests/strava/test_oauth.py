@@ -13,6 +13,7 @@ from nunis_ingest.errors import (
     StravaServerError,
     StravaUnavailable,
 )
+from nunis_ingest.strava.errors_map import StravaAppCredentialsError
 from nunis_ingest.strava.oauth import OAuthClient, Token, accepted_scope_ok, needs_refresh
 
 BASE = "https://strava.test"
@@ -235,3 +236,20 @@ def test_no_secret_in_logs_of_a_failing_refresh(mocked, oauth, caplog):
     assert caplog.records  # the retries were logged
     for secret in (SECRET, OLD.refresh_token):
         assert secret not in logged
+
+
+def test_wrong_client_secret_is_named_not_retried_and_not_echoed(mocked, oauth):
+    wrong = {
+        "message": "Bad Request",
+        "errors": [{"resource": "Application", "field": "client_secret", "code": "invalid"}],
+    }
+    mocked.post(TOKEN_URL, status=400, json=wrong)
+    with pytest.raises(StravaAppCredentialsError) as info:
+        oauth.refresh(OLD)
+    text = str(info.value)
+    assert "Strava rejected the app credentials" in text
+    assert "STRAVA_CLIENT_SECRET" in text
+    assert oauth.requests_made == 1
+    assert not getattr(info.value, "needs_reauth", False)
+    for secret in (SECRET, OLD.refresh_token, OLD.access_token):
+        assert secret not in text

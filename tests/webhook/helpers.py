@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -64,9 +63,3 @@ def truth_ids(sandbox: Any, athlete_id: int, visible_only: bool = False) -> set[
 def activity_fetches(sandbox: Any, activity_id: int) -> int:
     log = sandbox.requests_log()["requests"]
     return sum(1 for r in log if r["path"] == f"/api/v3/activities/{activity_id}")
-
-
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-    return statistics.median(ordered), p99

@@ -18,7 +18,6 @@ from tests.webhook.helpers import (
     activity_fetches,
     loaded,
     name_of,
-    percentiles,
     run_cli,
     settle,
     truth_ids,
@@ -40,11 +39,7 @@ def _start(sandbox, hook_rt, hook_env, function_url):
 def test_handshake_refuses_a_wrong_verify_token(sandbox, hook_env, function_url) -> None:
     params = {"hub.mode": "subscribe", "hub.challenge": "abc", "hub.verify_token": "wrong"}
     assert requests.get(function_url, params=params, timeout=5).status_code == 403
-    started = time.monotonic()
-    ok = requests.get(function_url, params=params | {"hub.verify_token": VERIFY}, timeout=5)
-    print(
-        f"\nhandshake GET against functions-framework: {(time.monotonic() - started) * 1000:.1f} ms"
-    )
+    ok = requests.get(function_url, params=params | {"hub.verify_token": VERIFY}, timeout=2)
     assert ok.status_code == 200
     assert ok.json() == {"hub.challenge": "abc"}
     bad_env = hook_env | {"NUNIS_WEBHOOK_VERIFY_TOKEN": "not-the-one"}
@@ -188,20 +183,3 @@ def test_foreign_duplicate_and_out_of_order_events(
     sandbox.add_activity(int(stranger["id"]), name="stranger")
     settle(sandbox, hook_rt, 2)
     assert int(stranger["id"]) not in loaded(hook_rt)
-
-
-def test_event_to_row_latency(sandbox, hook_rt, hook_env, function_url, worker) -> None:
-    a, _ = _start(sandbox, hook_rt, hook_env, function_url)
-    samples = []
-    for i in range(30):
-        started = time.monotonic()
-        new = sandbox.add_activity(a, name=f"latency {i}", start_date="2025-06-01T06:00:00Z")
-        wait_until(lambda new=new: new["id"] in loaded(hook_rt).get(a, set()), step=0.005)
-        samples.append(time.monotonic() - started)
-    median, p99 = percentiles(samples)
-    print(
-        f"\nevent-to-row latency over {len(samples)} creates: median {median * 1000:.0f} ms, "
-        f"p99 {p99 * 1000:.0f} ms (coalesce window "
-        f"{hook_rt.settings.webhook_coalesce_seconds} s)"
-    )
-    assert p99 < 5.0

@@ -32,12 +32,7 @@ def test_webhook_serve_end_to_end(sandbox, hook_rt, hook_env) -> None:
         assert process.stdout is not None
         url = process.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:")
-        started = time.monotonic()
         result = run_cli(hook_env, "webhook", "subscribe", "--callback-url", url)
-        print(
-            f"\nsubscribe incl. handshake against webhook serve: "
-            f"{(time.monotonic() - started) * 1000:.0f} ms"
-        )
         assert result.exit_code == 0, result.output
 
         created = sandbox.add_activity(a, name="served", start_date="2025-07-01T06:00:00Z")

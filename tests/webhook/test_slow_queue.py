@@ -1,4 +1,8 @@
-"""A slow queue must not push the answer past Strava's 2 s: p99 over 500 events."""
+"""A stalled queue must not push the answer past Strava's 2 s budget: it answers 503.
+
+Behaviour only (status codes, each answer inside the budget); the response-time figures
+over 500 events are in ``bench/webhook_times.py`` (``make bench``).
+"""
 
 from __future__ import annotations
 
@@ -13,17 +17,17 @@ from werkzeug.serving import make_server
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.settings import load_settings
 from nunis_ingest.webhook.app import make_app
-from tests.webhook.helpers import percentiles
 
-STALL_EVERY = 25
+STALL_EVERY = 4
+EVENTS = 8
+STRAVA_BUDGET = 2.0
 
 
 class SlowQueue:
-    """Usually 5 ms; every 25th put stalls for 3 s (longer than Strava's budget)."""
+    """Usually 5 ms; every 4th put stalls for 3 s (longer than Strava's budget)."""
 
     def __init__(self) -> None:
         self.count = 0
-        self.stored = 0
         self.lock = threading.Lock()
 
     def put(self, data: bytes, *, attributes: Mapping[str, str] | None = None) -> None:
@@ -31,48 +35,37 @@ class SlowQueue:
             self.count += 1
             stall = self.count % STALL_EVERY == 0
         time.sleep(3.0 if stall else 0.005)
-        with self.lock:
-            self.stored += 1
 
 
 @pytest.fixture
-def slow_url(tmp_path) -> Iterator[tuple[str, SlowQueue]]:
+def slow_url(tmp_path) -> Iterator[str]:
     rt = Runtime(
         load_settings({"NUNIS_DATA_DIR": str(tmp_path), "NUNIS_WEBHOOK_SUBSCRIPTION_ID": "7"})
     )
-    queue = SlowQueue()
-    rt.__dict__["queue"] = queue  # the cached_property's slot
+    rt.__dict__["queue"] = SlowQueue()  # the cached_property's slot
     server = make_server("127.0.0.1", 0, make_app(lambda: rt), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/", queue
+    yield f"http://127.0.0.1:{server.server_port}/"
     server.shutdown()
 
 
-def test_p99_response_under_2s_over_500_events(slow_url) -> None:
-    url, _queue = slow_url
-    session = requests.Session()
-    timings, statuses = [], []
-    for i in range(500):
-        event = {
-            "aspect_type": "update",
-            "event_time": 1_700_000_000 + i,
-            "object_id": 10 + i,
-            "object_type": "activity",
-            "owner_id": 1,
-            "subscription_id": 7,
-            "updates": {},
-        }
-        started = time.monotonic()
-        response = session.post(url, json=event, timeout=5)
-        timings.append(time.monotonic() - started)
-        statuses.append(response.status_code)
-    median, p99 = percentiles(timings)
-    print(
-        f"\nresponse time over 500 events with a stalling queue: median {median * 1000:.1f} ms, "
-        f"p99 {p99 * 1000:.0f} ms, max {max(timings) * 1000:.0f} ms; "
-        f"{statuses.count(503)} answered 503 (Strava retries those)"
-    )
-    assert max(timings) < 2.0
-    assert statuses.count(503) == 500 // STALL_EVERY
-    assert statuses.count(200) == 500 - 500 // STALL_EVERY
+def test_a_stalled_put_answers_503_inside_stravas_budget(slow_url) -> None:
+    statuses = []
+    with requests.Session() as session:
+        for i in range(EVENTS):
+            event = {
+                "aspect_type": "update",
+                "event_time": 1_700_000_000 + i,
+                "object_id": 10 + i,
+                "object_type": "activity",
+                "owner_id": 1,
+                "subscription_id": 7,
+                "updates": {},
+            }
+            # Strava gives up on an answer after 2 s: a stalled put must not hold it longer
+            response = session.post(slow_url, json=event, timeout=STRAVA_BUDGET)
+            statuses.append(response.status_code)
+    stalled = [i for i in range(EVENTS) if (i + 1) % STALL_EVERY == 0]
+    assert [i for i, s in enumerate(statuses) if s == 503] == stalled  # Strava retries 503s
+    assert all(s == 200 for i, s in enumerate(statuses) if i not in stalled)

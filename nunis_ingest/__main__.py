@@ -1,0 +1,6 @@
+"""``python -m nunis_ingest``: the same as the ``nunis-ingest`` command."""
+
+from nunis_ingest.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""``nunis-ingest status``: per-athlete health that survives a broken athlete or warehouse.
+
+Each athlete's block is built on its own: an unreadable ``config.json``, ``state.json`` or
+``token.json`` shows up as that athlete's ``error`` (one line, with the fix) while the
+others show normally. The warehouse is asked once per athlete for a row count and the last
+run; when it is unavailable (locked by another process, missing, unreachable) the counts
+degrade to ``unavailable: <why>`` and the object-store half of the report still shows. After
+the first warehouse failure it is not asked again: a lock wait per athlete would multiply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from nunis_ingest.athletes import AthleteRepo, athlete_key
+from nunis_ingest.cli_errors import describe
+
+if TYPE_CHECKING:
+    from nunis_ingest.ports import Warehouse
+    from nunis_ingest.runtime import Runtime
+
+TEXT_FIELDS = (
+    "health",
+    "activities",
+    "cursor",
+    "last_success_at",
+    "last_run",
+    "last_error",
+    "read_usage",
+)
+
+
+@dataclass
+class WarehouseProbe:
+    """The warehouse, opened on first use; after one failure, the reason for every athlete."""
+
+    open_warehouse: Callable[[], Warehouse]
+    problem: str | None = None
+    _warehouse: Warehouse | None = field(default=None, repr=False)
+
+    def ask(self, question: Callable[[Warehouse], Any]) -> Any:
+        """``question(warehouse)``, or ``None`` once the warehouse proved unavailable."""
+        if self.problem is not None:
+            return None
+        try:
+            if self._warehouse is None:
+                self._warehouse = self.open_warehouse()
+            return question(self._warehouse)
+        except Exception as exc:  # any failure of the warehouse degrades, never aborts
+            self.problem = describe(exc).line
+            return None
+
+
+def collect(rt: Runtime) -> tuple[list[dict[str, Any]], str | None]:
+    """Every athlete's status, and the warehouse problem if it was unavailable."""
+    repo = AthleteRepo(rt.store)
+    probe = WarehouseProbe(lambda: rt.warehouse)
+    items = [athlete_status(repo, probe, athlete_id) for athlete_id in repo.list_ids()]
+    if probe.problem is not None:
+        for item in items:
+            item["warehouse_error"] = probe.problem
+    return items, probe.problem
+
+
+def athlete_status(repo: AthleteRepo, probe: WarehouseProbe, athlete_id: int) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "athlete_id": athlete_id,
+        "label": "",
+        "health": "ok",
+        "enabled": None,
+        "needs_reauth": None,
+        "activities": None,
+        "cursor": None,
+        "last_success_at": None,
+        "last_run": None,
+        "last_error": None,
+        "read_usage": None,
+        "error": None,
+        "warehouse_error": None,
+    }
+    problems: list[str] = []
+    config = state = None
+    try:
+        config = repo.load_config(athlete_id)
+        item.update(label=config.label, enabled=config.enabled)
+    except Exception as exc:
+        problems.append(describe(exc).line)
+    try:
+        state, _ = repo.load_state(athlete_id)
+        cursor = datetime.fromtimestamp(state.cursor, UTC).isoformat() if state.cursor else None
+        item.update(
+            needs_reauth=state.needs_reauth,
+            cursor=cursor,
+            last_success_at=state.last_success_at,
+            last_run=state.last_run_id,
+            read_usage=state.last_read_usage,
+            last_error=(
+                f"{state.last_error_class}: {state.last_error_message}"
+                if state.last_error_class
+                else None
+            ),
+        )
+    except Exception as exc:
+        problems.append(describe(exc).line)
+    try:
+        repo.load_token(athlete_id)  # validated, never shown
+    except Exception as exc:
+        line = describe(exc).line
+        key = athlete_key(athlete_id, "token.json")
+        problems.append(line if key in line else f"{key}: {line}")
+    count = probe.ask(lambda w: w.count_activities(athlete_id))
+    runs = probe.ask(lambda w: w.fetch_runs(athlete_id, limit=1))
+    item["activities"] = count
+    if runs:
+        item["last_run"] = describe_run(runs[0])
+    if problems:
+        item["error"] = " | ".join(problems)
+    item["health"] = _health(item["error"], config, state)
+    return item
+
+
+def _health(error: str | None, config: Any, state: Any) -> str:
+    if error is not None:
+        return "broken: see error"
+    if state is not None and state.needs_reauth:
+        return "needs re-authorisation: run `nunis-ingest auth`"
+    if config is not None and not config.enabled:
+        return "disabled"
+    if state is not None and state.pending:
+        return "full refresh in progress (resumes on the next run)"
+    if state is not None and state.last_error_class:
+        return f"last run failed ({state.last_error_class})"
+    return "ok"
+
+
+def describe_run(run: dict[str, Any]) -> str:
+    return (
+        f"{run['run_id']} {run['mode']} {run['outcome']} "
+        f"+{run['inserted']} ~{run['updated']} -{run['deleted']}"
+    )
+
+
+def render(items: list[dict[str, Any]], warehouse_problem: str | None) -> list[str]:
+    """The human report, one block per athlete."""
+    lines: list[str] = []
+    if not items:
+        lines.append("No athletes configured.")
+    for item in items:
+        lines.append(f"athlete {item['athlete_id']} {item['label']}".rstrip())
+        if item["error"]:
+            lines.append(f"  {'error':<16}{item['error']}")
+        for key in TEXT_FIELDS:
+            value = item[key]
+            if key == "activities" and warehouse_problem is not None:
+                value = f"unavailable: {warehouse_problem}"
+            lines.append(f"  {key:<16}{value if value is not None else '-'}")
+    return lines
