@@ -15,6 +15,7 @@ from nunis_ingest.athletes import AthleteConfig, AthleteRepo
 from nunis_ingest.cli_webhook import webhook
 from nunis_ingest.errors import AthleteNotConfigured, ConfigError
 from nunis_ingest.events import SyncRequest
+from nunis_ingest.keys import archive_prefix
 from nunis_ingest.runtime import Runtime, get_runtime
 from nunis_ingest.strava.oauth import Token
 from nunis_ingest.sync import run_sync
@@ -170,7 +171,7 @@ def athlete_remove(athlete_id: int, purge: bool) -> None:
     purged = ""
     if purge:  # first: if the warehouse fails, the athlete is still there to retry with
         rows = rt.warehouse.purge_athlete(athlete_id)
-        prefix = f"archive/strava/athlete={athlete_id}/"
+        prefix = archive_prefix(athlete_id)
         keys = list(rt.store.list(prefix))
         for key in keys:
             rt.store.delete(key)

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 TEXT_FIELDS = (
     "health",
     "activities",
+    "expected_rows",
+    "suspected_deletions",
     "cursor",
     "last_success_at",
     "last_run",
@@ -73,6 +75,8 @@ def athlete_status(repo: AthleteRepo, probe: WarehouseProbe, athlete_id: int) ->
         "enabled": None,
         "needs_reauth": None,
         "activities": None,
+        "expected_rows": None,
+        "suspected_deletions": None,
         "cursor": None,
         "last_success_at": None,
         "last_run": None,
@@ -97,6 +101,8 @@ def athlete_status(repo: AthleteRepo, probe: WarehouseProbe, athlete_id: int) ->
             last_success_at=state.last_success_at,
             last_run=state.last_run_id,
             read_usage=state.last_read_usage,
+            expected_rows=state.rows,
+            suspected_deletions=len(state.suspects),
             last_error=(
                 f"{state.last_error_class}: {state.last_error_message}"
                 if state.last_error_class
@@ -118,19 +124,28 @@ def athlete_status(repo: AthleteRepo, probe: WarehouseProbe, athlete_id: int) ->
         item["last_run"] = describe_run(runs[0])
     if problems:
         item["error"] = " | ".join(problems)
-    item["health"] = _health(item["error"], config, state)
+    item["health"] = _health(item["error"], config, state, count)
     return item
 
 
-def _health(error: str | None, config: Any, state: Any) -> str:
+def _health(error: str | None, config: Any, state: Any, count: int | None) -> str:
     if error is not None:
         return "broken: see error"
+    if state is not None and state.rows is not None and count is not None and count < state.rows:
+        return (
+            f"the warehouse holds {count} of the {state.rows} rows the state expects: "
+            "the next run heals it with a full load"
+        )
     if state is not None and state.needs_reauth:
         return "needs re-authorisation: run `nunis-ingest auth`"
     if config is not None and not config.enabled:
         return "disabled"
     if state is not None and state.pending:
+        if state.pending.get("mode") == "new":
+            return "catching up a backlog (resumes on the next run)"
         return "full refresh in progress (resumes on the next run)"
+    if state is not None and state.last_error_class == "TruncatedListing":
+        return "last full listing was truncated: nothing deleted, the next one re-checks"
     if state is not None and state.last_error_class:
         return f"last run failed ({state.last_error_class})"
     return "ok"

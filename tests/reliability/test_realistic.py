@@ -5,10 +5,14 @@ Real HTTP against strava_sandbox, real DuckDB, the real pipeline (``run_sync``).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
+
 from nunis_ingest.athletes import AthleteRepo
+from nunis_ingest.cli import cli
 from nunis_ingest.errors import TokenMismatch
 from nunis_ingest.strava.oauth import Token
 from tests.reliability.conftest import (
@@ -96,6 +100,15 @@ def test_a_deleted_duckdb_file_is_noticed_and_healed(sandbox, rt, pipe):
     assert state_of(rt, aid).rows == 120
     rt.warehouse.close()
     Path(rt.settings.duckdb_file).unlink()  # a user "cleans up" the warehouse file
+    rt.__dict__.pop("warehouse", None)
+    status = CliRunner().invoke(
+        cli,
+        ["status", "--json"],
+        env={"NUNIS_BACKEND": "local", "NUNIS_DATA_DIR": str(rt.settings.data_dir)},
+    )
+    shown = next(a for a in json.loads(status.output) if a["athlete_id"] == aid)
+    assert (shown["activities"], shown["expected_rows"]) == (0, 120)
+    assert "heals it" in shown["health"]
     rt.__dict__.pop("warehouse", None)
     sandbox.advance_clock(7 * 3600)  # past the verification interval
     report = pipe.run(aid, "new").report
