@@ -15,7 +15,13 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
-from nunis_ingest.errors import ConfigError, PermanentError, StravaScopeError
+from nunis_ingest.errors import (
+    AuthorisationCancelled,
+    AuthorisationIncomplete,
+    AuthorisationTimeout,
+    ConfigError,
+    StravaScopeError,
+)
 from nunis_ingest.strava.oauth import OAuthClient, Token, accepted_scope_ok
 
 if TYPE_CHECKING:
@@ -23,18 +29,6 @@ if TYPE_CHECKING:
 
 SCOPE = "read,activity:read_all"
 AGAIN = "run `nunis-ingest auth` again."
-
-
-class AuthorisationTimeout(PermanentError):
-    """The browser never came back to the redirect server within ``--timeout``."""
-
-
-class AuthorisationCancelled(PermanentError):
-    """The athlete pressed Cancel: Strava redirected with ``error=access_denied``."""
-
-
-class AuthorisationIncomplete(PermanentError):
-    """The redirect came back without a code, or with a state we did not send."""
 
 
 class _Redirect(BaseHTTPRequestHandler):

@@ -53,7 +53,7 @@ def one_line(text: str, limit: int = _MAX_LINE) -> str:
 
 
 def _config_like(exc: BaseException) -> bool:
-    from nunis_ingest.strava.errors_map import StravaAppCredentialsError
+    from nunis_ingest.errors import StravaAppCredentialsError
 
     return isinstance(
         exc, ConfigError | AthleteNotConfigured | MalformedMessage | StravaAppCredentialsError

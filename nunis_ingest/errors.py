@@ -9,6 +9,10 @@ happened and what to do. Messages never carry a token or a secret.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nunis_ingest.strava.ratelimit import RateLimitUsage
 
 
 class NunisError(Exception):
@@ -42,6 +46,18 @@ class ConfigError(PermanentError):
 
 class MalformedMessage(PermanentError):
     """A Pub/Sub message or event we cannot parse."""
+
+
+class AuthorisationTimeout(PermanentError):
+    """The browser never came back to the redirect server within ``--timeout``."""
+
+
+class AuthorisationCancelled(PermanentError):
+    """The athlete pressed Cancel: Strava redirected with ``error=access_denied``."""
+
+
+class AuthorisationIncomplete(PermanentError):
+    """The redirect came back without a code, or with a state we did not send."""
 
 
 class AthleteNotConfigured(PermanentError):
@@ -120,7 +136,34 @@ class StravaUnavailable(StravaError, RetriableError):
     """Connection refused, reset or timed out, after the in-run retries."""
 
 
+class StravaRequestError(StravaError, PermanentError):
+    """Any other 4xx: the request itself is wrong, so repeating it cannot help."""
+
+
+class StravaAppCredentialsError(StravaError, PermanentError):
+    """The token endpoint refused our client id or secret: the app's settings are wrong.
+
+    Not an athlete's problem (no re-authorisation can fix it), so no ``needs_reauth``.
+    """
+
+
+class StravaRateLimitExceeded(StravaRateLimited):
+    """429 from Strava, carrying the rate-limit figures that came with it (may be ``None``)."""
+
+    def __init__(self, message: str, *, usage: RateLimitUsage | None, action: str = "") -> None:
+        super().__init__(message, action=action)
+        self.usage = usage
+
+
 # --- storage and coordination -------------------------------------------------
+
+
+class StoreTransientError(RetriableError):
+    """Cloud Storage failed in a way a later attempt can fix (5xx, 429, network)."""
+
+
+class StoreAccessError(PermanentError):
+    """The bucket is missing or the service account may not use it."""
 
 
 class PreconditionFailed(RetriableError):

@@ -29,18 +29,11 @@ import google.api_core.exceptions as gexc
 from google.cloud.storage.retry import DEFAULT_RETRY
 
 from nunis_ingest import errors
+from nunis_ingest.errors import StoreAccessError, StoreTransientError
 from nunis_ingest.google_errors import TRANSIENT_GOOGLE_ERRORS
 from nunis_ingest.ports import CREATE_ONLY, Stored
 
 _TRANSIENT = TRANSIENT_GOOGLE_ERRORS
-
-
-class StoreTransientError(errors.RetriableError):
-    """Cloud Storage failed in a way a later attempt can fix (5xx, 429, network)."""
-
-
-class StoreAccessError(errors.PermanentError):
-    """The bucket is missing or the service account may not use it."""
 
 
 class GCSObjectStore:

@@ -4,12 +4,9 @@ Import from here; the submodules are split by idea (client, oauth, ratelimit, er
 transport) to stay small.
 """
 
+from nunis_ingest.errors import StravaRateLimitExceeded, StravaRequestError
 from nunis_ingest.strava.client import Page, StravaClient
-from nunis_ingest.strava.errors_map import (
-    StravaRateLimitExceeded,
-    StravaRequestError,
-    error_for_response,
-)
+from nunis_ingest.strava.errors_map import error_for_response
 from nunis_ingest.strava.oauth import OAuthClient, Token, accepted_scope_ok, needs_refresh
 from nunis_ingest.strava.ratelimit import RateLimitUsage, from_headers
 

@@ -16,13 +16,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from nunis_ingest.errors import (
-    PermanentError,
+    StravaAppCredentialsError,
     StravaAuthError,
     StravaError,
     StravaForbidden,
     StravaInactiveApp,
     StravaNotFound,
-    StravaRateLimited,
+    StravaRateLimitExceeded,
+    StravaRequestError,
     StravaScopeError,
     StravaServerError,
 )
@@ -35,29 +36,10 @@ _MAX_PART = 60
 REAUTH = "run `nunis-ingest auth` again for this athlete to register a new refresh token."
 
 
-class StravaRequestError(StravaError, PermanentError):
-    """Any other 4xx: the request itself is wrong, so repeating it cannot help."""
-
-
-class StravaAppCredentialsError(StravaError, PermanentError):
-    """The token endpoint refused our client id or secret: the app's settings are wrong.
-
-    Not an athlete's problem (no re-authorisation can fix it), so no ``needs_reauth``.
-    """
-
-
 APP_CREDENTIALS = (
     "Strava rejected the app credentials: check STRAVA_CLIENT_ID and STRAVA_CLIENT_SECRET "
     "(https://www.strava.com/settings/api)."
 )
-
-
-class StravaRateLimitExceeded(StravaRateLimited):
-    """429 from Strava, carrying the rate-limit figures that came with it (may be ``None``)."""
-
-    def __init__(self, message: str, *, usage: RateLimitUsage | None, action: str = "") -> None:
-        super().__init__(message, action=action)
-        self.usage = usage
 
 
 Triple = tuple[str, str, str]

@@ -8,12 +8,12 @@ import responses
 
 from nunis_ingest.errors import (
     ConfigError,
+    StravaAppCredentialsError,
     StravaAuthError,
     StravaBadResponse,
     StravaServerError,
     StravaUnavailable,
 )
-from nunis_ingest.strava.errors_map import StravaAppCredentialsError
 from nunis_ingest.strava.oauth import OAuthClient, Token, accepted_scope_ok, needs_refresh
 
 BASE = "https://strava.test"
