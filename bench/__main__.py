@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import deletions, webhook_times
 from bench import scenarios as sc
-from bench import webhook_times
 from bench.env import SEED, Bench, local_gcp, machine, workdir
 from bench.report import Record, table, write_json
 from strava_sandbox.testing import SandboxControl, SandboxServer
@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
             local_gcp().stop_service(bq_info)
         shutil.rmtree(work, ignore_errors=True)
     records += memory_growth(records)
+    records += deletions.figures(log=log)
     records += webhook_times.figures(log)
     print()
     print(table(records))
