@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from nunis_ingest.settings import Settings
+from nunis_ingest.sync import LEASE_MARGIN_SECONDS
 from tests.deploy.buildconf import GUIDE, ROOT, load_build, names
 from tests.deploy.guidewalk import Command, Resource, commands, effects, environment
 
 PROJECT = "your-project-id"
 TEARDOWN_SECTION_WORD = "Removing"
-LEASE_MARGIN_S = 120  # nunis_ingest/lease.py: the lease lives time budget + this margin
 OPTIONAL_DELETES = {"build_trigger"}  # `... || true`: only if the reader made one
 
 
@@ -166,7 +166,7 @@ def retry_problems(guide: str) -> list[str]:
         problems.append(f"retry delays {sorted(delays)} != names.json")
     low, high = (int(str(retry[k]).rstrip("s")) for k in ("min_retry_delay", "max_retry_delay"))
     gaps = [min(low * 2**i, high) for i in range(max(attempts or {1}) - 1)]
-    lease = Settings().time_budget_seconds + LEASE_MARGIN_S
+    lease = Settings().time_budget_seconds + LEASE_MARGIN_SECONDS
     if sum(gaps) < 2 * lease:
         problems.append(f"{sum(gaps)} s of retries do not outlast a {lease:.0f} s lease twice")
     return problems

@@ -192,3 +192,42 @@ def test_no_log_line_carries_the_path_secret_or_verify_token(webhook_client, cap
     assert any(line["httpRequest"].get("requestMethod") == "GET" for line in lines)
     assert PATH_SECRET not in out
     assert VERIFY_TOKEN not in out
+
+
+@pytest.fixture
+def deployed_webhook(monkeypatch):
+    """The webhook as cloudbuild.yaml deploys it: gcp backend, no bucket at all."""
+    import logging
+
+    from functions_framework import create_app
+
+    from tests.webhook.conftest import ROOT
+
+    for key in ("NUNIS_BUCKET", "NUNIS_DATASET", "NUNIS_WEBHOOK_SUBSCRIPTION_ID"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in {
+        "NUNIS_BACKEND": "gcp",
+        "NUNIS_PROJECT": "local-project",
+        "NUNIS_EVENTS_TOPIC": "nunis-webhook-events",
+        "NUNIS_LOG_FORMAT": "json",
+        "NUNIS_WEBHOOK_VERIFY_TOKEN": VERIFY_TOKEN,
+        "NUNIS_WEBHOOK_PATH_SECRET": PATH_SECRET,
+    }.items():
+        monkeypatch.setenv(key, value)
+    app = create_app(target="webhook", source=str(ROOT / "main.py"), signature_type="http")
+    yield app.test_client(), monkeypatch
+    logging.getLogger().handlers.clear()
+
+
+def test_deployed_webhook_needs_no_bucket(deployed_webhook, capfd) -> None:
+    client, monkeypatch = deployed_webhook
+    handshake = f"hub.mode=subscribe&hub.challenge=c1&hub.verify_token={VERIFY_TOKEN}"
+    assert client.get(f"/{PATH_SECRET}?{handshake}").get_json() == {"hub.challenge": "c1"}
+    # no subscription id yet (before `webhook subscribe`): 503 with the fix, not a 500
+    response = client.post(f"/{PATH_SECRET}", data=json.dumps(EVENT))
+    assert response.status_code == 503
+    assert "NUNIS_WEBHOOK_SUBSCRIPTION_ID" in capfd.readouterr().out
+    # with the id as an env var: a foreign event is dropped without any store or queue
+    monkeypatch.setenv("NUNIS_WEBHOOK_SUBSCRIPTION_ID", str(OURS + 1))
+    foreign = client.post(f"/{PATH_SECRET}", data=json.dumps(EVENT))
+    assert (foreign.status_code, foreign.get_json()) == (200, {"status": "ignored"})
