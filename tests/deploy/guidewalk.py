@@ -84,7 +84,8 @@ def commands(guide: str) -> list[Command]:
                 value = value.strip("\"'")
                 env[name] = f"<{name}>" if "$(" in value else _expand(value, env)
             expanded = _expand(line, env).replace('\\"', '"')
-            out.append(Command(number, title, index, re.sub(r"[\"']", "", expanded), optional))
+            plain = re.sub(r"\s+", " ", re.sub(r"[\"']", "", expanded))
+            out.append(Command(number, title, index, plain, optional))
     return out
 
 

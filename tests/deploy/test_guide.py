@@ -172,7 +172,71 @@ def retry_problems(guide: str) -> list[str]:
     return problems
 
 
+def dead_letter_problems(guide: str, build: dict[str, Any]) -> list[str]:
+    """Every Pub/Sub-triggered function a build deploys gets, after that build, a dead-letter
+    topic on its trigger subscription, with a subscription keeping the dead letters and the
+    Pub/Sub service agent's publisher and subscriber roles."""
+    from tests.deploy.buildconf import deploys
+    from tests.deploy.guidewalk import build_substitutions
+
+    triggered: dict[str, int] = {}  # function -> index of the first build deploying it
+    described: str | None = None
+    policy: dict[str, tuple[int, str]] = {}  # function -> (index, dead-letter topic)
+    subscriber: set[str] = set()
+    kept: set[str] = set()  # topics with a subscription of their own
+    agent_publishes: set[str] = set()
+    for i, cmd in enumerate(commands(guide)):
+        subs = build_substitutions(cmd)
+        if subs is not None:
+            for _, name, f in deploys(build, subs, resolved=True):
+                if "--trigger-topic" in f:
+                    triggered.setdefault(name, i)
+        match = re.search(r"gcloud functions describe (\S+) .*eventTrigger\.trigger", cmd.line)
+        if match:
+            described = match.group(1)
+        match = re.search(r"subscriptions update \S+ --dead-letter-topic=(\S+)", cmd.line)
+        if match and described and "--max-delivery-attempts=" in cmd.line:
+            policy[described] = (i, match.group(1))
+        binding = "subscriptions add-iam-policy-binding" in cmd.line
+        if (
+            described
+            and binding
+            and "gcp-sa-pubsub" in cmd.line
+            and "pubsub.subscriber" in cmd.line
+        ):
+            subscriber.add(described)
+        match = re.search(r"gcloud pubsub subscriptions create \S+ --topic=(\S+)", cmd.line)
+        if match:
+            kept.add(match.group(1))
+        match = re.search(
+            r"gcloud pubsub topics add-iam-policy-binding (\S+) .*gcp-sa-pubsub", cmd.line
+        )
+        if match and "roles/pubsub.publisher" in cmd.line:
+            agent_publishes.add(match.group(1))
+    if not triggered:
+        return ["no build deploys a Pub/Sub-triggered function"]
+    problems = []
+    for name, built_at in sorted(triggered.items()):
+        if name not in policy:
+            problems.append(f"{name}: no dead-letter policy on its trigger subscription")
+            continue
+        at, topic = policy[name]
+        if at < built_at:
+            problems.append(f"{name}: dead-letter policy set before the build creates it")
+        if topic not in kept:
+            problems.append(f"{name}: dead letters on {topic} are kept by no subscription")
+        if topic not in agent_publishes:
+            problems.append(f"{name}: Pub/Sub's service agent cannot publish to {topic}")
+        if name not in subscriber:
+            problems.append(f"{name}: Pub/Sub's service agent is no subscriber on its trigger")
+    return problems
+
+
 # --- the real guide -----------------------------------------------------------------------
+
+
+def test_every_pubsub_function_gets_its_dead_letter_topic(guide: str, build: dict[str, Any]):
+    assert dead_letter_problems(guide, build) == []
 
 
 def test_every_resource_exists_before_a_step_uses_it(guide: str, build: dict[str, Any]) -> None:
@@ -262,6 +326,16 @@ def test_build_call_rule_catches(build: dict[str, Any]) -> None:
     assert build_call_problems(guide.replace(",_TRIGGER_SA=${TRIGGER_SA}", ""), build)
     assert build_call_problems(guide.replace("_WEBHOOK=off", "_WEBHOOK=no"), build)
     assert build_call_problems(guide.replace(",_WEBHOOK_SA=${WEBHOOK_SA}", ""), build)
+
+
+def test_dead_letter_rule_catches(build: dict[str, Any]) -> None:
+    guide = GUIDE.read_text()
+    no_events = _without(guide, '--dead-letter-topic="$EVENTS_DLQ_TOPIC"')
+    assert dead_letter_problems(no_events, build) == [
+        "nunis-events: no dead-letter policy on its trigger subscription"
+    ]
+    unkept = _without(guide, 'gcloud pubsub subscriptions create "$DLQ_SUB"')
+    assert dead_letter_problems(unkept, build)
 
 
 def test_names_and_retry_rules_catch() -> None:
