@@ -46,3 +46,11 @@ bench: local-gcp
 
 clean:
 	rm -rf demo-data .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+## make checkov: static security checks of infra/ (checkov in its own venv under .local-gcp/)
+CHECKOV_VENV := .local-gcp/venv-checkov
+checkov:
+	test -x $(CHECKOV_VENV)/bin/checkov || { $(PYTHON) -m venv $(CHECKOV_VENV) && $(CHECKOV_VENV)/bin/pip install --quiet checkov==3.3.30; }
+	CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(CHECKOV_VENV)/bin/checkov -d infra --framework terraform --quiet --compact --skip-download
+
+.PHONY: checkov

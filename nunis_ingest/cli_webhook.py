@@ -47,17 +47,18 @@ def subscribe(callback_url: str) -> None:
             "NUNIS_WEBHOOK_VERIFY_TOKEN is not set. Fix: set it (the endpoint needs the same "
             "value) and run again."
         )
+    secret = rt.settings.webhook_path_secret
+    callback_url = subscription.without_secret(callback_url, secret)
     try:
-        new_id = _client(rt).create(callback_url, verify)
+        new_id = _client(rt).create(subscription.callback_with_secret(callback_url, secret), verify)
     except NunisError as exc:
         raise click.ClickException(
             f"{exc} (is the endpoint running with the same verify token? An existing "
             "subscription must be removed first: `nunis-ingest webhook list`.)"
         ) from None
     subscription.save(rt.store, new_id, callback_url, time.time())
-    click.echo(
-        f"Subscribed: id {new_id} -> {callback_url} (saved to {subscription.SUBSCRIPTION_KEY})"
-    )
+    shown = subscription.callback_with_secret(callback_url, secret and "<path secret>")
+    click.echo(f"Subscribed: id {new_id} -> {shown} (saved to {subscription.SUBSCRIPTION_KEY})")
 
 
 @webhook.command("list")
@@ -71,7 +72,10 @@ def list_() -> None:
     ours = subscription.live_id(rt.store, rt.settings.webhook_subscription_id)
     for sub in found:
         mark = " (ours)" if sub.get("id") == ours else ""
-        click.echo(f"{sub.get('id')}\t{sub.get('callback_url')}{mark}")
+        url = subscription.without_secret(
+            str(sub.get("callback_url")), rt.settings.webhook_path_secret
+        )
+        click.echo(f"{sub.get('id')}\t{url}{mark}")
     if not found:
         click.echo("No subscription at Strava.")
     if ours is not None and all(sub.get("id") != ours for sub in found):

@@ -45,6 +45,9 @@ class RedactingFilter(logging.Filter):
         fields = getattr(record, "json_fields", None)
         if isinstance(fields, dict):
             record.json_fields = {k: _redact_value(v) for k, v in fields.items()}
+        http = getattr(record, "_http_request_str", None)  # the URL Cloud Logging copies
+        if isinstance(http, str):
+            record._http_request_str = redact(http)
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None

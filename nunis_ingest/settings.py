@@ -13,6 +13,7 @@ and pydantic-settings alone costs ~0.4 s of import time there (measured with
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -86,6 +87,13 @@ def _bool(text: str) -> bool:
     raise ValueError("must be true or false")
 
 
+def _path_segment(text: str) -> str:
+    value = text.strip().strip("/")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{16,128}", value):
+        raise ValueError("must be 16-128 letters, digits, '-' or '_'")
+    return value
+
+
 def _path(text: str) -> Path:
     return Path(_text(text)).expanduser()
 
@@ -116,6 +124,13 @@ SETTINGS: dict[str, Setting] = {
             _text,
             None,
             "the secret Strava echoes in the subscription handshake",
+            secret=True,
+        ),
+        Setting(
+            "NUNIS_WEBHOOK_PATH_SECRET",
+            _path_segment,
+            None,
+            "the secret path segment of the callback URL (others are answered 404)",
             secret=True,
         ),
         Setting(
@@ -168,6 +183,7 @@ class Settings:
     http_timeout_seconds: float = 30.0
     log_format: str | None = None
     webhook_verify_token: str | None = field(default=None, repr=False)
+    webhook_path_secret: str | None = field(default=None, repr=False)
     webhook_subscription_id: int | None = None
     purge_on_deauth: bool = True
     events_topic: str | None = None

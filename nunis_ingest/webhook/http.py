@@ -1,6 +1,10 @@
 """HTTP glue for the ``webhook`` function and ``webhook serve``: request -> response.
 
-Never raises: every outcome is a status code and one log line. The enqueue runs in a
+Never raises: every outcome is a status code and one log line. A request whose path lacks
+the secret segment (NUNIS_WEBHOOK_PATH_SECRET) is answered 404 before its body, query or
+method is looked at. Our log lines carry an ``httpRequest`` without path or query (the
+structured log handler would otherwise copy the full URL, path secret and verify token
+included, into every line). The enqueue runs in a
 small thread pool and is waited on for at most NUNIS_WEBHOOK_ENQUEUE_TIMEOUT_SECONDS
 (default 1 s), so a slow queue cannot push the answer past Strava's 2-second budget; on
 timeout or failure we answer 503 and Strava retries (an enqueue that lands late only
@@ -19,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Request, Response, jsonify
 
+from nunis_ingest import logs
 from nunis_ingest.webhook import receive
 from nunis_ingest.webhook.subscription import SubscriptionIdCache
 
@@ -44,8 +49,12 @@ class Receiver:
         self.queue = queue
         self.clock = clock
         self.subscription = SubscriptionIdCache(store, settings.webhook_subscription_id)
+        logs.register_secret(settings.webhook_verify_token)
+        logs.register_secret(settings.webhook_path_secret)
 
     def decide(self, request: Request) -> receive.Decision:
+        if not receive.path_allowed(request.path, self.settings.webhook_path_secret):
+            return receive.not_found()
         if request.method == "GET":
             return receive.handshake(request.args, self.settings.webhook_verify_token)
         if request.method != "POST":
@@ -54,10 +63,22 @@ class Receiver:
         if length is not None and length > receive.MAX_BODY_BYTES:
             return receive.too_large()
         body = request.stream.read(receive.MAX_BODY_BYTES + 1)
-        decision = receive.event(body, self.subscription, self.clock())
+        decision = receive.event(body, self._ours, self.clock())
         if decision.event is None:
             return decision
         return self._enqueue(decision)
+
+    def _ours(self, seen: int) -> int | None:
+        """Our subscription id; None (-> 503 naming the fix) when it cannot be read."""
+        try:
+            return self.subscription(seen)
+        except Exception as exc:  # e.g. an account with no bucket access and no env id
+            log.error(
+                "cannot read our subscription id (%s); set NUNIS_WEBHOOK_SUBSCRIPTION_ID",
+                type(exc).__name__,
+                extra={"http_request": {}},
+            )
+            return None
 
     def _enqueue(self, decision: receive.Decision) -> receive.Decision:
         assert decision.event is not None
@@ -97,20 +118,39 @@ def receiver_for(runtime: Runtime) -> Receiver:
         return found
 
 
+def http_request_fields(request: Request, status: int | None = None) -> dict[str, Any]:
+    """``httpRequest`` for our log lines: scheme and host only, never the path or query."""
+    fields: dict[str, Any] = {"requestMethod": request.method, "requestUrl": request.host_url}
+    if status is not None:
+        fields["status"] = status
+    return fields
+
+
 def handle(request: Request, runtime: Callable[[], Runtime]) -> Response:
     """Answer one webhook request; ``runtime`` builds (or returns the cached) Runtime."""
     started = time.monotonic()
     try:
         decision = receiver_for(runtime()).decide(request)
     except Exception as exc:  # bad settings or a bug: a clean 500, never a trace to Strava
-        log.exception("webhook request failed: %s", type(exc).__name__)
+        log.exception(
+            "webhook request failed: %s",
+            type(exc).__name__,
+            extra={"http_request": http_request_fields(request, 500)},
+        )
         decision = receive.Decision(500, {"error": "internal"}, "failed", logging.ERROR)
     fields = decision.fields | {
         "status": decision.status,
         "elapsed_ms": round(1000 * (time.monotonic() - started), 1),
     }
     if decision.status != 500:
-        log.log(decision.level, decision.message, extra={"json_fields": fields})
+        log.log(
+            decision.level,
+            decision.message,
+            extra={
+                "json_fields": fields,
+                "http_request": http_request_fields(request, decision.status),
+            },
+        )
     response = jsonify(decision.body)
     response.status_code = decision.status
     return response

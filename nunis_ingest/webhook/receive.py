@@ -1,7 +1,10 @@
 """Pure: a handshake or event request -> what to answer, what to log, what to enqueue.
 
 No Strava, no warehouse, no store: the caller passes our verify token and a lookup of
-our subscription id. Decisions per case (Strava retries anything but a 2xx, three
+our subscription id. First of all, when a path secret is configured
+(NUNIS_WEBHOOK_PATH_SECRET), a request whose path is not exactly ``/<secret>`` is
+answered 404 before anything else is looked at: the public URL alone reaches nothing.
+Decisions per case (Strava retries anything but a 2xx, three
 attempts in all, so a 4xx only makes sense where a retry is not Strava's):
 
 - handshake, verify token matches -> 200 ``{"hub.challenge": ...}``
@@ -42,6 +45,18 @@ class Decision:
     level: int = logging.INFO
     event: QueuedEvent | None = None
     fields: dict[str, Any] = field(default_factory=dict)
+
+
+def path_allowed(path: str, secret: str | None) -> bool:
+    """True when no path secret is configured, or ``path`` is exactly ``/<secret>``."""
+    if not secret:
+        return True
+    return hmac.compare_digest(path.strip("/").encode(), secret.encode())
+
+
+def not_found() -> Decision:
+    # The message never says what the path was: it is what a guesser is guessing.
+    return Decision(404, {"error": "not found"}, "refused a request for an unknown path")
 
 
 def handshake(args: Mapping[str, str], verify_token: str | None) -> Decision:

@@ -24,6 +24,16 @@ CACHE_SECONDS = 60.0
 MISMATCH_REFRESH_SECONDS = 5.0
 
 
+def callback_with_secret(url: str, path_secret: str | None) -> str:
+    """The URL Strava calls: ``url`` plus the secret path segment when one is configured."""
+    return f"{url.rstrip('/')}/{path_secret}" if path_secret else url
+
+
+def without_secret(url: str, path_secret: str | None) -> str:
+    """``url`` fit to print or store: the path secret replaced by a placeholder."""
+    return url.replace(path_secret, "<path secret>") if path_secret else url
+
+
 def load(store: ObjectStore) -> dict[str, Any] | None:
     stored = store.get(SUBSCRIPTION_KEY)
     if stored is None:

@@ -12,19 +12,25 @@ import fnmatch
 import re
 import tomllib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from nunis_ingest.settings import Settings
+from tests.deploy.buildconf import (
+    GUIDE,
+    ROOT,
+    SUBST,
+    WEBHOOK_ONLY,
+    active_steps,
+    condition,
+    deploys,
+    gcloud_args,
+    load_build,
+    names,
+    secrets_of,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-CLOUDBUILD = ROOT / "cloudbuild.yaml"
-GUIDE = ROOT / "deployment-guide.md"
-
-SUBST = re.compile(r"\$\{(_[A-Z0-9_]+)\}|\$(_[A-Z0-9_]+)")
 MAX_EVENT_TIMEOUT_S = 540
 
 # Values that must come in as substitutions, never as literals.
@@ -44,12 +50,6 @@ LITERAL_PATTERNS = {
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def load_build() -> dict[str, Any]:
-    data = yaml.safe_load(CLOUDBUILD.read_text())
-    assert isinstance(data, dict), "cloudbuild.yaml must be a mapping"
-    return data
 
 
 def strings(node: Any) -> Iterator[str]:
@@ -78,8 +78,7 @@ def runs_make_check(step: dict[str, Any]) -> bool:
 
 
 def is_deploy(step: dict[str, Any]) -> bool:
-    args = [str(a) for a in step.get("args") or []]
-    return args[:2] == ["functions", "deploy"]
+    return gcloud_args(step)[:2] == ["functions", "deploy"]
 
 
 def deploy_step(build: dict[str, Any]) -> dict[str, Any]:
@@ -118,11 +117,12 @@ def order_problems(build: dict[str, Any]) -> list[str]:
         return ["no `gcloud functions deploy` step"]
     if check > deploy:
         return ["`make check` runs after the deploy"]
-    wait = steps[deploy].get("waitFor")
     check_id = steps[check].get("id")
-    if wait is not None and (check_id is None or check_id not in wait):
-        return ["the deploy step's waitFor does not include the `make check` step"]
-    return []
+    problems = []
+    for step in steps:
+        if is_deploy(step) and (check_id is None or not _waits_for(build, step, check_id)):
+            problems.append(f"{step.get('id')}: may deploy before the `make check` step")
+    return problems
 
 
 def shell_problems(build: dict[str, Any]) -> list[str]:
@@ -133,7 +133,8 @@ def shell_problems(build: dict[str, Any]) -> list[str]:
         name = step.get("id", step.get("name"))
         if any(a.strip() in {"&&", "||", ";", "|"} for a in args):
             problems.append(f"step {name}: a shell operator passed as a separate argument")
-        if "-c" in args and len(args) - args.index("-c") != 2:
+        if "-c" in args and len(args) - args.index("-c") != 2 and condition(step) is None:
+            # `bash -c SCRIPT $0 ARGS...` passes ARGS only if SCRIPT uses "$$@"
             problems.append(f"step {name}: `-c` must be followed by exactly one command string")
     return problems
 
@@ -223,7 +224,15 @@ def literal_problems(build: dict[str, Any]) -> list[str]:
         for what, pattern in LITERAL_PATTERNS.items():
             if pattern.search(text):
                 problems.append(f"{what}: {text[:80]!r}")
-    required = ("_BUCKET", "_DATASET", "_STRAVA_CLIENT_ID", "_RUNTIME_SA", "_BUILD_SA")
+    required = (
+        "_BUCKET",
+        "_DATASET",
+        "_STRAVA_CLIENT_ID",
+        "_RUNTIME_SA",
+        "_TRIGGER_SA",
+        "_BUILD_SA",
+        "_WEBHOOK_SA",
+    )
     for key in required:
         if (build.get("substitutions") or {}).get(key) not in ("", None):
             problems.append(f"{key} has a default; it identifies a deployment, so it must not")
@@ -481,3 +490,238 @@ def test_requirements_rule_catches() -> None:
     assert requirements_problems("requests==2.32.0\ngoogle-cloud-storage==3.0.0\n", pyproject) == []
     assert requirements_problems("requests>=2.32\ngoogle-cloud-storage==3.0.0\n", pyproject)
     assert requirements_problems("requests==2.32.0\n", pyproject)  # gcp extra missing
+
+
+# --- the optional webhook, Pub/Sub triggers, the webhook's account, the bundle check -------
+
+WEBHOOK_ON = {"_WEBHOOK": "on"}
+
+
+def _text(step: dict[str, Any]) -> str:
+    return " ".join(str(a) for a in step.get("args") or [])
+
+
+def webhook_switch_problems(build: dict[str, Any]) -> list[str]:
+    """_WEBHOOK=off needs nothing of the webhook; _WEBHOOK=on deploys both its functions."""
+    problems = []
+    for step in active_steps(build, {"_WEBHOOK": "off"}):
+        for key in WEBHOOK_ONLY:
+            if f"${{{key}}}" in _text(step) and step.get("id") != "require-substitutions":
+                problems.append(f"step {step.get('id')} needs {key} even with _WEBHOOK=off")
+    off = {f.get("--entry-point") for _, _, f in deploys(build, {"_WEBHOOK": "off"})}
+    on = [f.get("--entry-point") for _, _, f in deploys(build, WEBHOOK_ON)]
+    if off != {"ingest"}:
+        problems.append(f"_WEBHOOK=off deploys {sorted(map(str, off))}, expected only ingest")
+    if sorted(map(str, on)) != ["ingest", "ingest", "webhook"]:
+        problems.append(f"_WEBHOOK=on deploys {on}, expected ingest, events (ingest), webhook")
+    if (build.get("substitutions") or {}).get("_WEBHOOK") != "off":
+        problems.append("_WEBHOOK must default to off")
+    return problems
+
+
+def _waits_for(build: dict[str, Any], step: dict[str, Any], target: str) -> bool:
+    """Whether ``step`` runs after the step with id ``target`` (following waitFor)."""
+    steps = build.get("steps") or []
+    by_id = {s.get("id"): s for s in steps}
+    seen: set[str] = set()
+    todo = list(step.get("waitFor") or [])
+    if step.get("waitFor") is None:  # no waitFor: after every earlier step
+        todo = [s.get("id") for s in steps[: steps.index(step)]]
+    while todo:
+        current = todo.pop()
+        if current == target:
+            return True
+        if current in seen or current not in by_id:
+            continue
+        seen.add(current)
+        todo.extend(by_id[current].get("waitFor") or [])
+    return False
+
+
+def pubsub_trigger_problems(build: dict[str, Any]) -> list[str]:
+    """Every Pub/Sub-triggered function: retries, a trigger account, its invoker binding."""
+    problems = []
+    steps = active_steps(build, WEBHOOK_ON)
+    for step, name, f in deploys(build, WEBHOOK_ON):
+        if "--trigger-topic" not in f:
+            continue
+        if "--retry" not in f:
+            problems.append(f"{name}: Pub/Sub-triggered without --retry")
+        trigger = f.get("--trigger-service-account")
+        if not trigger:
+            problems.append(f"{name}: no --trigger-service-account")
+        elif trigger == f.get("--service-account"):
+            problems.append(f"{name}: the trigger account is the runtime account")
+        binding = [
+            s
+            for s in steps
+            if gcloud_args(s)[:3] == ["functions", "add-invoker-policy-binding", name]
+            and f"--member=serviceAccount:{trigger}" in gcloud_args(s)
+        ]
+        if not binding:
+            problems.append(f"{name}: no roles/run.invoker binding for {trigger}")
+        elif not _waits_for(build, binding[0], str(step.get("id"))):
+            problems.append(f"{name}: the invoker binding runs before the deploy")
+    return problems
+
+
+def webhook_account_problems(build: dict[str, Any]) -> list[str]:
+    problems = []
+    hooks = [
+        (s, f) for s, _, f in deploys(build, WEBHOOK_ON) if f.get("--entry-point") == "webhook"
+    ]
+    if not hooks:
+        return ["no webhook deploy"]
+    _, f = hooks[0]
+    account = f.get("--service-account")
+    runtime = {g.get("--service-account") for _, _, g in deploys(build, WEBHOOK_ON)} - {account}
+    if account != "${_WEBHOOK_SA}":
+        problems.append(f"the webhook runs as {account}, not its own ${{_WEBHOOK_SA}}")
+    if account in runtime:
+        problems.append("the webhook shares the runtime account")
+    env = f.get("--set-env-vars") or ""
+    for needless in ("NUNIS_BUCKET=", "NUNIS_DATASET=", "STRAVA_CLIENT_SECRET"):
+        if needless in env or needless in (f.get("--set-secrets") or ""):
+            problems.append(f"the webhook gets {needless.rstrip('=')}, which it must not need")
+    if "NUNIS_WEBHOOK_SUBSCRIPTION_ID=" not in env:
+        problems.append("the webhook needs NUNIS_WEBHOOK_SUBSCRIPTION_ID (it has no bucket access)")
+    secrets = secrets_of(f)
+    if sorted(secrets) != sorted(["${_VERIFY_TOKEN_SECRET_NAME}", "${_PATH_SECRET_NAME}"]):
+        problems.append(f"the webhook mounts {secrets}, expected the verify token and path secret")
+    if "NUNIS_WEBHOOK_PATH_SECRET=" not in (f.get("--set-secrets") or ""):
+        problems.append("the webhook does not get NUNIS_WEBHOOK_PATH_SECRET")
+    if "--allow-unauthenticated" not in f or "--trigger-http" not in f:
+        problems.append("the webhook must be public HTTP (Strava cannot authenticate)")
+    minimum = (build.get("substitutions") or {}).get("_WEBHOOK_MIN_INSTANCES")
+    if f.get("--min-instances") != "${_WEBHOOK_MIN_INSTANCES}" or str(minimum) != "0":
+        problems.append("webhook min instances must default to 0 (a warm instance costs)")
+    return problems
+
+
+def bundle_check_problems(build: dict[str, Any]) -> list[str]:
+    steps = build.get("steps") or []
+    found = [s for s in steps if re.search(r"\bmake\b.*\bbundle-check\b", _text(s))]
+    if not found:
+        return ["no step runs `make bundle-check`"]
+    step = found[0]
+    problems = []
+    if not re.fullmatch(r"python:3\.12(\.\d+)?(-[a-z]+)?", str(step.get("name"))):
+        problems.append(f"bundle-check runs on {step.get('name')}, not Python 3.12")
+    for deploy, name, f in deploys(build, WEBHOOK_ON):
+        if f.get("--runtime") != "python312":
+            problems.append(f"{name}: --runtime is not python312 (the bundle check's Python)")
+        if not _waits_for(build, deploy, str(step.get("id"))):
+            problems.append(f"{name} may deploy before the bundle check")
+    return problems
+
+
+def names_problems(build: dict[str, Any]) -> list[str]:
+    n = names()
+    expected = {
+        "_FUNCTION": n["functions"]["ingest"],
+        "_EVENTS_FUNCTION": n["functions"]["events"],
+        "_WEBHOOK_FUNCTION": n["functions"]["webhook"],
+        "_TOPIC": n["topics"]["ingest"],
+        "_EVENTS_TOPIC": n["topics"]["events"],
+        "_CLIENT_SECRET_NAME": n["secrets"]["client_secret"],
+        "_VERIFY_TOKEN_SECRET_NAME": n["secrets"]["verify_token"],
+        "_PATH_SECRET_NAME": n["secrets"]["path_secret"],
+        "_REGION": n["region"],
+        "_BQ_LOCATION": n["bq_location"],
+        "_MEMORY": n["memory"],
+        "_MAX_INSTANCES": str(n["max_instances"]),
+        "_WEBHOOK_MIN_INSTANCES": str(n["webhook_min_instances"]),
+    }
+    subs = build.get("substitutions") or {}
+    return [
+        f"{key} defaults to {subs.get(key)!r}, infra/names.json says {value!r}"
+        for key, value in expected.items()
+        if str(subs.get(key)) != value
+    ]
+
+
+def test_a_build_without_the_webhook_needs_none_of_its_secrets(build: dict[str, Any]) -> None:
+    assert webhook_switch_problems(build) == []
+
+
+def test_every_pubsub_function_retries_and_has_its_invoker_binding(build: dict[str, Any]) -> None:
+    assert pubsub_trigger_problems(build) == []
+
+
+def test_webhook_runs_as_its_own_account_with_its_two_secrets(build: dict[str, Any]) -> None:
+    assert webhook_account_problems(build) == []
+
+
+def test_bundle_checked_on_python312_before_every_deploy(build: dict[str, Any]) -> None:
+    assert bundle_check_problems(build) == []
+
+
+def test_substitution_defaults_match_the_names_file(build: dict[str, Any]) -> None:
+    assert names_problems(build) == []
+
+
+def _step(build: dict[str, Any], step_id: str) -> dict[str, Any]:
+    return next(s for s in build["steps"] if s.get("id") == step_id)
+
+
+def test_webhook_switch_rule_catches(build: dict[str, Any]) -> None:
+    unguarded = copy.deepcopy(build)
+    hook = _step(unguarded, "deploy-webhook")
+    hook["entrypoint"], hook["args"] = "gcloud", gcloud_args(hook)
+    assert webhook_switch_problems(unguarded)
+    always_on = copy.deepcopy(build)
+    always_on["substitutions"]["_WEBHOOK"] = "on"
+    assert webhook_switch_problems(always_on)
+
+
+def test_pubsub_rule_catches(build: dict[str, Any]) -> None:
+    no_binding = copy.deepcopy(build)
+    no_binding["steps"] = [s for s in no_binding["steps"] if s.get("id") != "invoker-events"]
+    assert pubsub_trigger_problems(no_binding)
+    early = copy.deepcopy(build)
+    _step(early, "invoker-ingest")["waitFor"] = ["check"]
+    assert pubsub_trigger_problems(early)
+    no_retry = copy.deepcopy(build)
+    events = _step(no_retry, "deploy-events")
+    events["args"] = [a for a in events["args"] if a != "--retry"]
+    assert pubsub_trigger_problems(no_retry) == [
+        "${_EVENTS_FUNCTION}: Pub/Sub-triggered without --retry"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("--service-account=${_WEBHOOK_SA}", "--service-account=${_RUNTIME_SA}"),
+        (",NUNIS_WEBHOOK_PATH_SECRET=${_PATH_SECRET_NAME}:latest", ""),
+        (
+            "--set-env-vars=NUNIS_BACKEND=gcp,",
+            "--set-env-vars=NUNIS_BACKEND=gcp,NUNIS_BUCKET=${_BUCKET},",
+        ),
+        ("--min-instances=${_WEBHOOK_MIN_INSTANCES}", "--min-instances=1"),
+    ],
+)
+def test_webhook_account_rule_catches(build: dict[str, Any], old: str, new: str) -> None:
+    broken = copy.deepcopy(build)
+    hook = _step(broken, "deploy-webhook")
+    hook["args"] = [str(a).replace(old, new) for a in hook["args"]]
+    assert hook["args"] != _step(build, "deploy-webhook")["args"]
+    assert webhook_account_problems(broken)
+
+
+def test_bundle_check_rule_catches(build: dict[str, Any]) -> None:
+    wrong_python = copy.deepcopy(build)
+    _step(wrong_python, "bundle-check")["name"] = "python:3.13-bookworm"
+    assert bundle_check_problems(wrong_python)
+    skipped = copy.deepcopy(build)
+    _step(skipped, "deploy")["waitFor"] = ["check"]
+    assert bundle_check_problems(skipped)
+    missing = copy.deepcopy(build)
+    missing["steps"] = [s for s in missing["steps"] if s.get("id") != "bundle-check"]
+    assert bundle_check_problems(missing)
+
+
+def test_names_rule_catches(build: dict[str, Any]) -> None:
+    broken = copy.deepcopy(build)
+    broken["substitutions"]["_EVENTS_TOPIC"] = "nunis-events-topic"
+    assert names_problems(broken)

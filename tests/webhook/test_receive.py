@@ -102,3 +102,132 @@ def test_reconcile_rule() -> None:
         {"mode": "new", "outcome": "success", "finished_at": "2026-01-09T00:00:00+00:00"},
     ]
     assert reconcile.last_all_success(runs) == datetime(2026, 1, 3, tzinfo=UTC)
+
+
+# --- the secret path segment (NUNIS_WEBHOOK_PATH_SECRET) ----------------------------------
+
+PATH_SECRET = "p4th-Secret-0123456789abcdef"
+VERIFY_TOKEN = "verify-Token-fedcba9876543210"
+
+
+def test_path_secret_rule() -> None:
+    assert receive.path_allowed("/anything", None)  # not configured: every path
+    assert receive.path_allowed(f"/{PATH_SECRET}", PATH_SECRET)
+    assert receive.path_allowed(f"/{PATH_SECRET}/", PATH_SECRET)
+    for path in ("/", "", f"/{PATH_SECRET[:-1]}", f"/x/{PATH_SECRET}", f"/{PATH_SECRET}/x"):
+        assert not receive.path_allowed(path, PATH_SECRET), path
+
+
+def test_path_secret_setting_is_validated_and_never_echoed() -> None:
+    from nunis_ingest.errors import ConfigError
+    from nunis_ingest.settings import load_settings
+
+    assert load_settings({"NUNIS_WEBHOOK_PATH_SECRET": PATH_SECRET}).webhook_path_secret == (
+        PATH_SECRET
+    )
+    with pytest.raises(ConfigError) as info:
+        load_settings({"NUNIS_WEBHOOK_PATH_SECRET": "short/secret?x"})
+    assert "short/secret" not in str(info.value)
+
+
+@pytest.fixture
+def webhook_client(tmp_path, monkeypatch):
+    """``main.webhook`` in functions-framework's real Flask app, logging JSON to stdout."""
+    import logging
+
+    from functions_framework import create_app
+
+    from nunis_ingest.runtime import get_runtime
+    from tests.webhook.conftest import ROOT
+
+    for key, value in {
+        "NUNIS_BACKEND": "local",
+        "NUNIS_DATA_DIR": str(tmp_path / "data"),
+        "NUNIS_LOG_FORMAT": "json",
+        "NUNIS_WEBHOOK_VERIFY_TOKEN": VERIFY_TOKEN,
+        "NUNIS_WEBHOOK_PATH_SECRET": PATH_SECRET,
+    }.items():
+        monkeypatch.setenv(key, value)
+    app = create_app(target="webhook", source=str(ROOT / "main.py"), signature_type="http")
+    yield app.test_client(), get_runtime
+    logging.getLogger().handlers.clear()  # the next test configures its own
+
+
+def _queued(get_runtime) -> int:
+    pending, _ = get_runtime().queue.depth()
+    return int(pending)
+
+
+def test_requests_without_the_path_secret_get_404_and_do_nothing(webhook_client) -> None:
+    client, get_runtime = webhook_client
+    body = json.dumps(EVENT).encode()
+    handshake = f"hub.mode=subscribe&hub.challenge=c1&hub.verify_token={VERIFY_TOKEN}"
+    store = get_runtime().store
+    store.put("webhook/subscription.json", json.dumps({"id": OURS}).encode())
+    for path in ("/", "/wrong", f"/{PATH_SECRET}x", f"/x/{PATH_SECRET}"):
+        assert client.post(path, data=body).status_code == 404, path
+        assert client.get(f"{path}?{handshake}").status_code == 404, path
+        assert client.post(path, data=b"not json").status_code == 404  # not even parsed
+    assert _queued(get_runtime) == 0
+    assert client.get(f"/{PATH_SECRET}?{handshake}").get_json() == {"hub.challenge": "c1"}
+    assert client.post(f"/{PATH_SECRET}", data=body).status_code == 200
+    assert _queued(get_runtime) == 1
+
+
+def test_no_log_line_carries_the_path_secret_or_verify_token(webhook_client, capfd) -> None:
+    client, get_runtime = webhook_client
+    get_runtime().store.put("webhook/subscription.json", b"{corrupt")  # a line from another logger
+    handshake = f"hub.mode=subscribe&hub.challenge=c1&hub.verify_token={VERIFY_TOKEN}"
+    assert client.get(f"/{PATH_SECRET}?{handshake}").status_code == 200
+    assert client.get(f"/{PATH_SECRET}?{handshake}x").status_code == 403
+    assert client.post(f"/{PATH_SECRET}", data=json.dumps(EVENT)).status_code == 503
+    assert client.get(f"/nope?{handshake}").status_code == 404
+    out = capfd.readouterr().out
+    lines = [json.loads(line) for line in out.splitlines() if line.strip()]
+    messages = " | ".join(str(line.get("message")) for line in lines)
+    for wanted in ("answered the subscription handshake", "wrong hub.verify_token", "corrupt"):
+        assert wanted in messages, messages
+    assert "unknown path" in messages
+    assert all("httpRequest" in line for line in lines)
+    assert any(line["httpRequest"].get("requestMethod") == "GET" for line in lines)
+    assert PATH_SECRET not in out
+    assert VERIFY_TOKEN not in out
+
+
+@pytest.fixture
+def deployed_webhook(monkeypatch):
+    """The webhook as cloudbuild.yaml deploys it: gcp backend, no bucket at all."""
+    import logging
+
+    from functions_framework import create_app
+
+    from tests.webhook.conftest import ROOT
+
+    for key in ("NUNIS_BUCKET", "NUNIS_DATASET", "NUNIS_WEBHOOK_SUBSCRIPTION_ID"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in {
+        "NUNIS_BACKEND": "gcp",
+        "NUNIS_PROJECT": "local-project",
+        "NUNIS_EVENTS_TOPIC": "nunis-webhook-events",
+        "NUNIS_LOG_FORMAT": "json",
+        "NUNIS_WEBHOOK_VERIFY_TOKEN": VERIFY_TOKEN,
+        "NUNIS_WEBHOOK_PATH_SECRET": PATH_SECRET,
+    }.items():
+        monkeypatch.setenv(key, value)
+    app = create_app(target="webhook", source=str(ROOT / "main.py"), signature_type="http")
+    yield app.test_client(), monkeypatch
+    logging.getLogger().handlers.clear()
+
+
+def test_deployed_webhook_needs_no_bucket(deployed_webhook, capfd) -> None:
+    client, monkeypatch = deployed_webhook
+    handshake = f"hub.mode=subscribe&hub.challenge=c1&hub.verify_token={VERIFY_TOKEN}"
+    assert client.get(f"/{PATH_SECRET}?{handshake}").get_json() == {"hub.challenge": "c1"}
+    # no subscription id yet (before `webhook subscribe`): 503 with the fix, not a 500
+    response = client.post(f"/{PATH_SECRET}", data=json.dumps(EVENT))
+    assert response.status_code == 503
+    assert "NUNIS_WEBHOOK_SUBSCRIPTION_ID" in capfd.readouterr().out
+    # with the id as an env var: a foreign event is dropped without any store or queue
+    monkeypatch.setenv("NUNIS_WEBHOOK_SUBSCRIPTION_ID", str(OURS + 1))
+    foreign = client.post(f"/{PATH_SECRET}", data=json.dumps(EVENT))
+    assert (foreign.status_code, foreign.get_json()) == (200, {"status": "ignored"})

@@ -1,0 +1,434 @@
+"""infra/ (Terraform), read statically with python-hcl2: it provisions what the guide does,
+with the same names (infra/names.json), the same roles and the same function settings as
+cloudbuild.yaml. No Terraform binary or project is needed; what that leaves unchecked is
+listed in infra/README.md. Each rule also runs on a broken variant."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import subprocess
+from typing import Any
+
+import pytest
+
+from tests.deploy.buildconf import GUIDE, ROOT, deploys, load_build, names
+from tests.deploy.tfconf import INFRA, block, default, load
+
+WEBHOOK_SA_REF = "google_service_account.webhook"
+TRIGGER_SA_REF = "google_service_account.trigger"
+ALLOWED_WEBHOOK_ROLES = {
+    ("google_pubsub_topic_iam_member", "roles/pubsub.publisher", "google_pubsub_topic.events"),
+    (
+        "google_secret_manager_secret_iam_member",
+        "roles/secretmanager.secretAccessor",
+        "google_secret_manager_secret.verify_token",
+    ),
+    (
+        "google_secret_manager_secret_iam_member",
+        "roles/secretmanager.secretAccessor",
+        "google_secret_manager_secret.path_secret",
+    ),
+}
+CHECKOV = ROOT / ".local-gcp" / "venv-checkov" / "bin" / "checkov"
+
+
+@pytest.fixture(scope="module")
+def tf() -> dict[str, Any]:
+    return load()
+
+
+def _resources(tf: dict[str, Any], rtype: str) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = tf["resource"].get(rtype, {})
+    return found
+
+
+def _text(node: Any) -> str:
+    return json.dumps(node)
+
+
+# --- rules --------------------------------------------------------------------------------
+
+
+def coverage_problems(tf: dict[str, Any]) -> list[str]:
+    """Every kind of resource the guide creates has its Terraform resource."""
+    expected = {
+        "google_project_service": 1,
+        "google_storage_bucket": 1,
+        "google_bigquery_dataset": 1,
+        "google_pubsub_topic": 4,
+        "google_pubsub_subscription": 2,
+        "google_service_account": 4,
+        "google_secret_manager_secret": 3,
+        "google_cloud_scheduler_job": 2,
+        "google_cloudfunctions2_function": 3,
+        "google_cloud_run_v2_service_iam_member": 3,
+        "google_logging_metric": 2,
+        "google_monitoring_alert_policy": 4,
+        "google_monitoring_notification_channel": 1,
+        "google_billing_budget": 1,
+        "google_logging_project_exclusion": 1,
+    }
+    problems = [
+        f"{rtype}: {len(_resources(tf, rtype))} resources, expected at least {count}"
+        for rtype, count in expected.items()
+        if len(_resources(tf, rtype)) < count
+    ]
+    if "archive_file" not in tf["data"]:
+        problems.append("no archive_file for the function bundle")
+    if _resources(tf, "google_secret_manager_secret_version"):
+        problems.append("a secret version in Terraform puts the value in its state")
+    return problems
+
+
+def apis_problems(tf: dict[str, Any], guide: str) -> list[str]:
+    match = re.search(r"gcloud services enable((?:\s+\\?\s*[\w.]+\.googleapis\.com)+)", guide)
+    in_guide = set(re.findall(r"[\w.]+\.googleapis\.com", match.group(1) if match else ""))
+    body = _resources(tf, "google_project_service").get("apis", {})
+    in_tf = set(re.findall(r"[\w.]+\.googleapis\.com", _text(body.get("for_each"))))
+    problems = [f"Terraform does not enable {api}" for api in sorted(in_guide - in_tf)]
+    problems += [f"the guide does not enable {api}" for api in sorted(in_tf - in_guide)]
+    return problems + ([] if in_guide else ["no `gcloud services enable` in the guide"])
+
+
+def names_problems(tf: dict[str, Any]) -> list[str]:
+    n = names()
+    expected = {
+        "region": n["region"],
+        "bq_location": n["bq_location"],
+        "dataset": n["dataset"],
+        "function_name": n["functions"]["ingest"],
+        "events_function_name": n["functions"]["events"],
+        "webhook_function_name": n["functions"]["webhook"],
+        "topic": n["topics"]["ingest"],
+        "dead_letter_topic": n["topics"]["ingest_dead_letter"],
+        "events_topic": n["topics"]["events"],
+        "events_dead_letter_topic": n["topics"]["events_dead_letter"],
+        "dead_letter_subscription": n["dead_letter_subscriptions"]["ingest"],
+        "events_dead_letter_subscription": n["dead_letter_subscriptions"]["events"],
+        "runtime_account": n["service_accounts"]["runtime"],
+        "trigger_account": n["service_accounts"]["trigger"],
+        "webhook_account": n["service_accounts"]["webhook"],
+        "build_account": n["service_accounts"]["build"],
+        "client_secret_name": n["secrets"]["client_secret"],
+        "verify_token_secret_name": n["secrets"]["verify_token"],
+        "path_secret_name": n["secrets"]["path_secret"],
+        "new_job": n["scheduler_jobs"]["new"],
+        "all_job": n["scheduler_jobs"]["all"],
+        "memory": n["memory"],
+        "max_instances": n["max_instances"],
+        "webhook_min_instances": n["webhook_min_instances"],
+        "max_delivery_attempts": n["retry"]["max_delivery_attempts"],
+        "min_retry_delay": n["retry"]["min_retry_delay"],
+        "max_retry_delay": n["retry"]["max_retry_delay"],
+    }
+    problems = [
+        f"variable {var} defaults to {default(tf, var)!r}, names.json says {value!r}"
+        for var, value in expected.items()
+        if var not in tf["variable"] or default(tf, var) != value
+    ]
+    metric = _resources(tf, "google_logging_metric").get("failed_runs", {})
+    if metric.get("name") != n["log_metric_failed_runs"]:
+        problems.append("the failed-runs metric is not named as in names.json")
+    if '"${var.project_id}' + n["bucket_suffix"] + '"' not in (INFRA / "versions.tf").read_text():
+        problems.append("the default bucket is not <project>" + n["bucket_suffix"])
+    return problems
+
+
+def pubsub_function_problems(tf: dict[str, Any]) -> list[str]:
+    """Each Pub/Sub-triggered function: retry, the trigger account, its invoker binding, and a
+    dead-letter policy on its Eventarc subscription."""
+    problems = []
+    bindings = _resources(tf, "google_cloud_run_v2_service_iam_member")
+    dead = _resources(tf, "terraform_data")
+    for name, fn in _resources(tf, "google_cloudfunctions2_function").items():
+        trigger = block(fn, "event_trigger")
+        if not trigger:
+            continue
+        ref = f"google_cloudfunctions2_function.{name}"
+        if trigger.get("retry_policy") != "RETRY_POLICY_RETRY":
+            problems.append(f"{name}: no retry policy")
+        if TRIGGER_SA_REF not in str(trigger.get("service_account_email")):
+            problems.append(f"{name}: not triggered as the trigger account")
+        invokers = [
+            b
+            for b in bindings.values()
+            if ref in str(b.get("name"))
+            and b.get("role") == "roles/run.invoker"
+            and TRIGGER_SA_REF in str(b.get("member"))
+        ]
+        if not invokers:
+            problems.append(f"{name}: no roles/run.invoker for the trigger account")
+        policies = [
+            d
+            for d in dead.values()
+            if f"{ref}[0].event_trigger[0].trigger" in _text(d)
+            and "--dead-letter-topic=" in _text(d)
+            and "--max-delivery-attempts=${var.max_delivery_attempts}" in _text(d)
+            and "roles/pubsub.subscriber" in _text(d)
+        ]
+        if not policies:
+            problems.append(f"{name}: no dead-letter policy on its subscription")
+    for sub in _resources(tf, "google_pubsub_subscription").values():
+        if sub.get("message_retention_duration") != "604800s":
+            problems.append(f"{sub.get('name')}: dead letters not kept 7 days")
+    agent = [
+        b
+        for b in _resources(tf, "google_pubsub_topic_iam_member").values()
+        if "pubsub_agent" in str(b.get("member")) and b.get("role") == "roles/pubsub.publisher"
+    ]
+    if len(agent) < 2:
+        problems.append("Pub/Sub's service agent cannot publish to both dead-letter topics")
+    return problems
+
+
+def webhook_account_problems(tf: dict[str, Any]) -> list[str]:
+    problems = []
+    for rtype, named in tf["resource"].items():
+        for name, body in named.items():
+            if WEBHOOK_SA_REF not in str(body.get("member", "")):
+                continue
+            target = next(
+                (str(body[k]) for k in ("topic", "secret_id", "bucket", "dataset_id") if k in body),
+                "",
+            )
+            allowed = any(
+                g[:2] == (rtype, body.get("role")) and g[2] in target for g in ALLOWED_WEBHOOK_ROLES
+            )
+            if not allowed:
+                problems.append(f"the webhook account gets {body.get('role')} via {rtype}.{name}")
+    hook = _resources(tf, "google_cloudfunctions2_function").get("webhook", {})
+    config = block(hook, "service_config")
+    if WEBHOOK_SA_REF not in str(config.get("service_account_email")):
+        problems.append("the webhook function does not run as the webhook account")
+    env = config.get("environment_variables") or {}
+    for needless in ("NUNIS_BUCKET", "NUNIS_DATASET", "STRAVA_CLIENT_ID"):
+        if needless in _text(env):
+            problems.append(f"the webhook gets {needless}")
+    if "STRAVA_CLIENT_SECRET" in _text(config):
+        problems.append("the webhook gets the Strava client secret")
+    if default(tf, "webhook_min_instances") != 0:
+        problems.append("webhook min instances must default to 0")
+    return problems
+
+
+def _env_keys(tf: dict[str, Any], fn: dict[str, Any]) -> set[str]:
+    env = block(fn, "service_config").get("environment_variables")
+    if isinstance(env, dict):
+        return set(env)
+    keys = set(tf["locals"].get("function_env", {})) if "local.function_env" in str(env) else set()
+    return keys | set(re.findall(r"\b([A-Z][A-Z0-9_]+) =", str(env)))
+
+
+def _secret_keys(fn: dict[str, Any]) -> set[str]:
+    config = block(fn, "service_config")
+    return {s.get("key") for s in config.get("secret_environment_variables") or []}
+
+
+def agreement_problems(tf: dict[str, Any], build: dict[str, Any]) -> list[str]:
+    """The same functions with the same settings as cloudbuild.yaml (_WEBHOOK=on)."""
+    fns = _resources(tf, "google_cloudfunctions2_function")
+    by_var = {"${_FUNCTION}": "ingest", "${_EVENTS_FUNCTION}": "events"}
+    by_var["${_WEBHOOK_FUNCTION}"] = "webhook"
+    problems = []
+    for _, name, f in deploys(build, {"_WEBHOOK": "on"}):
+        fn = fns.get(by_var.get(name, ""), {})
+        if not fn:
+            problems.append(f"no Terraform function for {name}")
+            continue
+        config, build_config = block(fn, "service_config"), block(fn, "build_config")
+        env = {p.split("=", 1)[0] for p in (f.get("--set-env-vars") or "").split(",") if p}
+        secrets = {p.split("=", 1)[0] for p in (f.get("--set-secrets") or "").split(",") if p}
+        if _env_keys(tf, fn) != env:
+            problems.append(f"{name}: env {sorted(_env_keys(tf, fn))} != cloudbuild {sorted(env)}")
+        if _secret_keys(fn) != secrets:
+            problems.append(f"{name}: secrets {sorted(_secret_keys(fn))} != {sorted(secrets)}")
+        if build_config.get("entry_point") != f.get("--entry-point"):
+            problems.append(f"{name}: entry point differs")
+        if build_config.get("runtime") != f.get("--runtime"):
+            problems.append(f"{name}: runtime differs")
+        if f"{config.get('timeout_seconds')}s" != f.get("--timeout"):
+            problems.append(f"{name}: timeout differs")
+        if bool(block(fn, "event_trigger")) != ("--trigger-topic" in f):
+            problems.append(f"{name}: trigger kind differs")
+        ingress = {"internal-only": "ALLOW_INTERNAL_ONLY", "all": "ALLOW_ALL"}
+        if config.get("ingress_settings") != ingress.get(str(f.get("--ingress-settings"))):
+            problems.append(f"{name}: ingress settings differ")
+    return problems
+
+
+def storage_problems(tf: dict[str, Any]) -> list[str]:
+    problems = []
+    rules = json.loads((INFRA / "lifecycle.json").read_text())["rule"]
+    if not rules:
+        problems.append("no lifecycle rule")
+    for rule in rules:
+        if rule["action"]["type"] != "SetStorageClass":
+            problems.append(
+                f"lifecycle action {rule['action']['type']}: the archive is never deleted"
+            )
+        if rule["condition"].get("matchesPrefix") != ["archive/"]:
+            problems.append("a lifecycle rule reaches beyond archive/")
+    data = _resources(tf, "google_storage_bucket").get("data", {})
+    if "lifecycle.json" not in _text(data.get("dynamic")):
+        problems.append("the data bucket does not use infra/lifecycle.json")
+    if data.get("force_destroy") is not False or data.get("public_access_prevention") != "enforced":
+        problems.append("the data bucket must be private and never force-destroyed")
+    if data.get("uniform_bucket_level_access") is not True:
+        problems.append("the data bucket needs uniform bucket-level access")
+    bundle = tf["data"].get("archive_file", {}).get("bundle", {})
+    excludes = _text(tf["locals"].get("bundle_excludes")) + _text(tf["locals"].get("ignore_lines"))
+    if ".gcloudignore" not in excludes or "local.bundle_excludes" not in str(
+        bundle.get("excludes")
+    ):
+        problems.append("the bundle does not honour .gcloudignore")
+    return problems
+
+
+# --- tests on the real files --------------------------------------------------------------
+
+
+def test_every_tf_file_parses() -> None:
+    from tests.deploy.tfconf import parse
+
+    files = sorted(INFRA.glob("*.tf"))
+    assert len(files) >= 8
+    for path in files:
+        assert parse(path), path
+
+
+def test_terraform_provisions_every_kind_the_guide_does(tf: dict[str, Any]) -> None:
+    assert coverage_problems(tf) == []
+
+
+def test_terraform_enables_the_guides_apis(tf: dict[str, Any]) -> None:
+    assert apis_problems(tf, GUIDE.read_text()) == []
+
+
+def test_terraform_defaults_match_the_names_file(tf: dict[str, Any]) -> None:
+    assert names_problems(tf) == []
+
+
+def test_pubsub_functions_retry_with_dead_letters_and_invokers(tf: dict[str, Any]) -> None:
+    assert pubsub_function_problems(tf) == []
+
+
+def test_webhook_account_can_only_publish_events_and_read_its_secrets(tf: dict[str, Any]) -> None:
+    assert webhook_account_problems(tf) == []
+
+
+def test_functions_match_cloudbuild(tf: dict[str, Any]) -> None:
+    assert agreement_problems(tf, load_build()) == []
+
+
+def test_archive_lifecycle_and_bundle(tf: dict[str, Any]) -> None:
+    assert storage_problems(tf) == []
+
+
+@pytest.mark.skipif(not CHECKOV.exists(), reason="checkov not installed (make checkov)")
+def test_checkov_finds_nothing_unjustified() -> None:
+    result = subprocess.run(
+        [
+            str(CHECKOV),
+            "-d",
+            str(INFRA),
+            "--framework",
+            "terraform",
+            "--quiet",
+            "--compact",
+            "-o",
+            "json",
+            "--skip-download",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        env=os.environ | {"CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"},  # no call home
+    )
+    report = json.loads(result.stdout)
+    reports = report if isinstance(report, list) else [report]
+    failed = [
+        f"{c['check_id']} {c['resource']}: {c['check_name']}"
+        for r in reports
+        for c in r.get("results", {}).get("failed_checks", [])
+    ]
+    assert failed == []
+
+
+# --- the rules can fail -------------------------------------------------------------------
+
+
+def test_coverage_rule_catches(tf: dict[str, Any]) -> None:
+    broken = copy.deepcopy(tf)
+    del broken["resource"]["google_billing_budget"]
+    broken["resource"]["google_secret_manager_secret_version"] = {"v": {}}
+    assert len(coverage_problems(broken)) == 2
+
+
+def test_apis_rule_catches(tf: dict[str, Any]) -> None:
+    guide = GUIDE.read_text().replace("billingbudgets.googleapis.com", "", 1)
+    assert apis_problems(tf, guide) == ["the guide does not enable billingbudgets.googleapis.com"]
+
+
+def test_names_rule_catches(tf: dict[str, Any]) -> None:
+    broken = copy.deepcopy(tf)
+    broken["variable"]["events_topic"]["default"] = "nunis-events"
+    assert names_problems(broken)
+
+
+def test_pubsub_rule_catches(tf: dict[str, Any]) -> None:
+    no_retry = copy.deepcopy(tf)
+    trigger = block(
+        no_retry["resource"]["google_cloudfunctions2_function"]["events"], "event_trigger"
+    )
+    trigger["retry_policy"] = "RETRY_POLICY_DO_NOT_RETRY"
+    assert pubsub_function_problems(no_retry) == ["events: no retry policy"]
+    no_invoker = copy.deepcopy(tf)
+    del no_invoker["resource"]["google_cloud_run_v2_service_iam_member"]["trigger_invokes_ingest"]
+    assert pubsub_function_problems(no_invoker)
+    no_dead = copy.deepcopy(tf)
+    del no_dead["resource"]["terraform_data"]["events_dead_letter"]
+    assert pubsub_function_problems(no_dead)
+
+
+def test_webhook_account_rule_catches(tf: dict[str, Any]) -> None:
+    reads_bucket = copy.deepcopy(tf)
+    reads_bucket["resource"]["google_storage_bucket_iam_member"]["webhook_reads"] = {
+        "bucket": "${google_storage_bucket.data.name}",
+        "role": "roles/storage.objectViewer",
+        "member": "serviceAccount:${google_service_account.webhook[0].email}",
+    }
+    assert webhook_account_problems(reads_bucket)
+    reads_token = copy.deepcopy(tf)
+    reads_token["resource"]["google_secret_manager_secret_iam_member"]["x"] = {
+        "secret_id": "${google_secret_manager_secret.client_secret.id}",
+        "role": "roles/secretmanager.secretAccessor",
+        "member": "serviceAccount:${google_service_account.webhook[0].email}",
+    }
+    assert webhook_account_problems(reads_token)
+    as_runtime = copy.deepcopy(tf)
+    config = block(
+        as_runtime["resource"]["google_cloudfunctions2_function"]["webhook"], "service_config"
+    )
+    config["service_account_email"] = "${google_service_account.runtime.email}"
+    assert webhook_account_problems(as_runtime)
+
+
+def test_agreement_rule_catches(tf: dict[str, Any]) -> None:
+    broken = copy.deepcopy(tf)
+    config = block(
+        broken["resource"]["google_cloudfunctions2_function"]["events"], "service_config"
+    )
+    config["environment_variables"] = (
+        "${merge(local.function_env, {NUNIS_INGEST_TOPIC = var.topic})}"
+    )
+    assert agreement_problems(broken, load_build())
+
+
+def test_storage_rule_catches(tf: dict[str, Any]) -> None:
+    broken = copy.deepcopy(tf)
+    broken["resource"]["google_storage_bucket"]["data"]["force_destroy"] = True
+    assert storage_problems(broken)
