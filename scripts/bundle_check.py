@@ -119,7 +119,8 @@ def requirement_problems(
 
     * every distribution the bundle imported is pinned, directly or as a dependency;
     * the venv holds nothing but that closure (and pip);
-    * every pin is a core dependency or in the ``gcp`` extra, and satisfies its range there.
+    * every pin is a core dependency or in the ``gcp`` extra, and satisfies its range there;
+    * every core or ``gcp`` dependency is pinned (but the local-only DuckDB).
     """
     pinned = pins(requirements)
     installed = result["installed"]
@@ -145,6 +146,11 @@ def requirement_problems(
     declared = {requirement_name(d): d for d in project["dependencies"]}
     declared |= {requirement_name(d): d for d in project["optional-dependencies"]["gcp"]}
     problems += _declared_problems(pinned, declared)
+    problems += [
+        f"pyproject.toml declares {name} (dependencies or the gcp extra), which "
+        "requirements.txt does not pin: the deployed function would not have it"
+        for name in sorted(set(declared) - set(pinned) - LOCAL_ONLY)
+    ]
     return problems, used
 
 

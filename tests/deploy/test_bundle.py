@@ -151,6 +151,7 @@ def test_requirements_rule_catches(probed: dict[str, Any]) -> None:
     without = "\n".join(line for line in requirements.splitlines() if "pubsub" not in line)
     problems, _ = requirement_problems(probed, without, pyproject)
     assert any("from google-cloud-pubsub" in p for p in problems), problems
+    assert any("declares google-cloud-pubsub" in p for p in problems), problems
     undeclared = requirements + "\nhumanize==4.9.0\n"
     problems, _ = requirement_problems(probed, undeclared, pyproject)
     assert any("pins humanize" in p for p in problems), problems
