@@ -29,6 +29,7 @@ from google.cloud import bigquery, storage  # noqa: E402
 from nunis_ingest.athletes import AthleteConfig, AthleteRepo  # noqa: E402
 from nunis_ingest.stores.gcs import GCSObjectStore  # noqa: E402
 from nunis_ingest.strava.oauth import Token  # noqa: E402
+from nunis_ingest.warehouses.bigquery import BigQueryWarehouse  # noqa: E402
 from scripts import local_gcp  # noqa: E402
 from scripts.bundle import prepare  # noqa: E402
 from scripts.topology import PROJECT, function_process, push_topic, wait_until  # noqa: E402
@@ -70,6 +71,11 @@ def main() -> None:
             credentials=AnonymousCredentials(),
             client_options=ClientOptions(api_endpoint=services["bigquery"]["endpoint"]),
         )
+        # The per-athlete invocations run at once; on an empty dataset each would create
+        # the tables. Real BigQuery answers the loser 409 (absorbed); the stand-in answers
+        # 400 "Failed to commit DuckLake transaction". So the tables exist first, as after
+        # the first run of a deployment.
+        BigQueryWarehouse(bq, DATASET).ensure_schema()
         repo = AthleteRepo(GCSObjectStore(gcs, BUCKET))
         athletes = control.athletes()
         for a in athletes:  # what `nunis-ingest athlete add` does with NUNIS_BACKEND=gcp
