@@ -97,7 +97,7 @@ def function_process(
             try:
                 requests.get(url, timeout=1)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or busy
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("functions-framework did not start; see its log") from None
                 time.sleep(0.2)
