@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from scripts.bundle import ROOT, Bundle, BundleError, prepare
+from scripts.bundle import ROOT, Bundle, BundleError, ensure_venv, prepare
 
 # The local backend's warehouse: in the bundle (nunis_ingest/ deploys whole) but never
 # imported with NUNIS_BACKEND=gcp, so the only module allowed to be missing there.
@@ -198,6 +198,9 @@ def run() -> int:
     started = time.monotonic()
     print("bundle-check: the Cloud Function bundle as it deploys")
     try:
+        venv_started = time.monotonic()
+        _, built = ensure_venv()
+        how = f"built in {time.monotonic() - venv_started:.0f} s" if built else "cached"
         bundle = prepare()
     except BundleError as exc:
         print(f"  FAIL  build the bundle\n{_indent(str(exc))}")
@@ -210,7 +213,8 @@ def run() -> int:
     ).stdout.strip()
     top = ", ".join(f for f in files if "/" not in f)
     print(f"  bundle: {len(files)} files after .gcloudignore ({top}, nunis_ingest/...)")
-    print(f"  venv:   {python}, only requirements.txt ({bundle.venv.relative_to(ROOT)})")
+    venv = bundle.venv.relative_to(ROOT)
+    print(f"  venv:   {python}, only requirements.txt ({venv}, {how})")
     state: dict[str, Any] = {}
 
     def imports() -> str:
