@@ -174,6 +174,14 @@ class Topology:
         except Exception:  # no table yet: nothing loaded
             return set()
 
+    def secrets(self) -> dict[str, str]:
+        """What must never be logged: the app's client secret, every athlete's tokens."""
+        found = {"STRAVA_CLIENT_SECRET": str(self.strava.app()["client_secret"])}
+        for a in self.strava.athletes():
+            found[f"access token of {a['id']}"] = str(a["access_token"])
+            found[f"refresh token of {a['id']}"] = str(a["refresh_token"])
+        return found
+
     def truth(self, athlete_id: int) -> set[int]:
         return {int(a["id"]) for a in self.strava.truth(athlete_id)}
 
@@ -263,11 +271,22 @@ def _steps(t: Topology) -> list[Step]:
             raise AssertionError(f"activity {new['id']} is not in BigQuery after its event")
         return ": enqueued on NUNIS_EVENTS_TOPIC; delivered to ingest, its activity is in BigQuery"
 
+    def secrets() -> str:
+        logs = "".join(path.read_text(errors="replace") for path in t.logs.values())
+        leaked = [name for name, value in t.secrets().items() if value in logs]
+        if leaked:
+            raise AssertionError(f"the function logs hold {', '.join(leaked)}")
+        note = ""
+        if VERIFY in logs:  # functions-framework's httpRequest.requestUrl of the handshake
+            note = "\n        WARN  the verify token is in a logged request URL (hub.verify_token)"
+        return ": no client secret, access or refresh token in either log" + note
+
     return [
         ("ingest: {'mode': 'new'} fans out to one message per athlete", fan_out),
         ("ingest: a message naming an athlete loads BigQuery", athlete),
         ("webhook: handshake (GET)", handshake),
         ("webhook: event (POST) enqueued on the events topic", event),
+        ("no secret in the function logs", secrets),
     ]
 
 
