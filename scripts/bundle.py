@@ -186,7 +186,7 @@ def ensure_venv(root: Path = ROOT, *, quiet: bool = True) -> tuple[Path, bool]:
     version = _full_version(python)
     venv = LOCAL / "bundle-venv" / f"py{version}-{venv_key(requirements, version)}"
     marker = venv / ".nunis-bundle.json"
-    with _locked(venv.with_suffix(".lock")):
+    with _locked(venv.parent / f"{venv.name}.lock"):
         try:
             recorded = json.loads(marker.read_text())["installed"]
         except (OSError, ValueError, KeyError):
