@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo demo-cloud test check lint types bench local-gcp venv clean
+.PHONY: demo demo-cloud bundle-check test check lint types bench local-gcp venv clean
 
 venv: $(STAMP)
 
@@ -26,8 +26,13 @@ demo: $(STAMP)
 demo-cloud: local-gcp
 	$(PY) scripts/demo_cloud.py
 
+## make bundle-check: the Cloud Function bundle as it deploys (.gcloudignore, only
+## requirements.txt, Python 3.12): import everything it reaches, run both targets
+bundle-check: local-gcp
+	$(PY) scripts/bundle.py check
+
 ## make test: every test, with the local BigQuery and Cloud Storage stand-ins required
-test: local-gcp
+test: bundle-check
 	NUNIS_REQUIRE_GCP=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)

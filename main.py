@@ -49,8 +49,8 @@ def ingest(cloud_event: Any) -> None:
                 extra={"json_fields": fields},
             )
             return
-        publisher = runtime.ingest_publisher
-        if request.athlete_id is None and publisher is not None:  # one job for every athlete
+        # one job for every athlete; the publisher is built only for that fan-out
+        if request.athlete_id is None and (publisher := runtime.ingest_publisher) is not None:
             ids = fan_out(request, AthleteRepo(runtime.store), publisher)
             log.info("fanned out to %d athletes", len(ids), extra={"json_fields": fields})
             return

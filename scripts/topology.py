@@ -1,7 +1,10 @@
 """The production topology on one machine: a functions-framework process fed by Pub/Sub.
 
-Used by ``make demo-cloud`` and by tests/gcp/test_function_pubsub.py. Everything binds to
-127.0.0.1 on free ports and is stopped by the PID we started.
+Used by ``make demo-cloud``, ``make bundle-check`` and the tests that start function
+processes. A function runs as it deploys: the ``functions-framework`` of the bundle venv
+(only requirements.txt, Python 3.12), from the bundle copy (what .gcloudignore keeps), so
+an import the deployed code cannot make fails here too (scripts/bundle.py). Everything
+binds to 127.0.0.1 on free ports and is stopped by the PID we started.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ import base64
 import json
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -19,6 +21,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import requests
+
+from scripts.bundle import Bundle, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = "test-project"
@@ -60,23 +64,29 @@ def free_port() -> int:
 
 @contextmanager
 def function_process(
-    env: Mapping[str, str], log: IO[str], target: str = "ingest", signature: str = "cloudevent"
+    env: Mapping[str, str],
+    log: IO[str],
+    target: str = "ingest",
+    signature: str = "cloudevent",
+    bundle: Bundle | None = None,
 ) -> Iterator[str]:
-    """Run `functions-framework --target=<target>`; yield its base URL; stop it by PID."""
+    """Run the bundle's `functions-framework --target=<target>`; yield its URL; stop it by PID.
+
+    ``bundle`` defaults to this process's one (built on first use, see scripts/bundle.py).
+    """
+    bundle = bundle or prepare()
     port = free_port()
     proc = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "functions_framework",
+            str(bundle.functions_framework),
             f"--target={target}",
             f"--signature-type={signature}",
-            f"--source={ROOT / 'main.py'}",
+            "--source=main.py",
             "--host=127.0.0.1",
             f"--port={port}",
         ],
-        cwd=ROOT,
-        env=dict(env),
+        cwd=bundle.src,
+        env=bundle.env(dict(env)),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -87,7 +97,7 @@ def function_process(
             try:
                 requests.get(url, timeout=1)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or busy
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("functions-framework did not start; see its log") from None
                 time.sleep(0.2)

@@ -1,17 +1,26 @@
 """End to end over real HTTP: sandbox Strava -> `functions-framework --target=webhook`
 -> SQLite queue -> local worker -> DuckDB, with the sandbox doing the handshake and
-delivering the events its control API generates."""
+delivering the events its control API generates.
+
+The function process runs as it deploys: the bundle venv's functions-framework, from the
+bundle copy (scripts/topology.py). The worker and DuckDB run in this (development) venv.
+"""
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 import requests
 
 from nunis_ingest.athletes import AthleteRepo
 from nunis_ingest.events import SyncRequest
 from nunis_ingest.sync import run_sync
 from nunis_ingest.webhook import subscription
+from scripts.topology import function_process
 from tests.e2e.conftest import register
 from tests.webhook.conftest import VERIFY
 from tests.webhook.helpers import (
@@ -23,6 +32,17 @@ from tests.webhook.helpers import (
     truth_ids,
     wait_until,
 )
+
+
+@pytest.fixture
+def function_url(hook_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    """`functions-framework --target=webhook` of the bundle venv, on a free port."""
+    env = dict(os.environ) | hook_env
+    with (
+        (tmp_path / "webhook.log").open("w") as log,
+        function_process(env, log, target="webhook", signature="http") as url,
+    ):
+        yield f"{url}/"
 
 
 def _start(sandbox, hook_rt, hook_env, function_url):
