@@ -1,11 +1,17 @@
-"""Apply webhook events through the same ports, lease and tokens as polling.
+"""Apply webhook events through the same ports, lease, tokens and state as polling.
 
-Per athlete, under its lease: deauthorization first (verify, disable, drop the token,
-purge when NUNIS_PURGE_ON_DEAUTH); otherwise one fetch per activity settles the truth:
-200 -> archive the body and upsert (replace=False), 404 (deleted, or hidden from this
-token's scope) -> delete the row and leave a tombstone. Event bodies are never trusted:
-an activity another athlete owns is not loaded, and a deauthorization is only acted on
-when the athlete's token really stopped working.
+Per athlete, under its lease, with one ``EventApi`` (one client) for the batch:
+deauthorization first (verified, see ``deauth.py``; if the token still works the event is
+ignored and the batch's activity events are applied as usual). Then one fetch per
+activity settles the truth (event bodies are never trusted):
+
+- 200: archive the DetailedActivity body byte for byte, write its summary
+  (``representation.summary_of``, the row the poll writes, same content hash) with
+  ``replace=False``, and record the hash in ``state.json`` (``statesync.py``) so the next
+  poll counts it unchanged. An activity another athlete owns is not loaded.
+- 404, confirmed by a second GET after a token refresh (``fetch.py``): delete the row,
+  leave a tombstone in the marks, and forget the id in ``state.json`` so that a later
+  listing that shows the activity makes the poll write it again.
 """
 
 from __future__ import annotations
@@ -13,23 +19,26 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from nunis_ingest.athletes import AthleteRepo, athlete_key
-from nunis_ingest.errors import AthleteNotConfigured, StravaAuthError, StravaNotFound
+from nunis_ingest.athletes import AthleteRepo
+from nunis_ingest.context import SyncContext
+from nunis_ingest.errors import AthleteNotConfigured
 from nunis_ingest.lease import Lease
-from nunis_ingest.strava.client import StravaClient
-from nunis_ingest.sync import SyncContext, new_run_id
-from nunis_ingest.tokens import fresh_token
-from nunis_ingest.transform import to_row
-from nunis_ingest.webhook.marks import MARKS_NAME, Marks, load_marks, save_marks
+from nunis_ingest.representation import summary_of
+from nunis_ingest.sync import new_run_id
+from nunis_ingest.transform import content_hash, start_epoch, to_row
+from nunis_ingest.webhook import deauth, statesync
+from nunis_ingest.webhook.fetch import EventApi, fetch_activity
+from nunis_ingest.webhook.marks import Marks, load_marks, save_marks
 from nunis_ingest.webhook.model import QueuedEvent
 
 log = logging.getLogger("nunis_ingest.webhook")
 
 LEASE_TTL_SECONDS = 300.0
+MAX_ATTEMPTS = 2  # in-request retries of a 5xx or a dropped connection
 
 
 @dataclass
@@ -39,6 +48,16 @@ class Outcome:
     activity_id: int | None = None
     detail: str = ""
     counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Batch:
+    athlete_id: int
+    ctx: SyncContext
+    repo: AthleteRepo
+    api: EventApi
+    run_id: str
+    lookback: int
 
 
 def process(
@@ -75,121 +94,97 @@ def _athlete(
         config = repo.load_config(athlete_id)
     except AthleteNotConfigured:
         return [Outcome(athlete_id, "dropped", detail="unknown athlete")]
-    deauth = [i for i in items if i.event.is_deauthorization and i.event.object_id == athlete_id]
-    run_id = new_run_id(ctx.now())
-    if deauth:
-        with Lease(ctx.store, athlete_id, run_id, ctx.now(), LEASE_TTL_SECONDS):
-            return [_deauthorize(athlete_id, repo, ctx, run_id)]
-    state, _ = repo.load_state(athlete_id)
-    if not config.enabled or state.needs_reauth:
-        why = "disabled" if not config.enabled else "needs re-authorisation"
+    deauths = [i for i in items if i.event.is_deauthorization and i.event.object_id == athlete_id]
+    why = _inactive(config.enabled, repo, athlete_id)
+    if why and not deauths:  # cheap: no lease, no request
         return [Outcome(athlete_id, "dropped", detail=why)]
-    per_activity: dict[int, list[QueuedEvent]] = {}
-    for item in items:
-        if item.event.object_type == "activity":
-            per_activity.setdefault(item.event.object_id, []).append(item)
+    days = ctx.settings.lookback_days if config.lookback_days is None else config.lookback_days
+    run_id = new_run_id(ctx.now())
+    api = EventApi(ctx, athlete_id, max_attempts=MAX_ATTEMPTS)
+    batch = _Batch(athlete_id, ctx, repo, api, run_id, 86400 * days)
+    outcomes: list[Outcome] = []
     with Lease(ctx.store, athlete_id, run_id, ctx.now(), LEASE_TTL_SECONDS):
+        if deauths:
+            verdict = deauth.verify(api)
+            if verdict.gone:
+                action, counts = deauth.purge(athlete_id, repo, ctx)
+                return [Outcome(athlete_id, action, detail=verdict.detail, counts=counts)]
+            outcomes.append(Outcome(athlete_id, "ignored", detail=verdict.detail))
+        why = _inactive(config.enabled, repo, athlete_id)
+        if why:
+            return [*outcomes, Outcome(athlete_id, "dropped", detail=why)]
+        per_activity: dict[int, list[QueuedEvent]] = {}
+        for item in items:
+            if item.event.object_type == "activity":
+                per_activity.setdefault(item.event.object_id, []).append(item)
+        if not per_activity:
+            return outcomes
         marks = load_marks(ctx.store, athlete_id)
         try:
-            return _activities(athlete_id, per_activity, ctx, repo, marks, run_id, wall)
+            for activity_id, events in per_activity.items():
+                outcomes.append(_activity(batch, marks, activity_id, events, wall))
         finally:
             marks.prune(ctx.now(), wall())
             save_marks(ctx.store, athlete_id, marks)
-
-
-def _activities(
-    athlete_id: int,
-    per_activity: dict[int, list[QueuedEvent]],
-    ctx: SyncContext,
-    repo: AthleteRepo,
-    marks: Marks,
-    run_id: str,
-    wall: Callable[[], float],
-) -> list[Outcome]:
-    outcomes: list[Outcome] = []
-    client: StravaClient | None = None
-    for activity_id, items in per_activity.items():
-        pending = [i for i in items if not marks.covered(activity_id, i.event, i.received_at)]
-        if not pending:
-            why = marks.covered(activity_id, items[0].event, items[0].received_at)
-            outcomes.append(Outcome(athlete_id, "skipped", activity_id, f"already {why}"))
-            continue
-        if client is None:
-            client = _client(ctx, repo, athlete_id)
-        fetch_started = wall()
-        newest = max(i.event.event_time for i in pending)
-        try:
-            body, data = client.get_activity(activity_id)
-        except StravaNotFound:
-            gone = ctx.warehouse.delete_activities(athlete_id, [activity_id])
-            marks.record_delete(activity_id, newest)
-            outcomes.append(Outcome(athlete_id, "deleted", activity_id, counts={"rows": gone}))
-            continue
-        owner = (data.get("athlete") or {}).get("id")
-        if owner is not None and owner != athlete_id:
-            outcomes.append(Outcome(athlete_id, "ignored", activity_id, f"owned by {owner}"))
-            continue
-        _upsert(ctx, athlete_id, run_id, activity_id, body, data)
-        marks.deleted.pop(activity_id, None)
-        marks.record_fetch(activity_id, fetch_started, [i.event for i in pending])
-        outcomes.append(Outcome(athlete_id, "loaded", activity_id))
     return outcomes
 
 
-def _client(ctx: SyncContext, repo: AthleteRepo, athlete_id: int) -> StravaClient:
-    token = fresh_token(ctx.session, ctx.settings, repo, athlete_id, ctx.now())
-    return StravaClient(
-        ctx.session,
-        base_url=ctx.settings.strava_base_url,
-        access_token=token.access_token,
-        timeout=ctx.settings.http_timeout_seconds,
-        max_attempts=2,
-        sleep=ctx.sleep,
-        clock=ctx.monotonic,
-    )
+def _inactive(enabled: bool, repo: AthleteRepo, athlete_id: int) -> str:
+    """Why this athlete's activity events are dropped ('' when they are applied)."""
+    if not enabled:
+        return "disabled"
+    return "needs re-authorisation" if repo.load_state(athlete_id)[0].needs_reauth else ""
 
 
-def _upsert(
-    ctx: SyncContext,
-    athlete_id: int,
-    run_id: str,
+def _activity(
+    batch: _Batch,
+    marks: Marks,
     activity_id: int,
-    body: bytes,
-    data: dict[str, Any],
+    items: list[QueuedEvent],
+    wall: Callable[[], float],
+) -> Outcome:
+    athlete_id, ctx = batch.athlete_id, batch.ctx
+    pending = [i for i in items if not marks.covered(activity_id, i.event, i.received_at)]
+    if not pending:
+        why = marks.covered(activity_id, items[0].event, items[0].received_at)
+        return Outcome(athlete_id, "skipped", activity_id, f"already {why}")
+    fetch_started = wall()
+    fetched = fetch_activity(batch.api, activity_id)
+    if fetched is None:  # gone for real: 404 twice, the second after a token refresh
+        # Forget first: a crash in between leaves a row the poll may re-check, never a
+        # deleted row the state still counts as loaded (the poll would not restore it).
+        statesync.apply(batch.repo, athlete_id, statesync.forgotten(activity_id))
+        gone = ctx.warehouse.delete_activities(athlete_id, [activity_id])
+        marks.record_delete(activity_id, max(i.event.event_time for i in pending))
+        return Outcome(athlete_id, "deleted", activity_id, "404 confirmed", {"rows": gone})
+    body, data = fetched
+    owner = (data.get("athlete") or {}).get("id")
+    if owner is not None and owner != athlete_id:
+        return Outcome(athlete_id, "ignored", activity_id, f"owned by {owner}")
+    summary = summary_of(data)
+    digest = content_hash(summary)
+    _write(batch, activity_id, body, summary, digest)
+    change = statesync.remembered(activity_id, digest, start_epoch(summary), batch.lookback)
+    statesync.apply(batch.repo, athlete_id, change)
+    marks.deleted.pop(activity_id, None)
+    marks.record_fetch(activity_id, fetch_started, [i.event for i in pending])
+    return Outcome(athlete_id, "loaded", activity_id)
+
+
+def _write(
+    batch: _Batch, activity_id: int, body: bytes, summary: dict[str, Any], digest: str
 ) -> None:
+    """Archive the detail body as received, then upsert the summary row."""
+    ctx, athlete_id, run_id = batch.ctx, batch.athlete_id, batch.run_id
     now = ctx.now()
     day = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
     key = f"archive/strava/athlete={athlete_id}/date={day}/{run_id}/activity-{activity_id}.json"
     ctx.store.put(key, body)
     seen_at = datetime.fromtimestamp(now, UTC)
-    batch = ctx.warehouse.stage(athlete_id, run_id)
+    staged = ctx.warehouse.stage(athlete_id, run_id)
     try:
-        batch.add([to_row(data, athlete_id=athlete_id, run_id=run_id, seen_at=seen_at)])
-        batch.commit(replace=False)
+        row = to_row(summary, athlete_id=athlete_id, run_id=run_id, seen_at=seen_at, digest=digest)
+        staged.add([row])
+        staged.commit(replace=False)
     finally:
-        batch.discard()
-
-
-def _deauthorize(athlete_id: int, repo: AthleteRepo, ctx: SyncContext, run_id: str) -> Outcome:
-    """Unsigned payloads: act only if the athlete's token really stopped working."""
-    try:
-        _client(ctx, repo, athlete_id).get_athlete()
-    except (StravaAuthError, AthleteNotConfigured):
-        pass  # revoked (or the token is already gone): go on
-    else:
-        return Outcome(athlete_id, "ignored", detail="deauthorization not confirmed: token works")
-    config = repo.load_config(athlete_id)
-    repo.save_config(replace(config, enabled=False))
-    counts = {"tokens": int(repo.delete_token(athlete_id))}
-    if not ctx.settings.purge_on_deauth:
-        return Outcome(athlete_id, "disabled", detail="purge off", counts=counts)
-    counts["warehouse_rows"] = ctx.warehouse.purge_athlete(athlete_id)
-    archive = list(ctx.store.list(f"archive/strava/athlete={athlete_id}/"))
-    for key in archive:
-        ctx.store.delete(key)
-    counts["archive_objects"] = len(archive)
-    state = 0
-    for name in ("state.json", MARKS_NAME):
-        state += int(ctx.store.delete(athlete_key(athlete_id, name)))
-    counts["state_objects"] = state
-    return Outcome(athlete_id, "purged", detail="deauthorized", counts=counts)
+        staged.discard()

@@ -3,8 +3,9 @@
 Coalescing: a message is claimed only once it is NUNIS_WEBHOOK_COALESCE_SECONDS old, so a
 burst for one activity lands in one claim and costs one fetch; a straggler received
 before that fetch started is then skipped by the marks (see ``marks.py``). Failures per
-athlete: retriable -> the messages come back after a backoff (dead-lettered after 10
-attempts); permanent -> logged once and acknowledged.
+athlete, as ``errors.decide`` says (the one mapping every driver uses): retry -> the
+messages come back after a backoff (dead-lettered after 10 attempts); acknowledge ->
+logged once and dropped. An unexpected exception (a bug) is retried, never lost.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from collections.abc import Callable
 
 from nunis_ingest.athletes import AthleteRepo
-from nunis_ingest.errors import NunisError
+from nunis_ingest.errors import NunisError, decide
 from nunis_ingest.events import SyncRequest
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.sync import SyncContext, run_sync
@@ -71,18 +72,23 @@ class Worker:
         ids = [m.id for m, _ in pairs]
         try:
             outcomes = process([item for _, item in pairs], self.context())
-        except NunisError as exc:
-            if exc.retriable:
-                log.warning("will retry %d event(s): %s", len(pairs), exc)
+        except Exception as exc:  # one decision for every driver: errors.decide
+            decision = decide(exc)
+            if not isinstance(exc, NunisError):  # a bug: keep the worker alive, show it
+                log.exception("event processing failed")
+            if decision.retry:
+                log.warning("will retry %d event(s): %s", len(pairs), decision.message)
                 for message, _ in pairs:
-                    self.queue.retry(message, RETRY_DELAY_SECONDS * message.attempts, str(exc))
+                    self.queue.retry(
+                        message, RETRY_DELAY_SECONDS * message.attempts, decision.message
+                    )
                 return
-            log.error("dropped %d event(s) without retry: %s", len(pairs), exc)
-        except Exception as exc:  # a bug: keep the worker alive, retry, dead-letter at last
-            log.exception("event processing failed")
-            for message, _ in pairs:
-                self.queue.retry(message, RETRY_DELAY_SECONDS * message.attempts, repr(exc))
-            return
+            log.error(
+                "dropped %d event(s) without retry (%s): %s",
+                len(pairs),
+                decision.kind,
+                decision.message,
+            )
         else:
             if self.on_outcome is not None:
                 for outcome in outcomes:

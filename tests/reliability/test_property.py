@@ -11,6 +11,9 @@ duplicate deliveries, and clock jumps (which rotate tokens). Invariants:
   when the athlete deletes another activity while the listing pages through;
 - a fault-free `new` catches every create and edit whose start date is inside the
   lookback window (deletions wait for the next `all`);
+- a webhook event (live or deleted activity, at most one transient 401, 404 or 503)
+  leaves the row equal to Strava's summary, or no row, and ``known`` in step with it;
+  a forged deauthorization with one spurious 401 purges nothing;
 - at the end, after re-authorising everyone and a complete `all`, the warehouse equals
   the sandbox's truth for every athlete, with no duplicate, and every token works.
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -36,6 +40,8 @@ from nunis_ingest.runtime import Runtime
 from nunis_ingest.settings import load_settings
 from nunis_ingest.strava.oauth import Token
 from nunis_ingest.transform import content_hash, start_epoch
+from nunis_ingest.webhook.model import QueuedEvent, StravaEvent
+from nunis_ingest.webhook.process import process
 from strava_sandbox.testing import SandboxControl
 from tests.reliability.conftest import (
     LISTING,
@@ -62,6 +68,13 @@ FAULTS: dict[str, dict[str, Any] | None] = {
     "empty-page": {"kind": "short_page", "size": 0, "after": 1, "times": 1},
 }
 
+EVENT_FAULTS: dict[str, dict[str, Any] | None] = {
+    "none": None,
+    "401-once": {"kind": "status", "status": 401, "times": 1},
+    "404-once": {"kind": "status", "status": 404, "times": 1},
+    "503-once": {"kind": "status", "status": 503, "times": 1},
+}
+
 
 class Pipeline_(RuleBasedStateMachine):
     base_url = ""
@@ -85,6 +98,8 @@ class Pipeline_(RuleBasedStateMachine):
         self.pipe = Pipeline(self.rt, self.sandbox)
         self.ids: list[int] = []
         self.revoked: set[int] = set()
+        self.deleted: dict[int, list[int]] = {}
+        self.events = 0
 
     @initialize()
     def register_athletes(self) -> None:
@@ -123,6 +138,8 @@ class Pipeline_(RuleBasedStateMachine):
         activity = self._activity(data)
         if activity is not None:
             self.sandbox.delete_activity(activity["id"])
+            owner = int(activity["athlete"]["id"])
+            self.deleted.setdefault(owner, []).append(int(activity["id"]))
 
     @rule(data=s.data())
     def revoke(self, data: s.DataObject) -> None:
@@ -205,6 +222,78 @@ class Pipeline_(RuleBasedStateMachine):
         lost = (loaded & live) - kept
         assert not lost, f"live activities left the warehouse: {sorted(lost)}"
         return outcomes
+
+    # --- webhook events interleaved with the polls ----------------------------------
+
+    @rule(
+        data=s.data(),
+        aspect=s.sampled_from(["create", "update", "delete"]),
+        fault=s.sampled_from(sorted(EVENT_FAULTS)),
+        gone=s.booleans(),
+    )
+    def webhook_event(self, data: s.DataObject, aspect: str, fault: str, gone: bool) -> None:
+        """An event for a live or a deleted activity, with at most one transient fault:
+        the row and the sync state agree with Strava afterwards."""
+        athlete = self._pick(data)
+        if athlete in self.revoked:
+            return
+        if gone and self.deleted.get(athlete):
+            activity_id = data.draw(s.sampled_from(self.deleted[athlete]), label="deleted")
+        else:
+            activity = self._activity_of(athlete, data)
+            if activity is None:
+                return
+            activity_id = int(activity["id"])
+        spec = EVENT_FAULTS[fault]
+        if spec:
+            self.sandbox.add_fault(method="GET", path=f"/api/v3/activities/{activity_id}", **spec)
+        self.events += 1
+        event = StravaEvent(
+            "activity",
+            activity_id,
+            aspect,
+            athlete,
+            1,
+            int(self.sandbox.clock()),
+            {"title": str(self.events)},
+        )
+        process([QueuedEvent(event, time.time())], self.pipe.context())
+        self.sandbox.clear_faults()
+        truth = {int(a["id"]): a for a in self.sandbox.truth(athlete)}
+        stored = self.rt.warehouse.fetch_activity_hashes(athlete)
+        state = state_of(self.rt, athlete)
+        if activity_id not in truth:
+            assert activity_id not in stored
+            assert activity_id not in state.known
+            return
+        digest = content_hash(truth[activity_id])
+        assert stored.get(activity_id) == digest, "the row is not Strava's summary"
+        start = start_epoch(truth[activity_id])
+        if state.cursor is not None and start is not None:
+            inside = start >= state.cursor - LOOKBACK_DAYS * DAY
+            assert (state.known.get(activity_id) == (digest, start)) == inside
+
+    @rule(data=s.data())
+    def forged_deauthorization(self, data: s.DataObject) -> None:
+        """Anyone can post one; with one spurious 401 it still purges nothing."""
+        athlete = self._pick(data)
+        if athlete in self.revoked:
+            return
+        rows = self.rt.warehouse.count_activities(athlete)
+        self.sandbox.add_fault(
+            kind="status", method="GET", path="/api/v3/athlete", status=401, times=1
+        )
+        event = StravaEvent("athlete", athlete, "update", athlete, 1, 0, {"authorized": "false"})
+        outcomes = process([QueuedEvent(event, time.time())], self.pipe.context())
+        self.sandbox.clear_faults()
+        assert [o.action for o in outcomes] == ["ignored"]
+        assert self.rt.warehouse.count_activities(athlete) == rows
+        assert AthleteRepo(self.rt.store).load_config(athlete).enabled
+        assert_token_works(self.rt, self.sandbox, athlete)
+
+    def _activity_of(self, athlete: int, data: s.DataObject) -> dict[str, Any] | None:
+        activities = self.sandbox.truth(athlete)
+        return data.draw(s.sampled_from(activities), label="activity") if activities else None
 
     def _check_window(self, athlete: int, after: int) -> None:
         """`new` alone catches every create and edit that started inside the window."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -9,7 +10,12 @@ from typing import Any
 from click.testing import CliRunner
 
 from nunis_ingest.cli import cli
+from nunis_ingest.context import SyncContext
+from nunis_ingest.events import SyncRequest
+from nunis_ingest.report import RunReport
 from nunis_ingest.runtime import Runtime
+from nunis_ingest.sync import run_sync
+from nunis_ingest.webhook.model import QueuedEvent, StravaEvent
 from nunis_ingest.webhook.queue import LocalQueue
 
 
@@ -63,3 +69,39 @@ def truth_ids(sandbox: Any, athlete_id: int, visible_only: bool = False) -> set[
 def activity_fetches(sandbox: Any, activity_id: int) -> int:
     log = sandbox.requests_log()["requests"]
     return sum(1 for r in log if r["path"] == f"/api/v3/activities/{activity_id}")
+
+
+def event_of(
+    aspect: str, object_id: int, owner_id: int, event_time: int, **updates: str
+) -> QueuedEvent:
+    """A queued Strava event as the receiver would enqueue it (``activity`` unless the
+    object is the athlete itself)."""
+    kind = "athlete" if object_id == owner_id else "activity"
+    event = StravaEvent(kind, object_id, aspect, owner_id, 1, event_time, dict(updates))
+    return QueuedEvent(event, float(event_time))
+
+
+def deauthorization(athlete_id: int, event_time: int) -> QueuedEvent:
+    return event_of("update", athlete_id, athlete_id, event_time, authorized="false")
+
+
+def event_context(rt: Runtime, sandbox: Any) -> SyncContext:
+    """The runtime's context on the sandbox clock, backoff not waited out."""
+    ctx = rt.context()
+    ctx.now = sandbox.clock
+    ctx.sleep = lambda seconds: None
+    return ctx
+
+
+def poll(rt: Runtime, sandbox: Any, athlete_id: int, mode: str = "new") -> RunReport:
+    request = SyncRequest(athlete_id=athlete_id, mode=mode, trigger="test")  # type: ignore[arg-type]
+    return run_sync(request, event_context(rt, sandbox))
+
+
+def raw_of(rt: Runtime, activity_id: int) -> dict[str, Any] | None:
+    with rt.warehouse._connection() as con:  # type: ignore[attr-defined]
+        row = con.execute("SELECT raw FROM activities WHERE id = ?", [activity_id]).fetchone()
+    if row is None:
+        return None
+    value = row[0]
+    return json.loads(value) if isinstance(value, str) else dict(value)

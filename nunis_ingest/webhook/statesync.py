@@ -1,0 +1,73 @@
+"""Keep ``athletes/<id>/state.json`` in step with every row the webhook path writes.
+
+The poll writes a listed activity unless ``known`` holds its content hash, so:
+
+- after a webhook load, ``known`` gets ``(content_hash, start_epoch)`` of the row written
+  (the summary representation, the same hash the listing gives) when the activity starts
+  inside the window the next ``new`` poll lists (``cursor - lookback``); the poll then
+  counts it unchanged and writes nothing;
+- after a webhook delete, the id is forgotten, so if the activity is in fact alive (a
+  later listing shows it) the poll writes it again.
+
+Decisions: the cursor is never moved, neither backwards nor forwards. It means "the poll
+listed everything up to here"; a webhook event proves one activity, not the listing, and
+moving the cursor forward would shrink the next poll's window past activities whose
+events were lost. An entry newer than the cursor is still inside the next window, so it
+filters the next poll as well; that poll then moves the cursor itself. Without a cursor
+(no full load finished yet) the state is left alone: the next poll lists everything and
+ignores ``known``. Saved by compare-and-swap; a lost race re-reads and re-applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from nunis_ingest.athletes import AthleteRepo
+from nunis_ingest.errors import PreconditionFailed
+from nunis_ingest.state import SyncState, forget, window_start
+
+SAVE_ATTEMPTS = 4
+
+Change = Callable[[SyncState], SyncState]
+
+
+def remember(
+    state: SyncState, activity_id: int, digest: str, start: int | None, lookback: int
+) -> SyncState:
+    """Pure: ``state`` with the webhook's row for ``activity_id`` in ``known`` when the
+    next ``new`` poll will list it; otherwise without an entry for it."""
+    floor = window_start(state, lookback)
+    if floor is None:
+        return state
+    known = dict(state.known)
+    if start is None or start < floor:
+        if activity_id not in known:
+            return state
+        known.pop(activity_id)
+    else:
+        known[activity_id] = (digest, start)
+    return replace(state, known=known)
+
+
+def forgotten(activity_id: int) -> Change:
+    return lambda state: forget(state, [activity_id])
+
+
+def remembered(activity_id: int, digest: str, start: int | None, lookback: int) -> Change:
+    return lambda state: remember(state, activity_id, digest, start, lookback)
+
+
+def apply(repo: AthleteRepo, athlete_id: int, change: Change) -> None:
+    """Read, change and save the state; retry a lost compare-and-swap a few times."""
+    for attempt in range(1, SAVE_ATTEMPTS + 1):
+        state, generation = repo.load_state(athlete_id)
+        updated = change(state)
+        if updated == state:
+            return
+        try:
+            repo.save_state(athlete_id, updated, generation)
+            return
+        except PreconditionFailed:
+            if attempt == SAVE_ATTEMPTS:
+                raise

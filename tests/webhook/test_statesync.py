@@ -1,0 +1,74 @@
+"""The webhook's edits of ``state.json``: what the next poll will filter, and a lost
+compare-and-swap re-read and re-applied (real local object store)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from nunis_ingest.athletes import AthleteRepo
+from nunis_ingest.errors import PreconditionFailed
+from nunis_ingest.state import SyncState
+from nunis_ingest.stores.localfs import LocalObjectStore
+from nunis_ingest.webhook import statesync
+
+DAY = 86400
+CURSOR = 1_800_000_000
+A = 1000000
+
+
+def test_remember_keeps_what_the_next_poll_lists_and_never_moves_the_cursor() -> None:
+    state = SyncState(cursor=CURSOR, known={1: ("old", CURSOR - DAY)})
+    inside = statesync.remember(state, 1, "new", CURSOR - DAY, 7 * DAY)
+    newer = statesync.remember(state, 2, "h2", CURSOR + DAY, 7 * DAY)
+    outside = statesync.remember(state, 1, "new", CURSOR - 8 * DAY, 7 * DAY)
+    undated = statesync.remember(state, 1, "new", None, 7 * DAY)
+    assert inside.known == {1: ("new", CURSOR - DAY)}
+    assert newer.known == {1: ("old", CURSOR - DAY), 2: ("h2", CURSOR + DAY)}
+    assert newer.cursor == CURSOR
+    assert outside.known == {}
+    assert undated.known == {}
+    fresh = SyncState()  # no full load yet: the next poll lists everything anyway
+    assert statesync.remember(fresh, 1, "h", CURSOR, 7 * DAY) == fresh
+
+
+class _Racing(LocalObjectStore):
+    """Another writer saves state.json between our read and our write, ``races`` times."""
+
+    def __init__(self, root: Path, races: int) -> None:
+        super().__init__(root)
+        self.races = races
+
+    def put(self, key: str, data: bytes, *, if_generation: int | None = None) -> int:
+        if key.endswith("state.json") and if_generation is not None and self.races:
+            self.races -= 1
+            repo = AthleteRepo(LocalObjectStore(self.root))
+            state, generation = repo.load_state(A)
+            repo.save_state(A, replace(state, last_run_id=f"other-{self.races}"), generation)
+        return super().put(key, data, if_generation=if_generation)
+
+
+def _seeded(tmp_path: Path, races: int) -> AthleteRepo:
+    store = _Racing(tmp_path, races)
+    repo = AthleteRepo(LocalObjectStore(tmp_path))
+    repo.save_state(A, SyncState(cursor=CURSOR, known={9: ("h9", CURSOR)}), 0)
+    return AthleteRepo(store)
+
+
+def test_a_lost_compare_and_swap_is_re_read_and_both_writes_survive(tmp_path: Path) -> None:
+    repo = _seeded(tmp_path, races=2)
+    statesync.apply(repo, A, statesync.remembered(1, "h1", CURSOR, 7 * DAY))
+    state, _ = repo.load_state(A)
+    assert state.known == {9: ("h9", CURSOR), 1: ("h1", CURSOR)}
+    assert state.last_run_id == "other-0"  # the other writer's change is kept
+    statesync.apply(repo, A, statesync.forgotten(9))
+    assert repo.load_state(A)[0].known == {1: ("h1", CURSOR)}
+
+
+def test_a_state_that_keeps_changing_gives_up_with_a_retriable_error(tmp_path: Path) -> None:
+    repo = _seeded(tmp_path, races=statesync.SAVE_ATTEMPTS)
+    with pytest.raises(PreconditionFailed):
+        statesync.apply(repo, A, statesync.remembered(1, "h1", CURSOR, 7 * DAY))
+    assert 1 not in repo.load_state(A)[0].known
