@@ -147,27 +147,27 @@ def settle_events(
     """The next state after webhook writes: what the poll will then find unchanged.
 
     ``loaded`` (id, content hash of the summary representation, start) enter ``known``
-    when they start inside the poll's window, and move the cursor forward (never back,
-    never beyond the clock-skew cap), so the next poll writes nothing for them. Confirmed
-    deletions leave ``known`` and the suspects, so a later listing that shows the activity
-    again re-writes it. ``rows`` follows the commit's counts like a poll's.
+    when they start inside the window the next ``new`` poll lists, so it writes nothing
+    for them; one outside it leaves ``known``. The cursor never moves: it means "the poll
+    listed everything up to here", and an event proves one activity, not the listing
+    (moving it forward would shrink the next window past activities whose events were
+    lost). Without a cursor (no full load yet) only ``rows`` follows. Confirmed deletions
+    leave ``known`` and the suspects, so a later listing that shows the activity again
+    re-writes it. ``rows`` follows the commit's counts like a poll's (a delete is counted
+    before it is made: a crash in between leaves more rows than expected, which the
+    verification re-bases, never fewer, which it would heal with a full load).
     """
-    cap = int(now) + CLOCK_SKEW_SECONDS
     known = dict(state.known)
-    cursor = state.cursor
-    for activity_id, digest, start in loaded:
-        if start is None:
-            known.pop(activity_id, None)
-            continue
-        if cursor is not None:
-            cursor = max(min(cursor, cap), min(start, cap))
-        known[activity_id] = (digest, start)
+    floor = None
+    if state.cursor is not None:
+        floor = min(state.cursor, int(now) + CLOCK_SKEW_SECONDS) - lookback
+        for activity_id, digest, start in loaded:
+            if start is None or start < max(0, floor):
+                known.pop(activity_id, None)
+            else:
+                known[activity_id] = (digest, start)
     gone = set(deleted)
-    if cursor is not None:
-        floor = min(cursor, cap) - lookback
-        known = {k: v for k, v in known.items() if v[1] >= floor and k not in gone}
-    else:
-        known = {k: v for k, v in known.items() if k not in gone}
+    known = {k: v for k, v in known.items() if k not in gone}
     rows = None if state.rows is None else max(0, state.rows + result.inserted - result.deleted)
     suspects = [i for i in state.suspects if i not in gone]
-    return replace(state, cursor=cursor, known=known, rows=rows, suspects=suspects)
+    return replace(state, known=known, rows=rows, suspects=suspects)

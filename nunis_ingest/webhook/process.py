@@ -26,7 +26,9 @@ from typing import Any
 from nunis_ingest.athletes import AthleteRepo
 from nunis_ingest.context import SyncContext
 from nunis_ingest.errors import AthleteNotConfigured
+from nunis_ingest.keys import archive_activity_key
 from nunis_ingest.lease import Lease
+from nunis_ingest.ports import WriteResult
 from nunis_ingest.representation import summary_of
 from nunis_ingest.sync import new_run_id
 from nunis_ingest.transform import content_hash, start_epoch, to_row
@@ -153,7 +155,8 @@ def _activity(
     if fetched is None:  # gone for real: 404 twice, the second after a token refresh
         # Forget first: a crash in between leaves a row the poll may re-check, never a
         # deleted row the state still counts as loaded (the poll would not restore it).
-        statesync.apply(batch.repo, athlete_id, statesync.forgotten(activity_id))
+        change = statesync.deleted(activity_id, batch.lookback, ctx.now())
+        statesync.apply(batch.repo, athlete_id, change)
         gone = ctx.warehouse.delete_activities(athlete_id, [activity_id])
         marks.record_delete(activity_id, max(i.event.event_time for i in pending))
         return Outcome(athlete_id, "deleted", activity_id, "404 confirmed", {"rows": gone})
@@ -163,8 +166,9 @@ def _activity(
         return Outcome(athlete_id, "ignored", activity_id, f"owned by {owner}")
     summary = summary_of(data)
     digest = content_hash(summary)
-    _write(batch, activity_id, body, summary, digest)
-    change = statesync.remembered(activity_id, digest, start_epoch(summary), batch.lookback)
+    result = _write(batch, activity_id, body, summary, digest)
+    start = start_epoch(summary)
+    change = statesync.loaded(activity_id, digest, start, result, batch.lookback, ctx.now())
     statesync.apply(batch.repo, athlete_id, change)
     marks.deleted.pop(activity_id, None)
     marks.record_fetch(activity_id, fetch_started, [i.event for i in pending])
@@ -173,18 +177,16 @@ def _activity(
 
 def _write(
     batch: _Batch, activity_id: int, body: bytes, summary: dict[str, Any], digest: str
-) -> None:
+) -> WriteResult:
     """Archive the detail body as received, then upsert the summary row."""
     ctx, athlete_id, run_id = batch.ctx, batch.athlete_id, batch.run_id
     now = ctx.now()
-    day = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
-    key = f"archive/strava/athlete={athlete_id}/date={day}/{run_id}/activity-{activity_id}.json"
-    ctx.store.put(key, body)
+    ctx.store.put(archive_activity_key(athlete_id, run_id, now, activity_id), body)
     seen_at = datetime.fromtimestamp(now, UTC)
     staged = ctx.warehouse.stage(athlete_id, run_id)
     try:
         row = to_row(summary, athlete_id=athlete_id, run_id=run_id, seen_at=seen_at, digest=digest)
         staged.add([row])
-        staged.commit(replace=False)
+        return staged.commit(replace=False)
     finally:
         staged.discard()

@@ -1,5 +1,8 @@
 """Keep ``athletes/<id>/state.json`` in step with every row the webhook path writes.
 
+The transitions are ``settle.settle_events`` (pure, shared with the poll's ``settle``);
+this module reads, applies and saves them by compare-and-swap.
+
 The poll writes a listed activity unless ``known`` holds its content hash, so:
 
 - after a webhook load, ``known`` gets ``(content_hash, start_epoch)`` of the row written
@@ -21,41 +24,40 @@ ignores ``known``. Saved by compare-and-swap; a lost race re-reads and re-applie
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 from nunis_ingest.athletes import AthleteRepo
 from nunis_ingest.errors import PreconditionFailed
-from nunis_ingest.state import SyncState, forget, window_start
+from nunis_ingest.ports import WriteResult
+from nunis_ingest.settle import settle_events
+from nunis_ingest.state import SyncState
 
 SAVE_ATTEMPTS = 4
 
 Change = Callable[[SyncState], SyncState]
 
 
-def remember(
-    state: SyncState, activity_id: int, digest: str, start: int | None, lookback: int
-) -> SyncState:
-    """Pure: ``state`` with the webhook's row for ``activity_id`` in ``known`` when the
-    next ``new`` poll will list it; otherwise without an entry for it."""
-    floor = window_start(state, lookback)
-    if floor is None:
-        return state
-    known = dict(state.known)
-    if start is None or start < floor:
-        if activity_id not in known:
-            return state
-        known.pop(activity_id)
-    else:
-        known[activity_id] = (digest, start)
-    return replace(state, known=known)
+def loaded(
+    activity_id: int, digest: str, start: int | None, result: WriteResult, lookback: int, now: float
+) -> Change:
+    return lambda state: settle_events(
+        state,
+        loaded=[(activity_id, digest, start)],
+        deleted=[],
+        result=result,
+        lookback=lookback,
+        now=now,
+    )
 
 
-def forgotten(activity_id: int) -> Change:
-    return lambda state: forget(state, [activity_id])
-
-
-def remembered(activity_id: int, digest: str, start: int | None, lookback: int) -> Change:
-    return lambda state: remember(state, activity_id, digest, start, lookback)
+def deleted(activity_id: int, lookback: int, now: float) -> Change:
+    return lambda state: settle_events(
+        state,
+        loaded=[],
+        deleted=[activity_id],
+        result=WriteResult(deleted=1),
+        lookback=lookback,
+        now=now,
+    )
 
 
 def apply(repo: AthleteRepo, athlete_id: int, change: Change) -> None:

@@ -108,3 +108,24 @@ def test_a_real_delete_stays_deleted_through_the_next_poll(sandbox, hook_rt) -> 
     report = poll(hook_rt, sandbox, a)
     assert (report.result.inserted, report.result.updated) == (0, 0)
     assert target["id"] not in dict(warehouse_rows(hook_rt, a))
+
+
+def test_webhook_creates_and_deletes_keep_the_expected_row_count(sandbox, hook_rt) -> None:
+    """The warehouse check every few hours must not mistake webhook writes for data loss."""
+    a, _ = _loaded(sandbox, hook_rt)
+    rows = state_of(hook_rt, a).rows
+    assert rows is not None
+    cursor = state_of(hook_rt, a).cursor
+    new = sandbox.add_activity(a, name="From an event", start_date=cursor + 60)
+    assert _apply(sandbox, hook_rt, "create", new["id"], a) == "loaded"
+    older = sorted(sandbox.truth(a), key=lambda x: start_epoch(x) or 0)[:2]
+    for gone in older:
+        sandbox.delete_activity(gone["id"])
+        assert _apply(sandbox, hook_rt, "delete", gone["id"], a) == "deleted"
+    assert state_of(hook_rt, a).rows == rows - 1 == len(warehouse_rows(hook_rt, a))
+    sandbox.advance_clock(7 * 3600)  # the next poll verifies the warehouse
+
+    report = poll(hook_rt, sandbox, a)
+
+    assert report.mode == "new", "a webhook write was taken for a lost warehouse"
+    assert state_of(hook_rt, a).verified_at is not None

@@ -10,6 +10,7 @@ import pytest
 
 from nunis_ingest.athletes import AthleteRepo
 from nunis_ingest.errors import PreconditionFailed
+from nunis_ingest.ports import WriteResult
 from nunis_ingest.state import SyncState
 from nunis_ingest.stores.localfs import LocalObjectStore
 from nunis_ingest.webhook import statesync
@@ -19,19 +20,25 @@ CURSOR = 1_800_000_000
 A = 1000000
 
 
+def remember(state: SyncState, activity_id: int, digest: str, start: int | None) -> SyncState:
+    return statesync.loaded(activity_id, digest, start, WriteResult(updated=1), 7 * DAY, CURSOR)(
+        state
+    )
+
+
 def test_remember_keeps_what_the_next_poll_lists_and_never_moves_the_cursor() -> None:
     state = SyncState(cursor=CURSOR, known={1: ("old", CURSOR - DAY)})
-    inside = statesync.remember(state, 1, "new", CURSOR - DAY, 7 * DAY)
-    newer = statesync.remember(state, 2, "h2", CURSOR + DAY, 7 * DAY)
-    outside = statesync.remember(state, 1, "new", CURSOR - 8 * DAY, 7 * DAY)
-    undated = statesync.remember(state, 1, "new", None, 7 * DAY)
+    inside = remember(state, 1, "new", CURSOR - DAY)
+    newer = remember(state, 2, "h2", CURSOR + DAY)
+    outside = remember(state, 1, "new", CURSOR - 8 * DAY)
+    undated = remember(state, 1, "new", None)
     assert inside.known == {1: ("new", CURSOR - DAY)}
     assert newer.known == {1: ("old", CURSOR - DAY), 2: ("h2", CURSOR + DAY)}
     assert newer.cursor == CURSOR
     assert outside.known == {}
     assert undated.known == {}
     fresh = SyncState()  # no full load yet: the next poll lists everything anyway
-    assert statesync.remember(fresh, 1, "h", CURSOR, 7 * DAY) == fresh
+    assert remember(fresh, 1, "h", CURSOR) == fresh
 
 
 class _Racing(LocalObjectStore):
@@ -59,16 +66,20 @@ def _seeded(tmp_path: Path, races: int) -> AthleteRepo:
 
 def test_a_lost_compare_and_swap_is_re_read_and_both_writes_survive(tmp_path: Path) -> None:
     repo = _seeded(tmp_path, races=2)
-    statesync.apply(repo, A, statesync.remembered(1, "h1", CURSOR, 7 * DAY))
+    statesync.apply(
+        repo, A, statesync.loaded(1, "h1", CURSOR, WriteResult(inserted=1), 7 * DAY, CURSOR)
+    )
     state, _ = repo.load_state(A)
     assert state.known == {9: ("h9", CURSOR), 1: ("h1", CURSOR)}
     assert state.last_run_id == "other-0"  # the other writer's change is kept
-    statesync.apply(repo, A, statesync.forgotten(9))
+    statesync.apply(repo, A, statesync.deleted(9, 7 * DAY, CURSOR))
     assert repo.load_state(A)[0].known == {1: ("h1", CURSOR)}
 
 
 def test_a_state_that_keeps_changing_gives_up_with_a_retriable_error(tmp_path: Path) -> None:
     repo = _seeded(tmp_path, races=statesync.SAVE_ATTEMPTS)
     with pytest.raises(PreconditionFailed):
-        statesync.apply(repo, A, statesync.remembered(1, "h1", CURSOR, 7 * DAY))
+        statesync.apply(
+            repo, A, statesync.loaded(1, "h1", CURSOR, WriteResult(inserted=1), 7 * DAY, CURSOR)
+        )
     assert 1 not in repo.load_state(A)[0].known
