@@ -711,13 +711,13 @@ def test_webhook_account_rule_catches(build: dict[str, Any], old: str, new: str)
 
 def test_bundle_check_rule_catches(build: dict[str, Any]) -> None:
     wrong_python = copy.deepcopy(build)
-    _step(wrong_python, "bundle-check")["name"] = "python:3.13-bookworm"
+    _step(wrong_python, "check")["name"] = "python:3.13-bookworm"
     assert bundle_check_problems(wrong_python)
     skipped = copy.deepcopy(build)
-    _step(skipped, "deploy")["waitFor"] = ["check"]
+    _step(skipped, "deploy")["waitFor"] = ["require-substitutions"]
     assert bundle_check_problems(skipped)
     missing = copy.deepcopy(build)
-    missing["steps"] = [s for s in missing["steps"] if s.get("id") != "bundle-check"]
+    missing["steps"] = [s for s in missing["steps"] if s.get("id") != "check"]
     assert bundle_check_problems(missing)
 
 
