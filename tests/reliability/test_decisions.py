@@ -57,6 +57,22 @@ def test_a_held_lease_is_retried_and_touches_nothing(sandbox, rt, function):
     assert sandbox.requests_log()["counts"]["total"] == 0
 
 
+def test_a_new_poll_behind_a_held_lease_is_acknowledged_not_dead_lettered(
+    sandbox, rt, function, caplog
+):
+    """A `new` poll that meets a running `all` is covered by it (or by the next poll):
+    retrying it behind a long refresh would only burn delivery attempts."""
+    aid = register(rt, sandbox.create_athlete(activities=5))
+    rt.warehouse.close()
+    Lease(rt.store, aid, "a-running-all", sandbox.clock(), 600).acquire()
+    sandbox.clear_requests()
+    with caplog.at_level(logging.INFO):
+        response = publish(function, json.dumps({"athlete_id": aid, "mode": "new"}))
+    assert response.status_code == 200
+    assert sandbox.requests_log()["counts"]["total"] == 0
+    assert any("next poll covers" in r.getMessage() for r in caplog.records)
+
+
 def test_revoked_athlete_is_acked_once_with_an_actionable_line_then_skipped(
     sandbox, rt, function, caplog
 ):
