@@ -7,7 +7,8 @@ so the price of "delete only what Strava confirms" is a figure, not a guess:
 - ``listing``: pages of a complete ``all`` (keyset; after a full page the boundary second
   is listed again), against the page-number floor ``ceil(N/200) + 1``;
 - ``checks``: confirmation requests, for k deleted activities (k = 0, 5, 25, 60: 60
-  takes three runs at 25 a run);
+  takes three runs at 25 a run): two per deletion, since a 404 is believed only when a
+  second GET after a token refresh answers 404 too;
 - a truncated listing (an empty page in place of page 2): one check proves it, nothing is
   deleted.
 

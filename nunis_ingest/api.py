@@ -96,6 +96,11 @@ class AthleteApi:
                     action="none if it passes; if it persists, run `nunis-ingest auth` again.",
                 ) from again
 
+    def refresh(self) -> None:
+        """Force a token refresh now (saved before use); a refused refresh raises
+        ``StravaAuthError`` (revoked for real)."""
+        self._connect(force=True)
+
     def _connect(self, *, force: bool) -> None:
         ctx = self._ctx
         previous = self._client

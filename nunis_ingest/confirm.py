@@ -1,4 +1,10 @@
-"""Deletions need Strava's word: ``GET /activities/{id}`` → 404, one request per suspect.
+"""Deletions need Strava's word: ``GET /activities/{id}`` → 404, twice.
+
+``fetch_confirmed`` is the one rule, for polls and webhook events alike: a 404 is only
+believed when a second ``GET``, made after a forced token refresh, answers 404 too. A
+lone 404 can be a glitch (a cache, a load balancer, a replica that has not seen the
+upload yet), and acting on it deletes a live row. Cost: one extra API request per
+deletion, plus one OAuth refresh per run (the token endpoint is not rate-limited).
 
 A full listing that does not show an activity the warehouse holds only makes it a
 *suspect*: listings can be truncated (a short or empty page in the middle, an activity
@@ -14,6 +20,7 @@ rest stay suspects for the next run.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -25,6 +32,8 @@ from nunis_ingest.stops import Stop
 from nunis_ingest.strava.client import StravaClient
 from nunis_ingest.strava.oauth import accepted_scope_ok
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Confirmation:
@@ -32,10 +41,6 @@ class Confirmation:
     alive: list[tuple[int, bytes, dict[str, Any]]] = field(default_factory=list)
     unchecked: list[int] = field(default_factory=list)
     skipped: str = ""
-
-    @property
-    def requests(self) -> int:
-        return len(self.gone) + len(self.alive)
 
 
 def confirm_deletions(
@@ -55,11 +60,11 @@ def confirm_deletions(
         if proceed() is not None:
             out.unchecked = list(suspects[index:])
             break
-        try:
-            body, data = api.call(partial(_get, activity_id))
-        except StravaNotFound:
+        fetched = fetch_confirmed(api, activity_id)
+        if fetched is None:
             out.gone.append(activity_id)
             continue
+        body, data = fetched
         owner = (data.get("athlete") or {}).get("id")
         if owner is not None and owner != api.athlete_id:
             continue  # not this athlete's: neither ours to keep nor evidence of truncation
@@ -70,5 +75,28 @@ def confirm_deletions(
     return out
 
 
-def _get(activity_id: int, client: StravaClient) -> tuple[bytes, dict[str, Any]]:
+Fetched = tuple[bytes, dict[str, Any]]
+
+
+def fetch_confirmed(api: AthleteApi, activity_id: int) -> Fetched | None:
+    """The activity's exact body and parsed object, or ``None`` when Strava confirms it is
+    gone (or hidden from this token): 404 twice, the second after a token refresh."""
+    try:
+        return api.call(partial(_get, activity_id))
+    except StravaNotFound:
+        pass
+    log.info(
+        "athlete %d: activity %d answered 404; re-checking after a token refresh",
+        api.athlete_id,
+        activity_id,
+    )
+    if not api.refreshed:
+        api.refresh()
+    try:
+        return api.call(partial(_get, activity_id))
+    except StravaNotFound:
+        return None
+
+
+def _get(activity_id: int, client: StravaClient) -> Fetched:
     return client.get_activity(activity_id)

@@ -5,7 +5,7 @@ The athlete's access is gone only when Strava says so for real:
 - a forced token refresh that Strava refuses (``StravaAuthError`` from the refresh), or
 - a freshly refreshed token that ``GET /athlete`` refuses too (``StravaTokenRejected``).
 
-``GET /athlete`` goes through ``EventApi``: one 401 is answered by one forced refresh and
+``GET /athlete`` goes through ``AthleteApi``: one 401 is answered by one forced refresh and
 one retry, never taken as the verdict. A 200 whose ``id`` is the athlete means the token
 works: the event is ignored (and logged). A 200 for another athlete is a mix-up of
 tokens, not a revocation (``TokenMismatch``, nothing purged). A network error, 5xx or 429
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from nunis_ingest.api import AthleteApi
 from nunis_ingest.athletes import AthleteRepo, athlete_key
 from nunis_ingest.context import SyncContext
 from nunis_ingest.errors import (
@@ -29,7 +30,6 @@ from nunis_ingest.errors import (
     StravaTokenRejected,
     TokenMismatch,
 )
-from nunis_ingest.webhook.fetch import EventApi
 from nunis_ingest.webhook.marks import MARKS_NAME
 
 
@@ -39,7 +39,7 @@ class Verdict:
     detail: str
 
 
-def verify(api: EventApi) -> Verdict:
+def verify(api: AthleteApi) -> Verdict:
     """Whether the athlete's access is really gone (raises retriable errors as they are)."""
     try:
         me = api.call(lambda c: c.get_athlete())

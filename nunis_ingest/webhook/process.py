@@ -1,6 +1,6 @@
 """Apply webhook events through the same ports, lease, tokens and state as polling.
 
-Per athlete, under its lease, with one ``EventApi`` (one client) for the batch:
+Per athlete, under its lease, with one ``AthleteApi`` (one client) for the batch:
 deauthorization first (verified, see ``deauth.py``; if the token still works the event is
 ignored and the batch's activity events are applied as usual). Then one fetch per
 activity settles the truth (event bodies are never trusted):
@@ -9,7 +9,7 @@ activity settles the truth (event bodies are never trusted):
   (``representation.summary_of``, the row the poll writes, same content hash) with
   ``replace=False``, and record the hash in ``state.json`` (``statesync.py``) so the next
   poll counts it unchanged. An activity another athlete owns is not loaded.
-- 404, confirmed by a second GET after a token refresh (``fetch.py``): delete the row,
+- 404, confirmed by a second GET after a token refresh (``confirm.fetch_confirmed``): delete the row,
   leave a tombstone in the marks, and forget the id in ``state.json`` so that a later
   listing that shows the activity makes the poll write it again.
 """
@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from nunis_ingest.api import AthleteApi
 from nunis_ingest.athletes import AthleteRepo
+from nunis_ingest.confirm import fetch_confirmed
 from nunis_ingest.context import SyncContext
 from nunis_ingest.errors import AthleteNotConfigured
 from nunis_ingest.keys import archive_activity_key
@@ -33,7 +35,6 @@ from nunis_ingest.representation import summary_of
 from nunis_ingest.sync import new_run_id
 from nunis_ingest.transform import content_hash, start_epoch, to_row
 from nunis_ingest.webhook import deauth, statesync
-from nunis_ingest.webhook.fetch import EventApi, fetch_activity
 from nunis_ingest.webhook.marks import Marks, load_marks, save_marks
 from nunis_ingest.webhook.model import QueuedEvent
 
@@ -57,7 +58,7 @@ class _Batch:
     athlete_id: int
     ctx: SyncContext
     repo: AthleteRepo
-    api: EventApi
+    api: AthleteApi
     run_id: str
     lookback: int
 
@@ -102,7 +103,7 @@ def _athlete(
         return [Outcome(athlete_id, "dropped", detail=why)]
     days = ctx.settings.lookback_days if config.lookback_days is None else config.lookback_days
     run_id = new_run_id(ctx.now())
-    api = EventApi(ctx, athlete_id, max_attempts=MAX_ATTEMPTS)
+    api = AthleteApi(ctx, athlete_id, max_attempts=MAX_ATTEMPTS)
     batch = _Batch(athlete_id, ctx, repo, api, run_id, 86400 * days)
     outcomes: list[Outcome] = []
     with Lease(ctx.store, athlete_id, run_id, ctx.now(), LEASE_TTL_SECONDS):
@@ -151,7 +152,7 @@ def _activity(
         why = marks.covered(activity_id, items[0].event, items[0].received_at)
         return Outcome(athlete_id, "skipped", activity_id, f"already {why}")
     fetch_started = wall()
-    fetched = fetch_activity(batch.api, activity_id)
+    fetched = fetch_confirmed(batch.api, activity_id)
     if fetched is None:  # gone for real: 404 twice, the second after a token refresh
         # Forget first: a crash in between leaves a row the poll may re-check, never a
         # deleted row the state still counts as loaded (the poll would not restore it).
