@@ -153,26 +153,28 @@ class Run:
         fetched.pages += 1
         fetched.seen += len(items)
         rows = []
-        seen_at = datetime.fromtimestamp(report.started_at, UTC)
         for activity_id, activity in valid:
             digest, start = content_hash(activity), start_epoch(activity)
             fetched.see(activity_id, digest, start)
             if not plan.full and self.state.known.get(activity_id, ("",))[0] == digest:
                 fetched.filtered += 1  # unchanged since we loaded it: no warehouse work
                 continue
-            rows.append(
-                to_row(
-                    activity,
-                    athlete_id=report.athlete_id,
-                    run_id=report.run_id,
-                    seen_at=seen_at,
-                    digest=digest,
-                )
-            )
+            rows.append(self._row(activity, digest))
         if rows:
             self._stage(rows)
         if self.ctx.on_page:
             self.ctx.on_page(fetched.pages, fetched.seen)
+
+    def _row(self, activity: dict[str, Any], digest: str) -> dict[str, Any]:
+        report = self.report
+        seen_at = datetime.fromtimestamp(report.started_at, UTC)
+        return to_row(
+            activity,
+            athlete_id=report.athlete_id,
+            run_id=report.run_id,
+            seen_at=seen_at,
+            digest=digest,
+        )
 
     def _stage(self, rows: list[dict[str, Any]]) -> None:
         if self.batch is None:
@@ -202,7 +204,6 @@ class Run:
     def _restore(self, alive: list[tuple[int, bytes, dict[str, Any]]], fetched: Fetched) -> None:
         """Load activities the listing missed from their own responses (archived first)."""
         report, plan = self.report, self.plan
-        seen_at = datetime.fromtimestamp(report.started_at, UTC)
         rows = []
         for activity_id, body, data in alive:
             key = archive_activity_key(
@@ -212,15 +213,7 @@ class Run:
             summary = summary_of(data)
             digest = content_hash(summary)
             fetched.see(activity_id, digest, start_epoch(summary))
-            rows.append(
-                to_row(
-                    summary,
-                    athlete_id=report.athlete_id,
-                    run_id=report.run_id,
-                    seen_at=seen_at,
-                    digest=digest,
-                )
-            )
+            rows.append(self._row(summary, digest))
         self._stage(rows)
 
     def _commit(self, confirmation: Confirmation, fetched: Fetched) -> WriteResult:
