@@ -10,8 +10,8 @@ activity settles the truth (event bodies are never trusted):
   ``replace=False``, and record the hash in ``state.json`` (``statesync.py``) so the next
   poll counts it unchanged. An activity another athlete owns is not loaded.
 - 404, confirmed by a second GET after a token refresh (``confirm.fetch_confirmed``):
-  delete the row, leave a tombstone in the marks, and forget the id in ``state.json`` so that a later
-  listing that shows the activity makes the poll write it again.
+  delete the row, leave a tombstone in the marks, and forget the id in ``state.json``, so
+  that a later listing that shows the activity makes the poll write it again.
 """
 
 from __future__ import annotations
