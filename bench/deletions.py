@@ -114,27 +114,14 @@ def figures(n: int = 1000, log: Any = print) -> list[Record]:
                         break
                 listing, checks = _counts(control)
                 label = f"all-deleted-{k}"
-                records.append(
-                    Record(label, n, "listing requests / run", listing / runs, "req", floor)
-                )
-                records.append(Record(label, n, "checks", checks, "req", float(k)))
-                records.append(
-                    Record(label, n, "runs to delete all", runs, "runs", math.ceil(k / 25) or 1)
-                )
+                least_runs = math.ceil(k / 25) or 1
+                records += [
+                    Record(label, n, "listing requests / run", listing / runs, "req", floor),
+                    Record(label, n, "checks", checks, "req", float(2 * k)),
+                    Record(label, n, "runs to delete all", runs, "runs", least_runs),
+                ]
                 if k == 0:
-                    log("deletions: a truncated listing (empty page 2)")
-                    control.add_fault(
-                        kind="short_page", method="GET", path=LISTING, size=0, after=1, times=1
-                    )
-                    control.clear_requests()
-                    report = _all(rt, control, aid)
-                    listing, checks = _counts(control)
-                    records.append(Record("all-truncated", n, "checks", checks, "req", 1.0))
-                    records.append(
-                        Record(
-                            "all-truncated", n, "deleted", report.result.deleted, "rows", 0.0, 0.0
-                        )
-                    )
+                    records += _truncated(rt, control, aid, n, log)
                 close = getattr(rt.warehouse, "close", None)
                 if close:
                     close()
