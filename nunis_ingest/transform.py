@@ -19,8 +19,13 @@ Decisions:
 - DATETIME (``start_date_local``) keeps the wall-clock digits as given and drops any
   ``Z`` or offset without converting.
 - A repeated FLOAT64 value that is not a list of numbers becomes ``[]`` (no partial lists).
-- ``content_hash`` encodes lone surrogates (possible in JSON ``"\\ud800"``) with
-  ``surrogatepass`` so hashing never raises; for all other text it is plain UTF-8.
+- Lone surrogates (valid JSON ``"Run \\ud83d"``, an emoji cut in half, but not encodable
+  as UTF-8, so no warehouse loads them) are replaced by U+FFFD in every string of the row,
+  ``raw`` included, keys too (``repair``); the raw archive keeps Strava's exact bytes.
+- ``content_hash`` is computed over that repaired activity, so it always equals the hash
+  of the stored ``raw`` (a row rebuilt from ``raw`` gets the same hash) and is the same on
+  every run for the same input. Two payloads that differ only in which lone surrogate
+  they hold hash alike: the stored rows are identical too.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import functools
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -50,19 +56,57 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 """``json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=False)``, built once."""
 
 
-def content_hash(activity: Mapping[str, Any]) -> str:
-    """sha256 hex of the canonical JSON of ``activity`` (sorted keys, compact, UTF-8).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
-    orjson serialises it about ten times faster than the standard library; an activity
-    orjson refuses (an integer beyond 64 bits, a lone surrogate) is serialised by the
-    standard library instead. Either way the same activity always gets the same hash.
+
+def repair_text(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD (the replacement character)."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def repair(value: Any) -> Any:
+    """A JSON value with ``repair_text`` applied to every string and key (copies only
+    containers; a value without surrogates comes back equal)."""
+    if type(value) is str:
+        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+    if isinstance(value, Mapping):
+        return {repair(k) if type(k) is str else k: repair(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [repair(v) for v in value]
+    return value
+
+
+def _canonical(activity: Mapping[str, Any]) -> tuple[bytes, dict[str, Any]]:
+    """The canonical JSON bytes of the repaired activity, and that activity.
+
+    orjson serialises about ten times faster than the standard library and refuses lone
+    surrogates and integers beyond 64 bits: only then is the activity repaired and, if
+    orjson still refuses it (a big integer), serialised by the standard library.
     """
     plain = activity if type(activity) is dict else dict(activity)
     try:
-        data = orjson.dumps(plain, option=orjson.OPT_SORT_KEYS)
+        return orjson.dumps(plain, option=orjson.OPT_SORT_KEYS), plain
     except TypeError:
-        data = _CANONICAL.encode(plain).encode("utf-8", "surrogatepass")
-    return hashlib.sha256(data).hexdigest()
+        fixed: dict[str, Any] = repair(plain)
+    try:
+        return orjson.dumps(fixed, option=orjson.OPT_SORT_KEYS), fixed
+    except TypeError:
+        return _CANONICAL.encode(fixed).encode("utf-8"), fixed
+
+
+def content_hash(activity: Mapping[str, Any]) -> str:
+    """sha256 hex of the canonical JSON (sorted keys, compact, UTF-8) of the repaired
+    ``activity``: ``content_hash(a) == content_hash(repair(a))``, stable across runs."""
+    return hashlib.sha256(_canonical(activity)[0]).hexdigest()
+
+
+def _needs_repair(activity: Mapping[str, Any]) -> bool:
+    """Whether some string of ``activity`` holds a lone surrogate (orjson refuses those)."""
+    try:
+        orjson.dumps(activity)
+    except TypeError:
+        return bool(repair(activity) != activity)  # or an integer beyond 64 bits
+    return False
 
 
 # --- scalar encoders -----------------------------------------------------------------
@@ -273,7 +317,8 @@ def to_row(
     ``athlete_id`` comes from the argument (the token's owner), not the payload.
     ``first_seen_at`` and ``updated_at`` are ``seen_at``; the warehouse keeps the
     stored ``first_seen_at`` on update. ``digest`` is ``content_hash(activity)`` when the
-    caller has computed it already (hashing is a third of this function's cost).
+    caller has computed it already (hashing is a third of this function's cost). Every
+    string holding a lone surrogate is repaired (see the module docstring).
     Raises ``InvalidActivity`` for an item without a usable id and ``ValueError`` for a
     naive ``seen_at`` or a bad ``athlete_id``.
     """
@@ -285,11 +330,16 @@ def to_row(
     if not 1 <= athlete_id <= INT64_MAX:
         raise ValueError(f"athlete_id {athlete_id} is not in 1..2^63-1")
     seen = _seen_text(seen_at)
+    if digest is None:
+        data, activity = _canonical(activity)
+        digest = hashlib.sha256(data).hexdigest()
+    elif _needs_repair(activity):
+        activity = repair(activity)
     derived: dict[str, Any] = {
         "id": act_id,
         "athlete_id": athlete_id,
         "raw": dict(activity),
-        "content_hash": content_hash(activity) if digest is None else digest,
+        "content_hash": digest,
         "first_seen_at": seen,
         "updated_at": seen,
         "run_id": run_id,
