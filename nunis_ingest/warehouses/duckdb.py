@@ -171,6 +171,8 @@ class DuckDBWarehouse:
                 continue
             try:
                 con.execute("SET TimeZone = 'UTC'")
+                if write:  # one thread: less memory per bulk load, no contention (README)
+                    con.execute("SET threads = 1")
                 for statement in self.setup:
                     con.execute(statement)
             except BaseException:

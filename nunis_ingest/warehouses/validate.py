@@ -41,6 +41,10 @@ def _int64(value: Any) -> str | None:
     return f"{type(value).__name__} is not an integer"
 
 
+def _fits_int(value: Any) -> bool:
+    return type(value) is int and INT64_MIN <= value <= INT64_MAX
+
+
 def _float64(value: Any) -> str | None:
     if type(value) is float:
         return None if math.isfinite(value) else f"{value} is not a finite number"
@@ -114,9 +118,25 @@ def _compile(column: schema.Column) -> Check:
     if column.type == "STRUCT":
         fields = {f.name: _compile(f) for f in column.fields}
 
+        names = frozenset(fields)
+        simple = tuple(
+            (f.name, f.type)
+            for f in column.fields
+            if f.type in ("INT64", "STRING") and not f.repeated
+        )
+        fast = len(simple) == len(fields)
+
         def struct(value: Any) -> str | None:
             if value is None:
                 return None if not column.required else "is required"
+            if fast and type(value) is dict and value.keys() <= names:
+                for name, kind in simple:  # the common case, inlined
+                    v = value.get(name)
+                    if v is None or (type(v) is str if kind == "STRING" else _fits_int(v)):
+                        continue
+                    break
+                else:
+                    return None
             if not isinstance(value, Mapping):
                 return f"{type(value).__name__} is not an object"
             extra = set(value) - set(fields)
