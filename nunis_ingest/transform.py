@@ -94,10 +94,18 @@ def _canonical(activity: Mapping[str, Any]) -> tuple[bytes, dict[str, Any]]:
         return _CANONICAL.encode(fixed).encode("utf-8"), fixed
 
 
+_last_clean: list[Any] = [None]
+"""The last activity ``content_hash`` found free of surrogates (one slot, a strong
+reference, compared by identity): ``to_row(a, digest=content_hash(a))`` right after
+need not serialise ``a`` again to know it needs no repair."""
+
+
 def content_hash(activity: Mapping[str, Any]) -> str:
     """sha256 hex of the canonical JSON (sorted keys, compact, UTF-8) of the repaired
     ``activity``: ``content_hash(a) == content_hash(repair(a))``, stable across runs."""
-    return hashlib.sha256(_canonical(activity)[0]).hexdigest()
+    data, used = _canonical(activity)
+    _last_clean[0] = activity if used is activity else None
+    return hashlib.sha256(data).hexdigest()
 
 
 def _needs_repair(activity: Mapping[str, Any]) -> bool:
@@ -333,7 +341,7 @@ def to_row(
     if digest is None:
         data, activity = _canonical(activity)
         digest = hashlib.sha256(data).hexdigest()
-    elif _needs_repair(activity):
+    elif _last_clean[0] is not activity and _needs_repair(activity):
         activity = repair(activity)
     derived: dict[str, Any] = {
         "id": act_id,

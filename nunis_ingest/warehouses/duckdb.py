@@ -173,6 +173,7 @@ class DuckDBWarehouse:
                 con.execute("SET TimeZone = 'UTC'")
                 if write:  # one thread: less memory per bulk load, no contention (README)
                     con.execute("SET threads = 1")
+                con.execute("SET TimeZone = 'UTC'")  # not in _CONFIG: needs ICU loaded first
                 for statement in self.setup:
                     con.execute(statement)
             except BaseException:

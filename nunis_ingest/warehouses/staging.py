@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
@@ -42,13 +43,17 @@ def encode_line(row: Mapping[str, Any]) -> bytes:
     orjson writes the same compact JSON as the standard library about ten times faster
     (a full sync encodes tens of thousands of rows); a row it refuses, such as a ``raw``
     holding Strava's oversized ``upload_id``, goes through the standard library, with any
-    lone surrogate replaced by U+FFFD. Raises ``TypeError``/``ValueError`` for a row that
+    lone surrogate replaced by U+FFFD and NaN or infinities written as null (as orjson
+    does). Raises ``TypeError``/``ValueError`` for a row that
     is not JSON-ready.
     """
     try:
         return orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE)
     except TypeError:
-        text = _ENCODER.encode(row)
+        try:
+            text = _ENCODER.encode(row)
+        except ValueError:  # NaN or an infinity: null, as orjson writes them
+            text = _ENCODER.encode(_finite(row))
     try:
         return (text + "\n").encode("utf-8")
     except UnicodeEncodeError:
@@ -149,6 +154,17 @@ class NdjsonStage:
                 os.unlink(name)
             raise
         self._lines = len(keep)
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities replaced by ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 Reject = Callable[[Mapping[str, Any], str], None]
