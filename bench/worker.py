@@ -151,6 +151,11 @@ def run_sync_once(spec: dict[str, Any]) -> dict[str, Any]:
     from nunis_ingest.settings import load_settings
     from nunis_ingest.sync import run_sync
 
+    if spec.get("warehouse", "duckdb") == "duckdb":  # import before the clock, open on use
+        import nunis_ingest.warehouses.duckdb_batch
+    else:
+        import nunis_ingest.warehouses.bigquery_batch  # noqa: F401
+
     runtime = Runtime(load_settings(spec["env"]))
     measured = _MeasuredWarehouse(lambda: _warehouse(spec, runtime))
     ctx = runtime.context()
