@@ -127,7 +127,9 @@ class DuckDBWarehouse:
     def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection for inspection (tests, demo, status), closed on exit.
 
-        While it is open other processes can read but not write the file: keep it short.
+        While it is open other processes can read but not write the file: keep it short,
+        and do not write through this process inside it (DuckDB refuses a read-write
+        connection next to a read-only one in one process).
         TIMESTAMPTZ values fetched through it need ``pytz``; ``CAST(… AS VARCHAR)`` avoids that.
         """
         with self._open(write=False) as con:
