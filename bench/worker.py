@@ -1,8 +1,12 @@
 """One measured run in a fresh process: ``python -m bench.worker '<json spec>'``.
 
-Each run gets its own interpreter so peak RSS (``ru_maxrss``) and CPU belong to that run
-alone. Imports happen before the clock starts, except in ``coldpoll``, whose point is the
-import. Prints one JSON object on stdout.
+Each run gets its own interpreter so peak RSS and CPU belong to that run alone. Peak RSS
+is ``VmHWM`` of ``/proc/self/status`` (the high-water mark of this process's own memory),
+not ``ru_maxrss``: on Linux a child started from a large parent (the bench holds the
+sandbox's N activities) inherits the parent's high-water mark in ``ru_maxrss`` across
+``exec``, which made every figure at least the parent's size. The warehouse is built on
+first use, as in the real runtime. Imports happen before the clock starts, except in
+``coldpoll``, whose point is the import. Prints one JSON object on stdout.
 
 Kinds:
 
@@ -32,6 +36,14 @@ def heavy_modules() -> list[str]:
 
 
 def _peak_rss_mb() -> float:
+    """This process's own peak RSS (``VmHWM``); ``ru_maxrss`` where /proc is missing."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
@@ -72,7 +84,9 @@ def run_floor(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _warehouse(spec: dict[str, Any], runtime: Any) -> Any:
     if spec.get("warehouse", "duckdb") == "duckdb":
-        return runtime.warehouse
+        warehouse = runtime.warehouse
+        warehouse.setup = list(spec.get("duckdb_settings", []))  # bench experiments
+        return warehouse
     from google.api_core.client_options import ClientOptions
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import bigquery
@@ -107,17 +121,28 @@ class _MeasuredBatch:
 
 
 class _MeasuredWarehouse:
-    """Delegates to the real warehouse; wraps the batches it stages."""
+    """Builds the real warehouse on first use, delegates to it, wraps the batches it stages."""
 
-    def __init__(self, warehouse: Any) -> None:
-        self._warehouse = warehouse
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._real: Any = None
         self.notes: dict[str, float] = {}
 
+    @property
+    def real(self) -> Any:
+        if self._real is None:
+            self._real = self._build()
+        return self._real
+
+    @property
+    def operations(self) -> dict[str, int]:
+        return self.real.operations if self._real is not None else {"load": 0, "dml": 0}
+
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._warehouse, name)
+        return getattr(self.real, name)
 
     def stage(self, athlete_id: int, run_id: str) -> _MeasuredBatch:
-        return _MeasuredBatch(self._warehouse.stage(athlete_id, run_id), self.notes)
+        return _MeasuredBatch(self.real.stage(athlete_id, run_id), self.notes)
 
 
 def run_sync_once(spec: dict[str, Any]) -> dict[str, Any]:
@@ -126,13 +151,15 @@ def run_sync_once(spec: dict[str, Any]) -> dict[str, Any]:
     from nunis_ingest.settings import load_settings
     from nunis_ingest.sync import run_sync
 
+    if spec.get("warehouse", "duckdb") == "duckdb":  # import before the clock, open on use
+        import nunis_ingest.warehouses.duckdb_batch
+    else:
+        import nunis_ingest.warehouses.bigquery_batch  # noqa: F401
+
     runtime = Runtime(load_settings(spec["env"]))
-    warehouse = _warehouse(spec, runtime)
-    for statement in spec.get("duckdb_settings", []):  # bench experiments, e.g. memory_limit
-        warehouse._connect().execute(statement)
-    measured = _MeasuredWarehouse(warehouse)
+    measured = _MeasuredWarehouse(lambda: _warehouse(spec, runtime))
     ctx = runtime.context()
-    ctx.warehouse = measured
+    ctx.warehouse = measured  # type: ignore[assignment]
     offset = float(spec.get("clock_offset", 0.0))
     if offset:
         ctx.now = lambda: time.time() + offset
@@ -144,7 +171,7 @@ def run_sync_once(spec: dict[str, Any]) -> dict[str, Any]:
         "cpu": cpu,
         "rss_before_mb": rss_before,
         "peak_rss_mb": _peak_rss_mb(),
-        "operations": dict(warehouse.operations),
+        "operations": dict(measured.operations),
         **measured.notes,
         "outcome": report.outcome,
         "pages": report.pages,

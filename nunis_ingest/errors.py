@@ -175,7 +175,7 @@ class LeaseHeld(RetriableError):
 
 
 class WarehouseTransientError(RetriableError):
-    """The warehouse failed in a way a retry can fix (busy, quota, network)."""
+    """The warehouse failed in a way a retry can fix (lock, busy, quota, network, 5xx)."""
 
 
 class WarehouseLocked(WarehouseTransientError):
@@ -186,7 +186,9 @@ class WarehouseLocked(WarehouseTransientError):
 
 
 class WarehouseRejected(PermanentError):
-    """The warehouse refused what we sent for a reason a retry cannot fix (schema, type)."""
+    """The warehouse refused what we sent for a reason a retry cannot fix: a table or
+    dataset missing or deleted, a schema mismatch, permission denied (the message names
+    what to grant). Nothing of the failed operation was written."""
 
 
 class MassDeleteRefused(PermanentError):

@@ -57,6 +57,9 @@ class WriteResult:
     updated: int = 0
     deleted: int = 0
     unchanged: int = 0
+    quarantined: int = 0
+    """Rows set aside in the ``quarantine`` table because the warehouse would reject
+    their content; an existing row of such an id is kept as it was."""
 
 
 class StagedBatch(Protocol):
@@ -67,7 +70,11 @@ class StagedBatch(Protocol):
     ``activities`` table until ``commit``.
     """
 
-    def add(self, rows: Sequence[Row]) -> None: ...
+    def add(self, rows: Sequence[Row]) -> None:
+        """Stage rows. A row whose content the warehouse would reject (a value that does
+        not fit its column, a required value missing) is not staged but set aside for the
+        ``quarantine`` table (``warehouses/validate.py``); it never fails the batch."""
+        ...
 
     def commit(self, *, replace: bool, max_delete_share: float | None = None) -> WriteResult:
         """Upsert the staged rows by activity id in one atomic step.
@@ -87,7 +94,21 @@ class StagedBatch(Protocol):
 
 
 class Warehouse(Protocol):
-    """The analytics store: ``activities`` and ``ingest_runs`` (schema.py)."""
+    """The analytics store: ``activities``, ``ingest_runs`` and ``quarantine`` (schema.py).
+
+    Error contract (the same for every adapter, asserted by ``tests/contract``): an
+    operation either succeeds or raises one of
+
+    - ``errors.WarehouseTransientError`` (incl. ``errors.WarehouseLocked``): a retry can
+      fix it (file lock held past the bounded wait, busy, quota, network, 5xx);
+    - ``errors.WarehouseRejected``: a retry cannot (table or dataset missing or deleted,
+      schema mismatch, permission denied: the message says what to grant or run);
+    - ``errors.MassDeleteRefused``: the guard of ``StagedBatch.commit``.
+
+    A bad row is not an error: it is quarantined (``WriteResult.quarantined``). Misuse by
+    the caller (a batch reused, rows of another athlete, an unknown column) raises
+    ``RuntimeError``/``ValueError``. A failed operation writes nothing.
+    """
 
     operations: dict[str, int]
     """Counters of warehouse work: 'load' (bulk loads) and 'dml' (mutating statements)."""

@@ -63,7 +63,9 @@ class Runtime:
             from nunis_ingest.warehouses.duckdb import DuckDBWarehouse
 
             self.settings.duckdb_file.parent.mkdir(parents=True, exist_ok=True)
-            warehouse = DuckDBWarehouse(self.settings.duckdb_file)
+            warehouse = DuckDBWarehouse(
+                self.settings.duckdb_file, lock_wait=self.settings.duckdb_lock_wait_seconds
+            )
         warehouse.ensure_schema()
         return warehouse
 

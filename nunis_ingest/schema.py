@@ -1,7 +1,7 @@
 """The warehouse schema, declared once.
 
-Pure: imports no database or cloud library. Adapters turn ``ACTIVITIES`` and ``RUNS``
-into BigQuery ``SchemaField`` lists or DuckDB DDL.
+Pure: imports no database or cloud library. Adapters turn ``ACTIVITIES``, ``RUNS`` and
+``QUARANTINE`` into BigQuery ``SchemaField`` lists or DuckDB DDL.
 
 Row encoding (what transform.py produces and adapters load, as NDJSON-ready values):
 
@@ -148,8 +148,20 @@ RUNS: tuple[Column, ...] = (
     _c("error_message", "STRING", "never holds a token"),
 )
 
+QUARANTINE: tuple[Column, ...] = (
+    _c("athlete_id", "INT64", required=True),
+    _c("activity_id", "INT64", "null when the row had no usable id"),
+    _c("run_id", "STRING", "the run that set the row aside", required=True),
+    _c("reason", "STRING", "which column did not fit, and why", required=True),
+    _c("raw", "STRING", "the activity as received, as JSON text (the whole row if no raw)"),
+    _c("quarantined_at", "TIMESTAMP", required=True),
+)
+"""Rows the warehouse would reject, set aside so the rest of the batch loads. A log:
+rows stay as history when a later, valid version of the activity loads."""
+
 ACTIVITIES_TABLE = "activities"
 RUNS_TABLE = "ingest_runs"
+QUARANTINE_TABLE = "quarantine"
 ACTIVITY_KEY = "id"
 KEEP_ON_UPDATE = frozenset({"first_seen_at"})
 """Columns an upsert keeps from the existing row."""

@@ -104,6 +104,12 @@ SETTINGS: dict[str, Setting] = {
         Setting("NUNIS_BACKEND", _choice("local", "gcp"), "local", "local or gcp"),
         Setting("NUNIS_DATA_DIR", _path, Path("data"), "local folder for config, tokens, archive"),
         Setting("NUNIS_DUCKDB_PATH", _path, None, "DuckDB file (default <data dir>/nunis.duckdb)"),
+        Setting(
+            "NUNIS_DUCKDB_LOCK_WAIT_SECONDS",
+            _float_range(0, 3600),
+            30.0,
+            "longest wait for another process's lock on the DuckDB file",
+        ),
         Setting("NUNIS_STRAVA_BASE_URL", _url, DEFAULT_STRAVA_BASE_URL, "Strava base URL"),
         Setting("STRAVA_CLIENT_ID", _text, None, "your Strava API application's client id"),
         Setting("STRAVA_CLIENT_SECRET", _text, None, "its client secret", secret=True),
@@ -167,6 +173,7 @@ class Settings:
     backend: str = "local"
     data_dir: Path = Path("data")
     duckdb_path: Path | None = None
+    duckdb_lock_wait_seconds: float = 30.0
     strava_base_url: str = DEFAULT_STRAVA_BASE_URL
     strava_client_id: str | None = None
     strava_client_secret: str | None = field(default=None, repr=False)

@@ -19,22 +19,28 @@ Decisions:
 - DATETIME (``start_date_local``) keeps the wall-clock digits as given and drops any
   ``Z`` or offset without converting.
 - A repeated FLOAT64 value that is not a list of numbers becomes ``[]`` (no partial lists).
-- ``content_hash`` encodes lone surrogates (possible in JSON ``"\\ud800"``) with
-  ``surrogatepass`` so hashing never raises; for all other text it is plain UTF-8.
+- Lone surrogates (valid JSON ``"Run \\ud83d"``, an emoji cut in half, but not encodable
+  as UTF-8, so no warehouse loads them) are replaced by U+FFFD in every string of the row,
+  ``raw`` included, keys too (``repair``); the raw archive keeps Strava's exact bytes.
+- ``content_hash`` is computed over that repaired activity, so it always equals the hash
+  of the stored ``raw`` (a row rebuilt from ``raw`` gets the same hash) and is the same on
+  every run for the same input. Two payloads that differ only in which lone surrogate
+  they hold hash alike: the stored rows are identical too.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
-
+from nunis_ingest import canonical
+from nunis_ingest.canonical import _canonical, _needs_repair, repair
+from nunis_ingest.canonical import content_hash as content_hash  # re-exported: sync, tests
+from nunis_ingest.canonical import repair_text as repair_text  # re-exported: staging
 from nunis_ingest.schema import ACTIVITIES, Column
 
 INT64_MIN = -(2**63)
@@ -44,25 +50,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 class InvalidActivity(ValueError):
     """An item of an activity listing that cannot become a row (no usable integer id)."""
-
-
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-"""``json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=False)``, built once."""
-
-
-def content_hash(activity: Mapping[str, Any]) -> str:
-    """sha256 hex of the canonical JSON of ``activity`` (sorted keys, compact, UTF-8).
-
-    orjson serialises it about ten times faster than the standard library; an activity
-    orjson refuses (an integer beyond 64 bits, a lone surrogate) is serialised by the
-    standard library instead. Either way the same activity always gets the same hash.
-    """
-    plain = activity if type(activity) is dict else dict(activity)
-    try:
-        data = orjson.dumps(plain, option=orjson.OPT_SORT_KEYS)
-    except TypeError:
-        data = _CANONICAL.encode(plain).encode("utf-8", "surrogatepass")
-    return hashlib.sha256(data).hexdigest()
 
 
 # --- scalar encoders -----------------------------------------------------------------
@@ -273,7 +260,8 @@ def to_row(
     ``athlete_id`` comes from the argument (the token's owner), not the payload.
     ``first_seen_at`` and ``updated_at`` are ``seen_at``; the warehouse keeps the
     stored ``first_seen_at`` on update. ``digest`` is ``content_hash(activity)`` when the
-    caller has computed it already (hashing is a third of this function's cost).
+    caller has computed it already (hashing is a third of this function's cost). Every
+    string holding a lone surrogate is repaired (see the module docstring).
     Raises ``InvalidActivity`` for an item without a usable id and ``ValueError`` for a
     naive ``seen_at`` or a bad ``athlete_id``.
     """
@@ -285,11 +273,16 @@ def to_row(
     if not 1 <= athlete_id <= INT64_MAX:
         raise ValueError(f"athlete_id {athlete_id} is not in 1..2^63-1")
     seen = _seen_text(seen_at)
+    if digest is None:
+        data, activity = _canonical(activity)
+        digest = hashlib.sha256(data).hexdigest()
+    elif canonical._last_clean[0] is not activity and _needs_repair(activity):
+        activity = repair(activity)
     derived: dict[str, Any] = {
         "id": act_id,
         "athlete_id": athlete_id,
         "raw": dict(activity),
-        "content_hash": content_hash(activity) if digest is None else digest,
+        "content_hash": digest,
         "first_seen_at": seen,
         "updated_at": seen,
         "run_id": run_id,

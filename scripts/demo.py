@@ -83,25 +83,25 @@ def main() -> None:
     from nunis_ingest.runtime import get_runtime
 
     warehouse = get_runtime().warehouse
-    con = warehouse._connect()  # type: ignore[attr-defined]
-    loaded = con.execute("select count(*) from activities").fetchone()[0]
-    print(
-        f"\nLoaded {loaded} activities (the sandbox holds {truth}); "
-        f"Strava requests: {full_requests} for the full load (incl. token refresh), "
-        f"{idle_requests} for the idle poll."
-    )
-    print("\nBy sport:")
-    for sport, n, km in con.execute(
-        "select sport_type, count(*), round(sum(distance)/1000) from activities "
-        "group by 1 order by 2 desc"
-    ).fetchall():
-        print(f"  {sport:<16}{n:>5} activities {km:>8} km")
-    print("\nLast six months:")
-    for month, n, km in con.execute(
-        "select strftime(date_trunc('month', start_date_local), '%Y-%m') m, count(*), "
-        "round(sum(distance)/1000) from activities group by 1 order by 1 desc limit 6"
-    ).fetchall():
-        print(f"  {month}  {n:>4} activities {km:>7} km")
+    with warehouse.reader() as con:  # type: ignore[attr-defined]
+        loaded = con.execute("select count(*) from activities").fetchone()[0]
+        print(
+            f"\nLoaded {loaded} activities (the sandbox holds {truth}); "
+            f"Strava requests: {full_requests} for the full load (incl. token refresh), "
+            f"{idle_requests} for the idle poll."
+        )
+        print("\nBy sport:")
+        for sport, n, km in con.execute(
+            "select sport_type, count(*), round(sum(distance)/1000) from activities "
+            "group by 1 order by 2 desc"
+        ).fetchall():
+            print(f"  {sport:<16}{n:>5} activities {km:>8} km")
+        print("\nLast six months:")
+        for month, n, km in con.execute(
+            "select strftime(date_trunc('month', start_date_local), '%Y-%m') m, count(*), "
+            "round(sum(distance)/1000) from activities group by 1 order by 1 desc limit 6"
+        ).fetchall():
+            print(f"  {month}  {n:>4} activities {km:>7} km")
     db = get_runtime().settings.duckdb_file
     warehouse.close()  # type: ignore[attr-defined]
     rel = db.relative_to(ROOT)

@@ -70,12 +70,17 @@ class Activity:
 
 
 def to_activity(summary: dict[str, Any], start: int | None = None) -> Activity:
+    text = json.dumps(summary, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate travels as a \u escape, as from Strava
+        text = json.dumps(summary, separators=(",", ":"))
     return Activity(
         id=int(summary["id"]),
         athlete_id=int(summary["athlete"]["id"]),
         start=parse_time(summary["start_date"]) if start is None else start,
         summary=summary,
-        text=json.dumps(summary, ensure_ascii=False, separators=(",", ":")),
+        text=text,
     )
 
 

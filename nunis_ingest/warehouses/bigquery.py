@@ -30,6 +30,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import google.api_core.exceptions as gexc
@@ -38,6 +39,7 @@ from google.cloud import bigquery
 from nunis_ingest import errors, schema
 from nunis_ingest.google_errors import TRANSIENT_GOOGLE_ERRORS
 from nunis_ingest.ports import Row
+from nunis_ingest.warehouses.parts import PART_BYTES, FileWindow, line_ranges
 
 if TYPE_CHECKING:
     from nunis_ingest.warehouses.bigquery_batch import BigQueryBatch
@@ -58,8 +60,11 @@ STAGING_TTL = timedelta(hours=6)
 """Staging tables expire on their own if a crash skips the drop."""
 
 
-class WarehouseRejected(errors.PermanentError):
-    """BigQuery refused a statement or load as invalid: a bug or schema drift, not a blip."""
+WarehouseRejected = errors.WarehouseRejected  # one class for every adapter (ports.Warehouse)
+GRANT = (
+    "grant the function's service account roles/bigquery.dataEditor on the dataset and "
+    "roles/bigquery.jobUser on the project (deployment-guide.md)."
+)
 
 
 def _table_lock(table_id: str) -> threading.Lock:
@@ -79,14 +84,28 @@ def _bq_errors(what: str) -> Iterator[None]:
     except _TRANSIENT_EXC as exc:
         raise errors.WarehouseTransientError(f"BigQuery {what} failed transiently: {exc}") from exc
     except gexc.GoogleAPICallError as exc:
-        reasons = {e.get("reason", "") for e in (exc.errors or []) if isinstance(e, dict)}
-        text = str(exc)
-        if reasons & _TRANSIENT_REASONS or "concurrent update" in text:
-            raise errors.WarehouseTransientError(f"BigQuery {what} failed: {text}") from exc
-        raise WarehouseRejected(
-            f"BigQuery {what} was rejected: {text}",
-            action="check the dataset, the service account's roles and the table schema.",
-        ) from exc
+        raise _classify(what, exc) from exc
+
+
+def _classify(what: str, exc: gexc.GoogleAPICallError) -> errors.NunisError:
+    """The error contract of ``ports.Warehouse`` for an error of the BigQuery API."""
+    reasons = {e.get("reason", "") for e in (exc.errors or []) if isinstance(e, dict)}
+    text = " ".join(str(exc).split())[:500]
+    if reasons & _TRANSIENT_REASONS or "concurrent update" in text:
+        return errors.WarehouseTransientError(f"BigQuery {what} failed: {text}")
+    if isinstance(exc, gexc.Forbidden | gexc.Unauthorized) or "accessDenied" in reasons:
+        return WarehouseRejected(f"BigQuery {what} was denied: {text}", action=GRANT)
+    if isinstance(exc, gexc.NotFound) or "notFound" in reasons:
+        return WarehouseRejected(
+            f"BigQuery {what}: the dataset or a table is missing: {text}",
+            action="check NUNIS_DATASET and NUNIS_PROJECT; the next cold start re-creates "
+            "missing tables (ensure_schema); if they were deleted, run a full sync (mode all).",
+        )
+    return WarehouseRejected(
+        f"BigQuery {what} was rejected: {text}",
+        action="check the table schema against this version (schema.py); if it matches, "
+        "report this message.",
+    )
 
 
 class BigQueryWarehouse:
@@ -123,20 +142,37 @@ class BigQueryWarehouse:
         with _bq_errors("query"):
             return [dict(r.items()) for r in result]
 
-    def load_file(self, path: str, table_id: str, columns: tuple[schema.Column, ...]) -> None:
-        config = bigquery.LoadJobConfig(
-            source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
-            write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
-            schema=schema_fields(columns),
-        )
-        with _bq_errors(f"load into {table_id}"), open(path, "rb") as fh:
-            job = self.client.load_table_from_file(
-                fh, table_id, job_config=config, location=self.location
+    def load_file(
+        self,
+        path: str,
+        table_id: str,
+        columns: tuple[schema.Column, ...],
+        *,
+        append: bool = False,
+        part_bytes: int = PART_BYTES,
+    ) -> None:
+        """Load an NDJSON file into ``table_id`` in load jobs of at most ``part_bytes``
+        each (cut at line ends), so the upload's memory stays bounded: the first job
+        truncates the table (unless ``append``), the others append. ``operations['load']``
+        counts the file once."""
+        ranges = line_ranges(Path(path), part_bytes)
+        self.operations["load"] += 1
+        for number, (start, end) in enumerate(ranges):
+            truncate = number == 0 and not append
+            config = bigquery.LoadJobConfig(
+                source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
+                write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE
+                if truncate
+                else bigquery.WriteDisposition.WRITE_APPEND,
+                schema=schema_fields(columns),
             )
-            self.operations["load"] += 1
-            job.result()
-            if job.errors:
-                raise gexc.BadRequest(f"load errors: {job.errors}", errors=job.errors)
+            with _bq_errors(f"load into {table_id}"), FileWindow(Path(path), start, end) as fh:
+                job = self.client.load_table_from_file(
+                    fh, table_id, job_config=config, size=end - start, location=self.location
+                )
+                job.result()
+                if job.errors:
+                    raise gexc.BadRequest(f"load errors: {job.errors}", errors=job.errors)
 
     # --- schema -------------------------------------------------------------------------
 
@@ -153,6 +189,7 @@ class BigQueryWarehouse:
             for name, columns in (
                 (schema.ACTIVITIES_TABLE, schema.ACTIVITIES),
                 (schema.RUNS_TABLE, schema.RUNS),
+                (schema.QUARANTINE_TABLE, schema.QUARANTINE),
             ):
                 table = bigquery.Table(self.table_id(name), schema=schema_fields(columns))
                 table.clustering_fields = ["athlete_id"]

@@ -1,8 +1,13 @@
-"""One BigQuery commit: a load job into a per-run staging table, then one MERGE.
+"""One BigQuery commit: load jobs into a per-run staging table, then one MERGE.
 
+The staged file is loaded in bounded pieces (``BigQueryWarehouse.load_file``: WRITE_TRUNCATE
+then WRITE_APPEND into the run's own staging table, so the daily load quota of the target
+table is not touched); the MERGE stays the one atomic step that makes rows visible.
 Counts come from one read-only query before the MERGE (it works the same on real BigQuery
 and on local-bigquery); the mass-delete guard decides there, so a refused commit changes
 nothing. No MERGE runs when nothing changed (each one bills at least 10 MB per table).
+Rows set aside by the stage (``quarantine.py``) are appended to ``quarantine`` by one
+load job after the MERGE succeeded, and their ids are never deleted by ``replace``.
 """
 
 # ruff: noqa: S608 - identifiers come from schema.py and validated ids, values are parameters
@@ -10,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace as replace_result
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -24,7 +30,7 @@ from nunis_ingest.warehouses.bigquery import (
     schema_fields,
 )
 from nunis_ingest.warehouses.guard import check_delete_share
-from nunis_ingest.warehouses.staging import NdjsonStage
+from nunis_ingest.warehouses.quarantine import ActivityStage
 
 if TYPE_CHECKING:
     from nunis_ingest.warehouses.bigquery import BigQueryWarehouse
@@ -33,22 +39,18 @@ if TYPE_CHECKING:
 class BigQueryBatch:
     """Rows of one athlete and run, streamed to a local NDJSON file until ``commit``."""
 
-    _COLUMNS = frozenset(schema.column_names(schema.ACTIVITIES))
-
     def __init__(self, warehouse: BigQueryWarehouse, athlete_id: int, run_id: str) -> None:
         self.wh = warehouse
         self.athlete_id = athlete_id
         safe = re.sub(r"[^A-Za-z0-9_]", "_", run_id)[:200]
         self.staging_table = warehouse.table_id(f"_stage_{athlete_id}_{safe}")
-        self._stage: NdjsonStage | None = NdjsonStage()
+        self._stage: ActivityStage | None = ActivityStage(athlete_id, run_id)
 
     def add(self, rows: Sequence[Row]) -> None:
+        """Stage rows; unknown columns raise ``ValueError`` (real BigQuery rejects them,
+        the stand-in would not); unloadable rows are set aside (``quarantine.py``)."""
         if self._stage is None:
             raise RuntimeError("batch already committed or discarded")
-        for row in rows:
-            extra = set(row) - self._COLUMNS
-            if extra:  # real BigQuery rejects unknown fields; the stand-in would not
-                raise ValueError(f"activities has no column(s) {sorted(extra)}")
         self._stage.add(rows)
 
     def discard(self) -> None:
@@ -62,27 +64,36 @@ class BigQueryBatch:
         stage, wh = self._stage, self.wh
         stage.close()
         try:
-            if stage.count == 0 and not replace:
+            if stage.count == 0 and stage.quarantined == 0 and not replace:
                 return WriteResult()
-            target_id = wh.table_id(schema.ACTIVITIES_TABLE)
-            with _table_lock(target_id):
-                try:
-                    return self._commit(stage, replace, max_delete_share)
-                finally:
-                    with _bq_errors("drop of the staging table"):
-                        wh.client.delete_table(self.staging_table, not_found_ok=True)
+            result = WriteResult()
+            if stage.count or replace:
+                target_id = wh.table_id(schema.ACTIVITIES_TABLE)
+                with _table_lock(target_id):
+                    try:
+                        result = self._commit(stage, replace, max_delete_share)
+                    finally:
+                        with _bq_errors("drop of the staging table"):
+                            wh.client.delete_table(self.staging_table, not_found_ok=True)
+            if stage.quarantine is not None:
+                table = wh.table_id(schema.QUARANTINE_TABLE)
+                wh.load_file(str(stage.quarantine.path), table, schema.QUARANTINE, append=True)
+            return replace_result(result, quarantined=stage.quarantined)
         finally:
             self.discard()
 
-    def _commit(self, stage: NdjsonStage, replace: bool, share: float | None) -> WriteResult:
+    def _commit(self, stage: ActivityStage, replace: bool, share: float | None) -> WriteResult:
         wh = self.wh
         with _bq_errors("staging table setup"):
             table = bigquery.Table(self.staging_table, schema=schema_fields(schema.ACTIVITIES))
             table.expires = datetime.now(UTC) + STAGING_TTL
             wh.client.create_table(table, exists_ok=True)
         if stage.count:
-            wh.load_file(str(stage.path), self.staging_table, schema.ACTIVITIES)
-        params = [bigquery.ScalarQueryParameter("athlete", "INT64", self.athlete_id)]
+            wh.load_file(str(stage.rows.path), self.staging_table, schema.ACTIVITIES)
+        params = [
+            bigquery.ScalarQueryParameter("athlete", "INT64", self.athlete_id),
+            bigquery.ArrayQueryParameter("kept", "INT64", sorted(stage.quarantined_ids)),
+        ]
         counts = wh.rows(self._count_sql(), params)[0]
         result = WriteResult(
             inserted=int(counts["inserted"] or 0),
@@ -121,7 +132,7 @@ SELECT
      OR (owner IS NOT NULL AND owner != @athlete)) AS foreign_rows,
   (SELECT COUNT(*) FROM {target} WHERE athlete_id = @athlete) AS stored,
   (SELECT COUNT(*) FROM {target} WHERE athlete_id = @athlete
-     AND id NOT IN (SELECT id FROM S)) AS deleted
+     AND id NOT IN (SELECT id FROM S) AND id NOT IN UNNEST(@kept)) AS deleted
 """
 
     def _merge_sql(self, replace: bool) -> str:
@@ -130,7 +141,10 @@ SELECT
         names = ", ".join(f"`{c}`" for c in cols)
         values = ", ".join(f"S.`{c}`" for c in cols)
         delete = (
-            "WHEN NOT MATCHED BY SOURCE AND T.athlete_id = @athlete THEN DELETE" if replace else ""
+            "WHEN NOT MATCHED BY SOURCE AND T.athlete_id = @athlete "
+            "AND T.id NOT IN UNNEST(@kept) THEN DELETE"
+            if replace
+            else ""
         )
         return f"""
 MERGE {self.wh.sql_table(schema.ACTIVITIES_TABLE)} T

@@ -5,46 +5,59 @@
 
 Why it is built this way:
 
-- **Bulk, not row by row.** A batch streams rows into an NDJSON file (``NdjsonStage``,
-  one row per id, last wins); ``commit`` reads it with ``read_json`` and explicit column
-  types from ``schema`` (no auto-detection: a sample of odd rows can never change a
-  column's type). 50,000 rows commit in seconds.
-- **One transaction per commit.** Key load, counts, mass-delete guard, DELETE and INSERT
-  run inside ``BEGIN … COMMIT``; any failure rolls back, so the table holds either the
-  old or the new state (what ``sync`` relies on before it advances its cursor).
-- **Unchanged rows cost nothing.** Rows whose ``content_hash`` is stored already are not
-  written, and a batch with nothing new runs no DML at all (one key load only).
-- **Counters.** ``operations['load']`` counts staged files brought in (one per commit
-  with rows, like BigQuery's one load job, even though DuckDB reads the file in two
-  passes); ``operations['dml']`` counts mutating statements on the two tables.
+- **No lock between operations.** DuckDB lets one read-write process exclude all others,
+  or several read-only processes share the file. So every operation opens its own
+  connection and closes it right after: writes read-write, reads (``fetch_*``,
+  ``count_activities``, ``reader()``) read-only. A long-running process (``webhook
+  serve``, a warm function) holds no lock while idle, and ``sync``, ``status``, notebooks
+  and SQL clients can open the file in between. Opening and closing costs a few
+  milliseconds per operation (README, Performance).
+- **A bounded wait for the lock.** When another process holds the file, the open is
+  retried with backoff for ``lock_wait`` seconds (``NUNIS_DUCKDB_LOCK_WAIT_SECONDS``),
+  then ``WarehouseLocked`` names the file, the holder (program and PID, from DuckDB's
+  error) and the fix. Nothing was written.
+- **Bulk, in one transaction.** See ``duckdb_batch``: staged NDJSON files are read with
+  explicit column types, and counts, guard, DELETE, INSERT and quarantine rows commit in
+  one ``BEGIN … COMMIT``.
+- **One error contract** (``ports.Warehouse``): lock, busy or I/O failures are
+  ``WarehouseTransientError``; a missing table, a permission or schema problem is
+  ``WarehouseRejected``.
 - **Values come back JSON-ready.** ``fetch_runs`` returns the row encoding of
-  ``schema`` (timestamps as ``…+00:00`` strings), which is adapter-neutral and also avoids
-  DuckDB's optional ``pytz`` dependency for ``TIMESTAMPTZ`` values.
-- **One connection, opened lazily, serialised by a lock.** DuckDB allows one writing
-  process per file; a second process gets a lock error, which maps to
-  ``WarehouseTransientError`` (a later attempt succeeds once the other run ends).
+  ``schema`` (timestamps as ``…+00:00`` strings), which also avoids DuckDB's optional
+  ``pytz`` dependency for ``TIMESTAMPTZ`` values.
 """
 
 from __future__ import annotations
 
+import re
 import threading
-import uuid
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from nunis_ingest import schema
-from nunis_ingest.errors import WarehouseTransientError
-from nunis_ingest.ports import Row, WriteResult
-from nunis_ingest.warehouses.guard import check_delete_share
-from nunis_ingest.warehouses.staging import NdjsonStage
+from nunis_ingest.errors import (
+    NunisError,
+    WarehouseLocked,
+    WarehouseRejected,
+    WarehouseTransientError,
+)
+from nunis_ingest.ports import Row
+
+if TYPE_CHECKING:
+    from nunis_ingest.warehouses.duckdb_batch import DuckDBBatch
 
 _ACT = schema.ACTIVITIES_TABLE
 _RUNS = schema.RUNS_TABLE
+DEFAULT_LOCK_WAIT = 30.0
+_HOLDER = re.compile(r"Conflicting lock is held in (.+?) \(PID (\d+)\)")
+_PATH_LOCKS: dict[str, threading.RLock] = {}
+_PATH_LOCKS_GUARD = threading.Lock()
 
 
 def _q(name: str) -> str:
@@ -64,57 +77,156 @@ def read_json_sql(path: Path, columns: tuple[schema.Column, ...]) -> str:
     )
 
 
-_KEY_COLUMNS = tuple(c for c in schema.ACTIVITIES if c.name in {"id", "athlete_id", "content_hash"})
+def _path_lock(path: Path) -> threading.RLock:
+    """One lock per file in this process: DuckDB refuses a read-only and a read-write
+    connection to one file in one process at the same time."""
+    key = str(path.resolve())
+    with _PATH_LOCKS_GUARD:
+        return _PATH_LOCKS.setdefault(key, threading.RLock())
 
 
-def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, duckdb.TransactionException):
-        return True  # write-write conflict with another transaction
-    if isinstance(exc, duckdb.IOException):
-        text = str(exc).lower()
-        return "lock" in text or "resource temporarily unavailable" in text
-    return False
+def is_lock_error(exc: BaseException) -> bool:
+    text = str(exc)
+    return isinstance(exc, duckdb.IOException) and (
+        "Could not set lock" in text or "Conflicting lock" in text
+    )
+
+
+def lock_holder(exc: BaseException) -> str:
+    """``"<program> (PID n)"`` from DuckDB's lock error, or ``"another process"``."""
+    match = _HOLDER.search(str(exc))
+    return f"{match[1]} (PID {match[2]})" if match else "another process"
 
 
 class DuckDBWarehouse:
-    """``ports.Warehouse`` on the DuckDB database file ``path``."""
+    """``ports.Warehouse`` on the DuckDB database file ``path``.
 
-    def __init__(self, path: Path, *, stage_dir: Path | None = None) -> None:
+    ``lock_wait``: seconds to wait for another process's lock before ``WarehouseLocked``.
+    ``setup``: SQL statements run on every connection opened (bench experiments, e.g.
+    ``SET threads=1``).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        stage_dir: Path | None = None,
+        lock_wait: float = DEFAULT_LOCK_WAIT,
+        setup: Sequence[str] = (),
+    ) -> None:
         self.path = Path(path)
         self.stage_dir = stage_dir
+        self.lock_wait = float(lock_wait)
+        self.setup = list(setup)
         self.operations: dict[str, int] = {"load": 0, "dml": 0}
-        self._con: duckdb.DuckDBPyConnection | None = None
-        self._lock = threading.RLock()
+        self._lock = _path_lock(self.path)
 
-    # --- connection ------------------------------------------------------------------
-
-    def _connect(self) -> duckdb.DuckDBPyConnection:
-        """The shared connection, opened on first use (also an inspection hook for tests,
-        the demo and status commands; TIMESTAMPTZ values fetched through it need ``pytz``)."""
-        if self._con is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            con = duckdb.connect(str(self.path))
-            con.execute("SET TimeZone = 'UTC'")
-            self._con = con
-        return self._con
+    # --- connections -----------------------------------------------------------------
 
     @contextmanager
-    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The shared connection, under the lock, with DuckDB errors classified."""
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection for inspection (tests, demo, status), closed on exit.
+
+        While it is open other processes can read but not write the file: keep it short,
+        and do not write through this process inside it (DuckDB refuses a read-write
+        connection next to a read-only one in one process).
+        TIMESTAMPTZ values fetched through it need ``pytz``; ``CAST(… AS VARCHAR)`` avoids that.
+        """
+        with self._open(write=False) as con:
+            yield con
+
+    @contextmanager
+    def _open(self, *, write: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A fresh connection (read-write only for writes), errors classified, always closed."""
         with self._lock:
+            con = self._connect(write=write)
             try:
-                yield self._connect()
+                yield con
             except duckdb.Error as exc:
-                if _is_transient(exc):
-                    raise WarehouseTransientError(
-                        f"DuckDB file {self.path} is busy or unavailable: {exc}",
-                        action="retry later; make sure no other process holds the file open.",
-                    ) from exc
+                raise self._classify(exc) from exc
+            finally:
+                con.close()
+
+    def _connect(self, *, write: bool) -> duckdb.DuckDBPyConnection:
+        """Open the file, retrying with backoff while another process holds its lock."""
+        deadline = time.monotonic() + self.lock_wait
+        delay = 0.02
+        while True:
+            try:
+                if write:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                elif not self.path.exists():
+                    raise WarehouseRejected(
+                        f"DuckDB file {self.path} does not exist.",
+                        action="run `nunis-ingest sync` (it creates the warehouse) "
+                        "or check NUNIS_DUCKDB_PATH.",
+                    )
+                con = duckdb.connect(str(self.path), read_only=not write)
+            except duckdb.Error as exc:
+                if not is_lock_error(exc):
+                    raise self._classify(exc) from exc
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise self._locked(exc) from exc
+                time.sleep(min(delay, remaining))  # then one last attempt at the deadline
+                delay = min(delay * 2, 1.0)
+                continue
+            try:
+                con.execute("SET TimeZone = 'UTC'")
+                if write:  # one thread: less memory per bulk load, no contention (README)
+                    con.execute("SET threads = 1")
+                con.execute("SET TimeZone = 'UTC'")  # not in _CONFIG: needs ICU loaded first
+                for statement in self.setup:
+                    con.execute(statement)
+            except BaseException:
+                con.close()
                 raise
+            return con
+
+    def _locked(self, exc: BaseException) -> WarehouseLocked:
+        return WarehouseLocked(
+            f"DuckDB file {self.path} is locked by {lock_holder(exc)} "
+            f"(waited {self.lock_wait:g} s); nothing was written.",
+            action="close the other program, e.g. a notebook holding a read-write "
+            "connection (any open connection keeps writers out), or retry "
+            "(NUNIS_DUCKDB_LOCK_WAIT_SECONDS sets the wait).",
+        )
+
+    def _classify(self, exc: duckdb.Error) -> NunisError:
+        """The error contract of ``ports.Warehouse`` for a DuckDB driver error."""
+        text = " ".join(str(exc).split())[:400]
+        where = f"DuckDB file {self.path}"
+        if is_lock_error(exc):
+            return self._locked(exc)
+        if isinstance(exc, duckdb.CatalogException):
+            return WarehouseRejected(
+                f"{where}: a table is missing or has another shape: {text}",
+                action="run `nunis-ingest sync` to re-create missing tables (ensure_schema); "
+                "if they were dropped, their rows are gone: run a full sync (mode all).",
+            )
+        if isinstance(exc, duckdb.PermissionException) or "ermission denied" in text:
+            return WarehouseRejected(
+                f"{where} cannot be written: {text}",
+                action="grant this user read and write permission on the file and its "
+                "folder (DuckDB writes a .wal file next to it).",
+            )
+        if isinstance(exc, duckdb.TransactionException | duckdb.IOException):
+            return WarehouseTransientError(
+                f"{where} is busy or unavailable: {text}",
+                action="retry later; check free disk space.",
+            )
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            return WarehouseTransientError(f"{where}: out of memory: {text}")
+        return WarehouseRejected(
+            f"{where} refused the statement: {text}",
+            action="the file's schema does not match this version of nunis-ingest, or this "
+            "is a bug: report it with this message.",
+        )
 
     @contextmanager
     def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        with self._connection() as con:
+        """A read-write connection inside ``BEGIN … COMMIT``; any failure rolls back."""
+        with self._open(write=True) as con:
             con.execute("BEGIN TRANSACTION")
             try:
                 yield con
@@ -131,19 +243,19 @@ class DuckDBWarehouse:
         return int(result[0]) if result else 0
 
     def close(self) -> None:
-        with self._lock:
-            if self._con is not None:
-                self._con.close()
-                self._con = None
+        """Nothing to release: no connection outlives an operation."""
 
     # --- ports.Warehouse -------------------------------------------------------------
 
     def ensure_schema(self) -> None:
-        with self._connection() as con:
+        with self._open(write=True) as con:
             con.execute(schema.duckdb_ddl(_ACT, schema.ACTIVITIES, primary_key=schema.ACTIVITY_KEY))
             con.execute(schema.duckdb_ddl(_RUNS, schema.RUNS))
+            con.execute(schema.duckdb_ddl(schema.QUARANTINE_TABLE, schema.QUARANTINE))
 
     def stage(self, athlete_id: int, run_id: str) -> DuckDBBatch:
+        from nunis_ingest.warehouses.duckdb_batch import DuckDBBatch  # imports this module
+
         return DuckDBBatch(self, athlete_id, run_id)
 
     def delete_activities(self, athlete_id: int, activity_ids: Sequence[int]) -> int:
@@ -173,12 +285,12 @@ class DuckDBWarehouse:
 
     def fetch_activity_hashes(self, athlete_id: int) -> dict[int, str]:
         sql = f"SELECT id, content_hash FROM {_q(_ACT)} WHERE athlete_id = ?"
-        with self._connection() as con:
+        with self._open(write=False) as con:
             return {int(i): str(h) for i, h in con.execute(sql, [athlete_id]).fetchall()}
 
     def count_activities(self, athlete_id: int) -> int:
         sql = f"SELECT count(*) FROM {_q(_ACT)} WHERE athlete_id = ?"
-        with self._connection() as con:
+        with self._open(write=False) as con:
             row = con.execute(sql, [athlete_id]).fetchone()
         return int(row[0]) if row else 0
 
@@ -193,7 +305,7 @@ class DuckDBWarehouse:
             f"SELECT {select} FROM {_q(_RUNS)} WHERE athlete_id = ? "
             "ORDER BY started_at DESC, finished_at DESC LIMIT ?"
         )
-        with self._connection() as con:
+        with self._open(write=False) as con:
             rows = con.execute(sql, [athlete_id, int(limit)]).fetchall()
         names = schema.column_names(schema.RUNS)
         return [
@@ -205,124 +317,3 @@ class DuckDBWarehouse:
 def _iso(value: Any) -> str | None:
     """DuckDB's ``2024-01-02 03:04:05+00`` → ``2024-01-02T03:04:05+00:00``."""
     return None if value is None else datetime.fromisoformat(str(value)).isoformat()
-
-
-class DuckDBBatch:
-    """``ports.StagedBatch``: rows of one athlete and run, on disk until ``commit``."""
-
-    def __init__(self, warehouse: DuckDBWarehouse, athlete_id: int, run_id: str) -> None:
-        self.warehouse = warehouse
-        self.athlete_id = int(athlete_id)
-        self.run_id = run_id
-        self._stage: NdjsonStage | None = NdjsonStage(
-            key=schema.ACTIVITY_KEY, directory=warehouse.stage_dir
-        )
-
-    def add(self, rows: Sequence[Row]) -> None:
-        self._live().add(rows)
-
-    def discard(self) -> None:
-        if self._stage is not None:
-            self._stage.cleanup()
-            self._stage = None
-
-    def commit(self, *, replace: bool, max_delete_share: float | None = None) -> WriteResult:
-        stage = self._live()
-        try:
-            path = stage.close()
-            if stage.count == 0 and not replace:
-                return WriteResult()
-            loaded, tag = (path if stage.count else None), uuid.uuid4().hex
-            with self.warehouse._transaction() as con:
-                return self._apply(con, loaded, tag, replace, max_delete_share)
-        finally:
-            self.discard()
-
-    def _live(self) -> NdjsonStage:
-        if self._stage is None:
-            raise RuntimeError("batch was already committed or discarded")
-        return self._stage
-
-    def _apply(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        path: Path | None,
-        tag: str,
-        replace: bool,
-        max_delete_share: float | None,
-    ) -> WriteResult:
-        """Count, guard, delete changed and vanished ids, insert new versions.
-
-        Two passes over the file: the first reads only ``id``, ``athlete_id`` and
-        ``content_hash`` (cheap), which is all that counts, the guard and an all-unchanged
-        re-run need; only if something changed does the second pass read full rows, and
-        only those rows are inserted. An update is a DELETE plus an INSERT of the new
-        version (``first_seen_at`` carried over): for wide rows with list and struct
-        columns DuckDB does that several times faster than ``UPDATE`` or ``MERGE``.
-        """
-        wh, act, me = self.warehouse, _q(_ACT), self.athlete_id
-        keys, gone = _q(f"nunis_keys_{tag}"), _q(f"nunis_gone_{tag}")
-        inserted = updated = unchanged = 0
-        parts: list[str] = []
-        if path is not None:
-            wh.operations["load"] += 1
-            con.execute(
-                f"CREATE TEMP TABLE {keys} AS SELECT s.id, s.athlete_id, "
-                "t.id IS NOT NULL AS existed, "
-                "t.content_hash IS NOT DISTINCT FROM s.content_hash AS same, "
-                "t.athlete_id AS owner, t.first_seen_at AS kept_first_seen_at "
-                f"FROM {read_json_sql(path, _KEY_COLUMNS)} AS s "
-                f"LEFT JOIN {act} AS t ON t.id = s.id"
-            )
-            counts = con.execute(
-                "SELECT count(*) FILTER (WHERE NOT existed), "
-                "count(*) FILTER (WHERE existed AND NOT same), count(*) FILTER (WHERE same), "
-                "count(*) FILTER (WHERE athlete_id IS DISTINCT FROM ? OR owner <> ?) "
-                f"FROM {keys}",
-                [me, me],
-            ).fetchone()
-            assert counts is not None
-            inserted, updated, unchanged, foreign = (int(c) for c in counts)
-            if foreign:
-                raise ValueError(
-                    f"{foreign} staged row(s) belong to, or reuse ids of, an athlete other "
-                    f"than {me}; nothing was written"
-                )
-            if updated:
-                parts.append(f"SELECT id FROM {keys} WHERE existed AND NOT same")
-        if replace:
-            not_staged = "" if path is None else f"AND id NOT IN (SELECT id FROM {keys})"
-            parts.append(f"SELECT id FROM {act} WHERE athlete_id = ? {not_staged}")
-        deleted = 0
-        if parts:
-            con.execute(
-                f"CREATE TEMP TABLE {gone} AS {' UNION ALL '.join(parts)}", [me] if replace else []
-            )
-            deleted = _count(con, gone) - updated
-        if replace:
-            check_delete_share(
-                me, deleted, _count(con, act, "WHERE athlete_id = ?", [me]), max_delete_share
-            )
-        if deleted or updated:
-            wh._dml(con, f"DELETE FROM {act} WHERE id IN (SELECT id FROM {gone})")
-        if path is not None and (inserted or updated):
-            cols = ", ".join(_q(n) for n in schema.column_names(schema.ACTIVITIES))
-            source = f"SELECT * FROM {read_json_sql(path, schema.ACTIVITIES)}"
-            if updated or unchanged:  # else all rows are new: no join needed
-                source = (
-                    "SELECT s.* REPLACE (coalesce(k.kept_first_seen_at, s.first_seen_at) "
-                    f"AS first_seen_at) FROM ({source}) AS s "
-                    f"JOIN {keys} AS k ON k.id = s.id WHERE NOT k.same"
-                )
-            wh._dml(con, f"INSERT INTO {act} ({cols}) {source}")
-        for table in (keys if path else None, gone if parts else None):
-            if table:
-                con.execute(f"DROP TABLE {table}")
-        return WriteResult(inserted=inserted, updated=updated, deleted=deleted, unchanged=unchanged)
-
-
-def _count(
-    con: duckdb.DuckDBPyConnection, table: str, where: str = "", params: Sequence[Any] = ()
-) -> int:
-    row = con.execute(f"SELECT count(*) FROM {table} {where}", list(params)).fetchone()
-    return int(row[0]) if row else 0

@@ -12,38 +12,52 @@ row per key (the newer view of the activity). It remembers each key's last line 
 (a small dict, not the rows) and, only if duplicates were seen, rewrites the file once
 on ``close``.
 
-Rows must already be JSON-ready (schema.py's encoding). NaN and infinities are refused
-because neither warehouse's JSON reader accepts them.
+Rows must already be JSON-ready (schema.py's encoding). The file is always valid UTF-8:
+a lone surrogate left in a string (``transform`` repairs them, this is the safety net) is
+written as U+FFFD, since both warehouses' JSON readers refuse invalid UTF-8.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
 import orjson
 
+from nunis_ingest.transform import repair_text
+
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 """The fallback for what orjson refuses (integers beyond 64 bits, lone surrogates)."""
 
 
 def encode_line(row: Mapping[str, Any]) -> bytes:
-    """One NDJSON line (with its newline) for ``row``, as UTF-8.
+    """One NDJSON line (with its newline) for ``row``, as valid UTF-8.
 
     orjson writes the same compact JSON as the standard library about ten times faster
     (a full sync encodes tens of thousands of rows); a row it refuses, such as a ``raw``
-    holding Strava's oversized ``upload_id``, goes through the standard library.
+    holding Strava's oversized ``upload_id``, goes through the standard library, with any
+    lone surrogate replaced by U+FFFD and NaN or infinities written as null (as orjson
+    does). Raises ``TypeError``/``ValueError`` for a row that
+    is not JSON-ready.
     """
     try:
         return orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE)
     except TypeError:
-        return (_ENCODER.encode(row) + "\n").encode("utf-8", "surrogatepass")
+        try:
+            text = _ENCODER.encode(row)
+        except ValueError:  # NaN or an infinity: null, as orjson writes them
+            text = _ENCODER.encode(_finite(row))
+    try:
+        return (text + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        return (repair_text(text) + "\n").encode("utf-8")
 
 
 class NdjsonStage:
@@ -70,12 +84,20 @@ class NdjsonStage:
     def has_duplicates(self) -> bool:
         return self.key is not None and len(self._last_line) != self._lines
 
-    def add(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        """Append rows; raises ``ValueError`` for a row that is not JSON-ready."""
+    def add(self, rows: Iterable[Mapping[str, Any]], *, reject: Reject | None = None) -> None:
+        """Append rows. A row that is not JSON-ready raises ``TypeError``/``ValueError``
+        (nothing of the call is written), or, with ``reject``, is passed to
+        ``reject(row, reason)`` and skipped."""
         if self._file is None:
             raise RuntimeError(f"stage {self.path} is closed; rows can no longer be added")
         batch = list(rows)
-        data = b"".join([encode_line(row) for row in batch])  # encode all before bookkeeping
+        try:
+            lines = [encode_line(row) for row in batch]  # encode all before bookkeeping
+        except (TypeError, ValueError):
+            if reject is None:
+                raise
+            batch, lines = _encodable(batch, reject)
+        data = b"".join(lines)
         self._file.write(data)
         if self.key is None:
             self._lines += len(batch)
@@ -132,6 +154,37 @@ class NdjsonStage:
                 os.unlink(name)
             raise
         self._lines = len(keep)
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities replaced by ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+Reject = Callable[[Mapping[str, Any], str], None]
+"""Receives a row that could not be staged, and why."""
+
+
+def _encodable(
+    rows: list[Mapping[str, Any]], reject: Reject
+) -> tuple[list[Mapping[str, Any]], list[bytes]]:
+    """The rows that encode, with their lines; the others go to ``reject``."""
+    kept, lines = [], []
+    for row in rows:
+        try:
+            line = encode_line(row)
+        except (TypeError, ValueError) as exc:
+            reject(row, f"not JSON-ready: {exc}")
+            continue
+        kept.append(row)
+        lines.append(line)
+    return kept, lines
 
 
 def _hashable(value: Any) -> Any:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from nunis_ingest import schema
 from nunis_ingest.ports import ObjectStore, Warehouse
 from nunis_ingest.stores.localfs import LocalObjectStore
 from tests.gcp.adapters import bigquery_warehouse, gcs_store, read_bigquery_activity
@@ -77,14 +78,12 @@ def _read_duckdb_activity(warehouse: Any, activity_id: int) -> dict[str, Any] | 
     """One ``activities`` row in schema.py's JSON-ready encoding."""
     import json
 
-    from nunis_ingest import schema
-
     names = schema.column_names(schema.ACTIVITIES)
     select = ", ".join(
         f'CAST("{c.name}" AS VARCHAR)' if c.type in ("TIMESTAMP", "JSON") else f'"{c.name}"'
         for c in schema.ACTIVITIES
     )
-    with warehouse._connection() as con:
+    with warehouse.reader() as con:
         sql = f"SELECT {select} FROM activities WHERE id = ?"  # noqa: S608 (schema names)
         row = con.execute(sql, [activity_id]).fetchone()
     if row is None:
@@ -112,3 +111,60 @@ def read_activity(request: pytest.FixtureRequest, warehouse: Warehouse) -> Calla
     name = request.node.callspec.params["warehouse"]
     reader = ACTIVITY_READERS[name]
     return lambda activity_id: reader(warehouse, activity_id)
+
+
+# --- what the port does not expose: the quarantine log, and a table dropped under us ------
+
+
+def _duckdb_quarantine(warehouse: Any) -> list[dict[str, Any]]:
+    with warehouse.reader() as con:
+        cur = con.execute(
+            "SELECT athlete_id, activity_id, run_id, reason, raw FROM quarantine "
+            "ORDER BY activity_id NULLS LAST, reason"
+        )
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _bigquery_quarantine(warehouse: Any) -> list[dict[str, Any]]:
+    table = warehouse.sql_table(schema.QUARANTINE_TABLE)
+    return warehouse.rows(  # type: ignore[no-any-return]
+        f"SELECT athlete_id, activity_id, run_id, reason, raw FROM {table} "  # noqa: S608
+        "ORDER BY activity_id NULLS LAST, reason"
+    )
+
+
+def _duckdb_drop(warehouse: Any, table: str) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(warehouse.path))  # what a notebook user might do
+    con.execute(f'DROP TABLE "{table}"')
+    con.close()
+
+
+def _bigquery_drop(warehouse: Any, table: str) -> None:
+    warehouse.client.delete_table(warehouse.table_id(table))
+
+
+QUARANTINE_READERS: dict[str, Callable[[Any], list[dict[str, Any]]]] = {
+    "duckdb": _duckdb_quarantine,
+    "bigquery": _bigquery_quarantine,
+}
+DROPPERS: dict[str, Callable[[Any, str], None]] = {
+    "duckdb": _duckdb_drop,
+    "bigquery": _bigquery_drop,
+}
+
+
+@pytest.fixture
+def read_quarantine(
+    request: pytest.FixtureRequest, warehouse: Warehouse
+) -> Callable[[], list[dict[str, Any]]]:
+    reader = QUARANTINE_READERS[request.node.callspec.params["warehouse"]]
+    return lambda: reader(warehouse)
+
+
+@pytest.fixture
+def drop_table(request: pytest.FixtureRequest, warehouse: Warehouse) -> Callable[[str], None]:
+    dropper = DROPPERS[request.node.callspec.params["warehouse"]]
+    return lambda table: dropper(warehouse, table)

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from nunis_ingest.errors import MassDeleteRefused
+from nunis_ingest import schema
+from nunis_ingest.errors import MassDeleteRefused, WarehouseRejected
 from nunis_ingest.ports import Warehouse, WriteResult
 from nunis_ingest.transform import to_row
 
@@ -109,6 +110,7 @@ def test_mass_delete_guard_refuses_and_leaves_data_intact(warehouse: Warehouse) 
     newer = rows([1, 2, 99], name="changed")
     with pytest.raises(MassDeleteRefused, match=r"8 of 10") as info:
         commit(warehouse, newer, replace=True, max_delete_share=0.5)
+    assert type(info.value) is MassDeleteRefused  # the exact class, in every adapter
     assert "NUNIS_MAX_DELETE_SHARE" in str(info.value)
     assert warehouse.fetch_activity_hashes(ME) == before
     forced = commit(warehouse, newer, replace=True, max_delete_share=None)
@@ -244,22 +246,69 @@ def test_rows_of_another_athlete_are_refused(warehouse: Warehouse) -> None:
     assert warehouse.fetch_activity_hashes(ME) == {}
 
 
-def test_failed_commit_changes_nothing(warehouse: Warehouse) -> None:
+def test_bad_rows_are_quarantined_and_every_other_row_loads(
+    warehouse: Warehouse, read_quarantine: Callable[[], list[dict[str, Any]]]
+) -> None:
     commit(warehouse, rows([1, 2, 3]))
     before = warehouse.fetch_activity_hashes(ME)
-    bad = copy.deepcopy(rows([4])[0])
-    bad["distance"] = "not a number"  # a valid JSON line with a value of the wrong type
-    batch_rows = rows([1], name="edited") + rows([5]) + [bad]
-    with pytest.raises(Exception, match=r"(?i)cast|invalid|conver"):
-        commit(warehouse, batch_rows, replace=True, max_delete_share=None)
-    assert warehouse.fetch_activity_hashes(ME) == before
+    bad: dict[int, dict[str, Any]] = {
+        i: copy.deepcopy(rows([i], run="r2")[0]) for i in (3, 4, 9, 10, 11)
+    }
+    bad[3]["distance"] = "not a number"  # a new, unloadable version of a stored activity
+    bad[4]["distance"] = "not a number"
+    bad[9]["raw"] = None  # violates NOT NULL
+    bad[10]["upload_id"] = 2**64  # beyond INT64 in a typed column
+    bad[11]["start_date"] = "9999-12-31T23:30:00-05:00"  # year 10000 in UTC
+    good = rows([1], name="edited", run="r2") + rows([2, 5], run="r2")
+    result = commit(warehouse, [*good, *bad.values()], replace=True, max_delete_share=0.1, run="r2")
+    assert result == WriteResult(inserted=1, updated=1, unchanged=1, quarantined=5)
+    hashes = warehouse.fetch_activity_hashes(ME)
+    assert sorted(hashes) == [1, 2, 3, 5]  # 3 kept as it was, not deleted by replace
+    assert hashes[3] == before[3]
+    assert hashes[1] == good[0]["content_hash"]
+    held = read_quarantine()
+    assert [(q["athlete_id"], q["activity_id"], q["run_id"]) for q in held] == [
+        (ME, i, "r2") for i in (3, 4, 9, 10, 11)
+    ]
+    reasons = [q["reason"] for q in held]
+    assert reasons[0].startswith("distance")
+    assert reasons[2].startswith("raw")
+    assert reasons[3].startswith("upload_id")
+    assert reasons[4].startswith("start_date")
+    assert json.loads(held[1]["raw"])["id"] == 4  # the activity as received, as JSON text
+    later = commit(warehouse, rows([4], run="r3"), run="r3")  # arrives valid: loads normally
+    assert later == WriteResult(inserted=1)
+    assert len(read_quarantine()) == 5  # the log keeps its history
 
 
-def test_constraint_violation_mid_insert_changes_nothing(warehouse: Warehouse) -> None:
-    commit(warehouse, rows([1, 2, 3]))
-    before = warehouse.fetch_activity_hashes(ME)
-    bad = rows([9])[0]
-    bad["raw"] = None  # violates NOT NULL only when the rows are written
-    with pytest.raises(Exception, match=r"(?i)null|required"):
-        commit(warehouse, [*rows([1], name="edited"), *rows([6, 7, 8]), bad], replace=True)
-    assert warehouse.fetch_activity_hashes(ME) == before
+def test_a_batch_of_only_bad_rows_writes_the_quarantine_and_nothing_else(
+    warehouse: Warehouse, read_quarantine: Callable[[], list[dict[str, Any]]]
+) -> None:
+    bad = rows([7])[0] | {"trainer": "yes"}
+    assert commit(warehouse, [bad]) == WriteResult(quarantined=1)
+    assert warehouse.fetch_activity_hashes(ME) == {}
+    assert [q["reason"] for q in read_quarantine()] == ["trainer: str is not a boolean"]
+
+
+def test_a_table_deleted_under_us_is_rejected_not_retried(
+    warehouse: Warehouse, drop_table: Callable[[str], None]
+) -> None:
+    commit(warehouse, rows([1, 2]))
+    drop_table(schema.ACTIVITIES_TABLE)
+    with pytest.raises(WarehouseRejected, match=r"(?i)missing") as info:
+        commit(warehouse, rows([3]))
+    assert type(info.value) is WarehouseRejected
+    assert not info.value.retriable
+    assert "Fix:" in str(info.value)
+    with pytest.raises(WarehouseRejected):
+        warehouse.fetch_activity_hashes(ME)
+    with pytest.raises(WarehouseRejected):
+        warehouse.count_activities(ME)
+    warehouse.ensure_schema()  # what the next start does
+    assert commit(warehouse, rows([3])) == WriteResult(inserted=1)
+
+
+def test_unknown_column_is_a_caller_bug(warehouse: Warehouse) -> None:
+    with pytest.raises(ValueError, match="no column"):
+        commit(warehouse, [rows([1])[0] | {"no_such_column": 1}])
+    assert warehouse.fetch_activity_hashes(ME) == {}

@@ -46,8 +46,11 @@ def test_same_message_twice_creates_no_duplicate(sandbox, rt, function):
     rt.warehouse.close()
     for _ in range(2):
         assert publish(function, json.dumps({"athlete_id": aid, "mode": "all"})).status_code == 200
-    con = rt.warehouse._connect()  # type: ignore[attr-defined]
-    assert con.execute("select count(*), count(distinct id) from activities").fetchone() == (50, 50)
+    with rt.warehouse.reader() as con:  # type: ignore[attr-defined]
+        assert con.execute("select count(*), count(distinct id) from activities").fetchone() == (
+            50,
+            50,
+        )
 
 
 def test_legacy_plain_text_uses_the_single_configured_athlete(sandbox, rt, function):

@@ -68,11 +68,11 @@ def test_an_edit_inside_the_window_is_updated_and_first_seen_is_kept(sandbox, rt
     sandbox.patch_activity(newest["id"], name="Renamed ✨ tempo")
     report = sync(aid, "new")
     assert report.result.updated == 1
-    con = rt.warehouse._connect()  # type: ignore[attr-defined]
-    name, first, updated = con.execute(
-        "select name, first_seen_at::varchar, updated_at::varchar from activities where id = ?",
-        [newest["id"]],
-    ).fetchone()
+    with rt.warehouse.reader() as con:  # type: ignore[attr-defined]
+        name, first, updated = con.execute(
+            "select name, first_seen_at::varchar, updated_at::varchar from activities where id = ?",
+            [newest["id"]],
+        ).fetchone()
     assert name == "Renamed ✨ tempo"
     assert first <= updated
 
@@ -133,8 +133,8 @@ def test_unknown_strava_field_survives_in_raw(sandbox, rt, sync):
     aid = register(rt, _one(sandbox, 10))
     added = sandbox.add_activity(aid, future_field={"added": 2027, "emoji": "🏃"})
     sync(aid, "all")
-    con = rt.warehouse._connect()  # type: ignore[attr-defined]
-    (raw,) = con.execute("select raw from activities where id = ?", [added["id"]]).fetchone()
+    with rt.warehouse.reader() as con:  # type: ignore[attr-defined]
+        (raw,) = con.execute("select raw from activities where id = ?", [added["id"]]).fetchone()
     assert json.loads(raw)["future_field"] == {"added": 2027, "emoji": "🏃"}
 
 
@@ -172,9 +172,9 @@ def test_start_date_local_is_a_zoneless_wall_clock(sandbox, rt, sync):
 def test_every_row_carries_the_athlete_id(sandbox, rt, sync, mode):
     aid = register(rt, _one(sandbox, 25))
     sync(aid, mode)
-    con = rt.warehouse._connect()  # type: ignore[attr-defined]
-    assert con.execute("select distinct athlete_id from activities").fetchall() == [(aid,)]
-    assert con.execute("select count(*) from activities").fetchone() == (25,)
+    with rt.warehouse.reader() as con:  # type: ignore[attr-defined]
+        assert con.execute("select distinct athlete_id from activities").fetchall() == [(aid,)]
+        assert con.execute("select count(*) from activities").fetchone() == (25,)
 
 
 def test_an_idle_poll_never_opens_the_warehouse(sandbox, rt, app_env):

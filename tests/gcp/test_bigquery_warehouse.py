@@ -8,10 +8,18 @@ and survive; an unknown top-level column is refused by the adapter before any lo
 # ruff: noqa: S608
 from __future__ import annotations
 
+import google.api_core.exceptions as gexc
 import pytest
+from google.cloud import bigquery
 
 from nunis_ingest import errors, schema
-from nunis_ingest.warehouses.bigquery import BigQueryWarehouse, WarehouseRejected
+from nunis_ingest.warehouses.bigquery import (
+    BigQueryWarehouse,
+    WarehouseRejected,
+    _bq_errors,
+    schema_fields,
+)
+from nunis_ingest.warehouses.staging import encode_line
 
 pytestmark = pytest.mark.gcp
 ATHLETE = 42
@@ -78,14 +86,14 @@ def test_schema_as_declared_clustered_and_idempotent(wh, bigquery_client):
     assert shape([f.to_api_repr() for f in runs.schema]) == shape(
         schema.bigquery_fields(schema.RUNS)
     )
-    assert tables(wh) == ["activities", "ingest_runs"]
+    assert tables(wh) == ["activities", "ingest_runs", "quarantine"]
 
 
 def test_load_and_merge_counts_and_no_staging_left(wh):
     result = commit(wh, [row(1), row(2), row(3)])
     assert (result.inserted, result.updated, result.unchanged, result.deleted) == (3, 0, 0, 0)
     assert wh.operations == {"load": 1, "dml": 1}
-    assert tables(wh) == ["activities", "ingest_runs"]
+    assert tables(wh) == ["activities", "ingest_runs", "quarantine"]
 
     again = commit(wh, [row(1), row(2, "v2"), row(4)], run_id="r/2:x")
     assert (again.inserted, again.updated, again.unchanged) == (1, 1, 1)
@@ -104,13 +112,13 @@ def test_load_and_merge_counts_and_no_staging_left(wh):
     same = commit(wh, [row(1), row(4)], run_id="r3")
     assert (same.unchanged, same.inserted, same.updated) == (2, 0, 0)
     assert wh.operations == {"load": 3, "dml": 2}  # nothing changed: no MERGE
-    assert tables(wh) == ["activities", "ingest_runs"]
+    assert tables(wh) == ["activities", "ingest_runs", "quarantine"]
 
 
 def test_empty_batch_without_replace_does_nothing(wh):
     assert commit(wh, []) == commit(wh, [])
     assert wh.operations == {"load": 0, "dml": 0}
-    assert tables(wh) == ["activities", "ingest_runs"]
+    assert tables(wh) == ["activities", "ingest_runs", "quarantine"]
 
 
 def test_replace_deletes_missing_and_mass_delete_guard(wh):
@@ -122,7 +130,7 @@ def test_replace_deletes_missing_and_mass_delete_guard(wh):
     with pytest.raises(errors.MassDeleteRefused, match="would delete 9 of 11"):
         commit(wh, [row(1), row(99)], replace=True, share=0.5, run_id="r2")
     assert len(wh.fetch_activity_hashes(ATHLETE)) == 11
-    assert tables(wh) == ["activities", "ingest_runs"]
+    assert tables(wh) == ["activities", "ingest_runs", "quarantine"]
 
     result = commit(wh, [row(i) for i in range(1, 9)], replace=True, share=0.5, run_id="r3")
     assert (result.deleted, result.unchanged) == (3, 8)
@@ -137,12 +145,52 @@ def test_replace_with_empty_batch_deletes_all(wh):
     assert wh.fetch_activity_hashes(ATHLETE) == {}
 
 
-def test_failed_load_drops_staging_and_maps_error(wh):
+def test_a_row_the_load_would_reject_is_quarantined_and_staging_dropped(wh):
+    result = commit(wh, [row(1, distance="not a number"), row(2)])
+    assert (result.inserted, result.quarantined) == (1, 1)
+    assert tables(wh) == ["activities", "ingest_runs", "quarantine"]
+    assert list(wh.fetch_activity_hashes(ATHLETE)) == [2]
+
+
+def test_a_load_bigquery_refuses_is_rejected_not_retried(wh, tmp_path):
+    bad = tmp_path / "bad.ndjson"
+    bad.write_text('{"id": "not a number"}\n')  # what the stage's checks never let through
     with pytest.raises(WarehouseRejected) as info:
-        commit(wh, [row(1, distance="not a number")])
+        wh.load_file(str(bad), wh.table_id("activities"), schema.ACTIVITIES, append=True)
+    assert type(info.value) is errors.WarehouseRejected
     assert not info.value.retriable
-    assert tables(wh) == ["activities", "ingest_runs"]
-    assert wh.fetch_activity_hashes(ATHLETE) == {}
+
+
+def test_a_file_is_loaded_in_bounded_pieces_that_add_up_to_one_load(wh, tmp_path):
+    rows = [row(i) for i in range(1, 41)]
+    staged = tmp_path / "stage.ndjson"
+    staged.write_bytes(b"".join(encode_line(r) for r in rows))
+    table = wh.table_id("_stage_pieces")
+    wh.client.create_table(bigquery.Table(table, schema=schema_fields(schema.ACTIVITIES)))
+    wh.load_file(str(staged), table, schema.ACTIVITIES, part_bytes=2000)  # ~10 load jobs
+    counted = f"SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS d FROM `{table}`"
+    assert wh.rows(counted) == [{"n": 40, "d": 40}]
+    wh.load_file(str(staged), table, schema.ACTIVITIES, part_bytes=2000)  # truncates first
+    assert wh.rows(counted) == [{"n": 40, "d": 40}]
+    assert wh.operations["load"] == 2  # one per file, however many pieces
+
+
+@pytest.mark.parametrize(
+    ("exc", "retriable", "text"),
+    [
+        (gexc.Forbidden("Access Denied", errors=[{"reason": "accessDenied"}]), False, "dataEditor"),
+        (gexc.NotFound("Not found: Table x", errors=[{"reason": "notFound"}]), False, "missing"),
+        (gexc.Forbidden("Quota", errors=[{"reason": "rateLimitExceeded"}]), True, "failed"),
+        (gexc.BadRequest("Invalid schema", errors=[{"reason": "invalid"}]), False, "schema"),
+        (gexc.ServiceUnavailable("down"), True, "transiently"),
+    ],
+)
+def test_google_errors_map_to_the_one_contract(exc, retriable, text):
+    with pytest.raises(errors.NunisError) as info, _bq_errors("load into t"):
+        raise exc
+    assert info.value.retriable is retriable
+    assert isinstance(info.value, errors.WarehouseTransientError | errors.WarehouseRejected)
+    assert text in str(info.value)
 
 
 def test_unknown_top_level_column_refused_before_load(wh):

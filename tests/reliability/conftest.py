@@ -225,10 +225,10 @@ def register(rt: Runtime, athlete: dict[str, Any], **config: Any) -> int:
 
 
 def warehouse_rows(rt: Runtime, athlete_id: int) -> list[tuple[int, str]]:
-    con = rt.warehouse._connect()  # type: ignore[attr-defined]
-    rows = con.execute(
-        "select id, content_hash from activities where athlete_id = ? order by id", [athlete_id]
-    ).fetchall()
+    with rt.warehouse.reader() as con:  # type: ignore[attr-defined]
+        rows = con.execute(
+            "select id, content_hash from activities where athlete_id = ? order by id", [athlete_id]
+        ).fetchall()
     return [(int(i), str(h)) for i, h in rows]
 
 

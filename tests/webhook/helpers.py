@@ -44,7 +44,7 @@ def settle(sandbox: Any, rt: Runtime, deliveries: int) -> None:
 
 
 def loaded(rt: Runtime) -> dict[int, set[int]]:
-    with rt.warehouse._connection() as con:  # type: ignore[attr-defined]  (under its lock)
+    with rt.warehouse.reader() as con:  # type: ignore[attr-defined]
         rows = con.execute("SELECT athlete_id, id FROM activities").fetchall()
     out: dict[int, set[int]] = {}
     for athlete_id, activity_id in rows:
@@ -53,7 +53,7 @@ def loaded(rt: Runtime) -> dict[int, set[int]]:
 
 
 def name_of(rt: Runtime, activity_id: int) -> str | None:
-    with rt.warehouse._connection() as con:  # type: ignore[attr-defined]
+    with rt.warehouse.reader() as con:  # type: ignore[attr-defined]
         row = con.execute("SELECT name FROM activities WHERE id = ?", [activity_id]).fetchone()
     return None if row is None else str(row[0])
 
