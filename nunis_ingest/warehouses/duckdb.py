@@ -210,6 +210,12 @@ class DuckDBWarehouse:
                 action="grant this user read and write permission on the file and its "
                 "folder (DuckDB writes a .wal file next to it).",
             )
+        if "not a valid DuckDB database" in text:
+            return WarehouseRejected(
+                f"{where} is not a DuckDB database: {text}",
+                action="point NUNIS_DUCKDB_PATH at a DuckDB file, or move this file away and "
+                "run a full sync (mode all) to rebuild the warehouse.",
+            )
         if isinstance(exc, duckdb.TransactionException | duckdb.IOException):
             return WarehouseTransientError(
                 f"{where} is busy or unavailable: {text}",

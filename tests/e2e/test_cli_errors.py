@@ -114,6 +114,7 @@ def _hold_duckdb(path: Path) -> subprocess.Popen[str]:
 
 
 def test_duckdb_file_locked_by_another_process(sandbox, rt, app_env):
+    app_env = app_env | {"NUNIS_DUCKDB_LOCK_WAIT_SECONDS": "1"}  # the bounded wait, shortened
     aid = register(rt, sandbox.athletes()[0])
     assert run(app_env, "sync", "--no-progress").exit_code == 0
     rt.warehouse.close()  # type: ignore[attr-defined]
@@ -153,7 +154,12 @@ def test_not_a_duckdb_file_is_one_line_and_debug_shows_the_traceback(rt, app_env
     assert register_env.exit_code == 0
     purge = run(env, "athlete", "remove", "9", "--purge", "--yes")
     assert purge.exit_code == 1
-    one_error_line(purge.stderr, "unexpected", "run again with --debug", forbidden=("x" * 30,))
+    one_error_line(
+        purge.stderr,
+        "is not a DuckDB database",
+        "Fix: point NUNIS_DUCKDB_PATH",
+        forbidden=("x" * 30,),
+    )
     listed = run(env, "--debug", "athlete", "list")  # still registered; nothing wrong here
     assert listed.exit_code == 0
     assert "Traceback" not in listed.output
