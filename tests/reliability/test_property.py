@@ -1,8 +1,9 @@
 """Property: whatever Strava does and whatever fails, a final complete `all` converges.
 
 A hypothesis state machine drives random Strava-side changes (create at any start date,
-edit, delete, revoke and re-authorise), polls in both modes with injected faults and
-duplicate deliveries, and clock jumps (which rotate tokens). Invariants:
+edit, including names holding half an emoji (a lone UTF-16 surrogate), delete, revoke and
+re-authorise), polls in both modes with injected faults and duplicate deliveries, and
+clock jumps (which rotate tokens). Invariants:
 
 - every poll ends in the right decision: an ack (return) or a retriable raise; a
   permanent error only for a revoked athlete (a spurious 401 or a skewed clock is not one);
@@ -127,7 +128,7 @@ class Pipeline_(RuleBasedStateMachine):
         visibility = "only_me" if only_me else "everyone"
         self.sandbox.add_activity(self._pick(data), start_date=start, visibility=visibility)
 
-    @rule(data=s.data(), name=s.text("abcé🏃 ", min_size=1, max_size=12))
+    @rule(data=s.data(), name=s.text("abcé🏃 \ud83d", min_size=1, max_size=12))  # half an emoji too
     def edit(self, data: s.DataObject, name: str) -> None:
         activity = self._activity(data)
         if activity is not None:

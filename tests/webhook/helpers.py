@@ -99,7 +99,7 @@ def poll(rt: Runtime, sandbox: Any, athlete_id: int, mode: str = "new") -> RunRe
 
 
 def raw_of(rt: Runtime, activity_id: int) -> dict[str, Any] | None:
-    with rt.warehouse._connection() as con:  # type: ignore[attr-defined]
+    with rt.warehouse.reader() as con:  # type: ignore[attr-defined]
         row = con.execute("SELECT raw FROM activities WHERE id = ?", [activity_id]).fetchone()
     if row is None:
         return None
