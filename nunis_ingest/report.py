@@ -63,6 +63,9 @@ class RunReport:
         fields = {k: row[k] for k in keep}
         fields |= {k: row[k] for k in ("requests", "activities_seen", "inserted", "updated")}
         fields |= {"deleted": row["deleted"], "unchanged": row["unchanged"]}
+        fields["quarantined"] = self.result.quarantined
+        if self.stop is not None:
+            fields["stop"] = self.stop.value
         fields["read_usage"] = f"{row['read_usage_15min']},{row['read_usage_daily']}"
         return fields
 
@@ -74,6 +77,8 @@ class RunReport:
             f"requests={self.requests} seen={self.seen} inserted={r.inserted} "
             f"updated={r.updated} deleted={r.deleted} unchanged={r.unchanged}"
         )
+        if r.quarantined:
+            text += f" quarantined={r.quarantined} (see the quarantine table)"
         if self.usage and self.usage.read_usage_15min is not None:
             u = self.usage
             text += (

@@ -78,7 +78,8 @@ def settle(
     cap = int(now) + CLOCK_SKEW_SECONDS
     if complete and plan.full:
         known = {}
-    known.update(fetched.window)
+    if complete or not plan.full:  # an unfinished full refresh committed nothing
+        known.update(fetched.window)
     if complete and fetched.max_start is not None:
         newest = min(fetched.max_start, cap)  # a future-dated activity must not freeze `new`
         cursor = newest if cursor is None or plan.full else max(min(cursor, cap), newest)

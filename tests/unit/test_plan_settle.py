@@ -268,3 +268,19 @@ def test_a_webhook_write_of_an_old_activity_is_not_kept_in_the_window():
     )
     assert out.cursor == state.cursor
     assert 3 not in out.known, "outside the window: the poll does not list it"
+
+
+def test_an_unfinished_full_refresh_commits_nothing_so_it_remembers_nothing():
+    state = loaded(known={1: ("h1", NOW - DAY)})
+    seen = fetched(a2=("h2", NOW - 100))
+    resume = {"mode": "all", "run_id": "r1", "started_at": NOW, "pages": [], "before": 5}
+    out = do_settle(
+        plan_for(state, "all"),
+        state,
+        seen,
+        complete=False,
+        stop=Stop.READ_BUDGET_15MIN,
+        resume=resume,
+    )
+    assert out.state.known == state.known
+    assert out.state.pending == resume
