@@ -31,8 +31,9 @@ demo-cloud: local-gcp
 bundle-check: local-gcp
 	$(PY) scripts/bundle.py check
 
-## make test: every test, with the local BigQuery and Cloud Storage stand-ins required
-test: bundle-check
+## make test: the bundle check, checkov over infra/, then every test, with the local
+## BigQuery and Cloud Storage stand-ins required
+test: bundle-check checkov
 	NUNIS_REQUIRE_GCP=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
