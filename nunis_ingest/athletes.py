@@ -11,8 +11,7 @@ import json
 from dataclasses import asdict, dataclass
 
 from nunis_ingest.errors import AthleteNotConfigured, ConfigError
-from nunis_ingest.keys import ATHLETES_PREFIX, athlete_prefix
-from nunis_ingest.keys import athlete_key as athlete_key  # re-exported for callers
+from nunis_ingest.keys import ATHLETES_PREFIX, athlete_key, athlete_prefix
 from nunis_ingest.ports import CREATE_ONLY, ObjectStore
 from nunis_ingest.state import SyncState, dump_state, load_state
 from nunis_ingest.strava.oauth import Token

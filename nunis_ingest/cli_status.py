@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from nunis_ingest.athletes import AthleteRepo, athlete_key
+from nunis_ingest.athletes import AthleteRepo
 from nunis_ingest.cli_errors import describe
+from nunis_ingest.keys import athlete_key
 
 if TYPE_CHECKING:
     from nunis_ingest.ports import Warehouse

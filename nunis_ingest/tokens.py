@@ -9,6 +9,7 @@ import requests
 from nunis_ingest import logs
 from nunis_ingest.athletes import AthleteRepo
 from nunis_ingest.errors import StravaAuthError, TokenMismatch
+from nunis_ingest.keys import athlete_key
 from nunis_ingest.settings import Settings
 from nunis_ingest.strava.oauth import OAuthClient, Token, accepted_scope_ok, needs_refresh
 
@@ -69,10 +70,11 @@ def check_owner(token: Token, athlete_id: int) -> None:
     with it, one athlete's activities would be filed under another's id."""
     if token.athlete_id is not None and token.athlete_id != athlete_id:
         raise TokenMismatch(
-            f"athletes/{athlete_id}/token.json holds the token of athlete {token.athlete_id}.",
+            f"{athlete_key(athlete_id, 'token.json')} holds the token of athlete "
+            f"{token.athlete_id}.",
             athlete_id=athlete_id,
             action=f"run `nunis-ingest auth` as athlete {athlete_id}, or move the file to "
-            f"athletes/{token.athlete_id}/.",
+            f"{athlete_key(token.athlete_id, '')}.",
         )
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from nunis_ingest.api import AthleteApi
-from nunis_ingest.athletes import AthleteRepo, athlete_key
+from nunis_ingest.athletes import AthleteRepo
 from nunis_ingest.context import SyncContext
 from nunis_ingest.errors import (
     AthleteNotConfigured,
@@ -30,6 +30,7 @@ from nunis_ingest.errors import (
     StravaTokenRejected,
     TokenMismatch,
 )
+from nunis_ingest.keys import archive_prefix, athlete_key
 from nunis_ingest.webhook.marks import MARKS_NAME
 
 
@@ -54,7 +55,7 @@ def verify(api: AthleteApi) -> Verdict:
     owner = me.get("id")
     if owner != api.athlete_id:
         raise TokenMismatch(
-            f"athletes/{api.athlete_id}/token.json answers GET /athlete as athlete {owner}; "
+            f"{athlete_key(api.athlete_id, 'token.json')} answers GET /athlete as athlete {owner}; "
             "the deauthorization event was not acted on.",
             athlete_id=api.athlete_id,
             action=f"run `nunis-ingest auth` as athlete {api.athlete_id}.",
@@ -70,7 +71,7 @@ def purge(athlete_id: int, repo: AthleteRepo, ctx: SyncContext) -> tuple[str, di
     if not ctx.settings.purge_on_deauth:
         return "disabled", counts
     counts["warehouse_rows"] = ctx.warehouse.purge_athlete(athlete_id)
-    archive = list(ctx.store.list(f"archive/strava/athlete={athlete_id}/"))
+    archive = list(ctx.store.list(archive_prefix(athlete_id)))
     for key in archive:
         ctx.store.delete(key)
     counts["archive_objects"] = len(archive)

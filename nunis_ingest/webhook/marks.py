@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from nunis_ingest.athletes import athlete_key
+from nunis_ingest.keys import athlete_key
 from nunis_ingest.ports import CREATE_ONLY, ObjectStore
 from nunis_ingest.webhook.model import StravaEvent
 
