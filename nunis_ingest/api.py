@@ -107,7 +107,13 @@ class AthleteApi:
         if previous is not None:
             self._spent += previous.requests_made
         self.token = fresh_token(
-            ctx.session, ctx.settings, self._repo, self.athlete_id, ctx.now(), force=force
+            ctx.session,
+            ctx.settings,
+            self._repo,
+            self.athlete_id,
+            ctx.now(),
+            force=force,
+            sleep=ctx.sleep,
         )
         self.refreshed = self.refreshed or force
         client = StravaClient(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
 import requests
 
@@ -26,6 +28,7 @@ def fresh_token(
     now: float,
     *,
     force: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Token:
     """The athlete's token, refreshed when within its last hour (or at once with ``force``:
     Strava refused the access token before its ``expires_at``, e.g. our clock lags).
@@ -48,6 +51,7 @@ def fresh_token(
         client_id=client_id,
         client_secret=secret,
         timeout=settings.http_timeout_seconds,
+        sleep=sleep,
     )
     try:
         fresh = oauth.refresh(token)
