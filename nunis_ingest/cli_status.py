@@ -27,7 +27,7 @@ TEXT_FIELDS = (
     "health",
     "activities",
     "expected_rows",
-    "suspected_deletions",
+    "deletion_checks",
     "cursor",
     "last_success_at",
     "last_run",
@@ -77,7 +77,7 @@ def athlete_status(repo: AthleteRepo, probe: WarehouseProbe, athlete_id: int) ->
         "needs_reauth": None,
         "activities": None,
         "expected_rows": None,
-        "suspected_deletions": None,
+        "deletion_checks": None,
         "cursor": None,
         "last_success_at": None,
         "last_run": None,
@@ -103,7 +103,7 @@ def athlete_status(repo: AthleteRepo, probe: WarehouseProbe, athlete_id: int) ->
             last_run=state.last_run_id,
             read_usage=state.last_read_usage,
             expected_rows=state.rows,
-            suspected_deletions=len(state.suspects),
+            deletion_checks=len(state.suspects),
             last_error=(
                 f"{state.last_error_class}: {state.last_error_message}"
                 if state.last_error_class
