@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import sys
 from dataclasses import replace
 from typing import Any, NoReturn
@@ -35,8 +37,18 @@ class NunisGroup(click.Group):
             raise  # "Aborted!" (e.g. a confirmation answered no)
         except KeyboardInterrupt:
             _interrupted()
+        except BrokenPipeError:  # `nunis-ingest status | head`: the reader has what it wanted
+            _quiet_stdout()
+            sys.exit(cli_errors.EXIT_OK)
         except Exception as exc:
             sys.exit(cli_errors.fail(exc, debug=_debug(ctx)))
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def _interrupted() -> NoReturn:

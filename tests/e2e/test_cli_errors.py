@@ -232,3 +232,17 @@ def test_python_dash_m_offers_every_command(app_env):
     out, err = hooks.communicate(timeout=60)
     assert hooks.returncode == 0, err
     assert "No subscription at Strava." in out
+
+
+def test_a_reader_that_stops_early_is_not_an_error(sandbox, rt, app_env):
+    """`nunis-ingest status | head -1`: the reader may close the pipe before we write; that
+    is no failure (exit 0, nothing on stderr)."""
+    for athlete_id in (11, 12, 13):
+        assert run(app_env, "athlete", "add", str(athlete_id), "--refresh-token", "t" * 30)
+    shown = spawn(app_env, "status")
+    assert shown.stdout is not None
+    assert shown.stderr is not None
+    shown.stdout.close()  # the reader is gone before the first line is written
+    err = shown.stderr.read()
+    assert shown.wait(timeout=60) == 0, err
+    assert err == ""
