@@ -1,5 +1,8 @@
 """Pure: per-athlete sync state (``athletes/<id>/state.json``), versioned JSON.
 
+This module holds the state's shape and its (de)serialisation; how a run moves it is
+``settle.py`` (pure), where it starts a listing is ``plan.py``.
+
 The state is small and committed last, after the warehouse write. ``cursor`` is the
 newest ``start_date`` loaded (epoch seconds); a ``new`` poll lists from
 ``cursor - lookback``. ``known`` holds ``id -> (content_hash, start_epoch)`` only for
@@ -15,23 +18,18 @@ a deleted or replaced warehouse is noticed and healed instead of silently frozen
 
 Decisions: ``load_state`` ignores keys it does not know (tolerant reader; a real format
 change bumps ``version``); every known key is type-checked, and a bad one is reported as
-corruption naming the key, never quoting the file's content. ``window_start`` never goes
-below 0 (Strava's ``after`` is epoch seconds).
+corruption naming the key, never quoting the file's content.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from nunis_ingest.errors import ConfigError
 
 STATE_VERSION = 1
-
-SeenItem = tuple[int, str, int | None]
-"""(activity id, content hash, start epoch seconds or None)."""
 
 
 @dataclass
@@ -181,59 +179,7 @@ def _from_doc(doc: dict[str, Any]) -> SyncState:
         needs_reauth=needs_reauth,
         last_read_usage=usage,
         pending=pending,
-        suspects=list(suspects),
+        suspects=sorted(set(suspects)),
         rows=rows,
         verified_at=_int(doc.get("verified_at"), "verified_at"),
     )
-
-
-# --- the window and the known hashes ------------------------------------------------
-
-
-def window_start(state: SyncState, lookback_seconds: int) -> int | None:
-    """``after`` for a ``new`` poll: ``cursor - lookback`` (not below 0), or ``None``
-    when there is no cursor yet (list everything)."""
-    if lookback_seconds < 0:
-        raise ValueError("lookback_seconds must not be negative")
-    if state.cursor is None:
-        return None
-    return max(0, state.cursor - lookback_seconds)
-
-
-def changed(items: Iterable[SeenItem], state: SyncState) -> set[int]:
-    """Ids whose hash is not in ``known`` or differs from it."""
-    out: set[int] = set()
-    for activity_id, content_hash, _start in items:
-        entry = state.known.get(activity_id)
-        if entry is None or entry[0] != content_hash:
-            out.add(activity_id)
-    return out
-
-
-def advance(state: SyncState, seen: Iterable[SeenItem], *, lookback_seconds: int) -> SyncState:
-    """A new state: cursor moved to the newest start seen (never backwards), ``seen``
-    merged into ``known`` and entries older than ``new cursor - lookback`` pruned.
-
-    Seen items without a start epoch are not kept (an older entry for the id is
-    dropped). The input state is not modified.
-    """
-    if lookback_seconds < 0:
-        raise ValueError("lookback_seconds must not be negative")
-    known = dict(state.known)
-    cursor = state.cursor
-    for activity_id, content_hash, start in seen:
-        if start is None:
-            known.pop(activity_id, None)
-            continue
-        known[activity_id] = (content_hash, start)
-        cursor = start if cursor is None else max(cursor, start)
-    if cursor is not None:
-        floor = cursor - lookback_seconds
-        known = {k: v for k, v in known.items() if v[1] >= floor}
-    return replace(state, cursor=cursor, known=known)
-
-
-def forget(state: SyncState, ids: Iterable[int]) -> SyncState:
-    """A new state without these ids in ``known`` (after deletes)."""
-    drop = set(ids)
-    return replace(state, known={k: v for k, v in state.known.items() if k not in drop})

@@ -9,8 +9,7 @@ nondeterministic is injected (session, sleep, clock) so tests need no monkeypatc
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,52 +95,6 @@ class StravaClient:
             "/athlete/activities", params, expect=list, context=f"listing activities page {page}"
         )
         return Page(number=page, body=body, items=items, usage=self._response_usage)
-
-    def iter_activity_pages(
-        self,
-        *,
-        after: int | None = None,
-        before: int | None = None,
-        per_page: int = MAX_PER_PAGE,
-        start_page: int = 1,
-        stop_on_short_page: bool = False,
-        continue_while: Callable[[], bool] | None = None,
-    ) -> Iterator[Page]:
-        """Yield non-empty pages in order until Strava answers an empty page.
-
-        Strava may return a short page that is not the last, so the safe stop is the empty
-        page (fetched, not yielded). ``stop_on_short_page`` trades that safety for one request
-        less, for callers that re-list with overlap anyway.
-
-        While the caller works on a page, the next one is already being fetched (one
-        background thread, so requests stay strictly sequential): a sync then takes about
-        as long as the fetches alone when Strava is slower than our processing. Only a page
-        that will be needed anyway is prefetched, so the request count is unchanged.
-        ``continue_while`` is asked before every further request, as each page arrives; when
-        it says no (a sync near its read or time budget), the listing ends after that page
-        without spending another request.
-        """
-
-        def fetch(number: int) -> Page:
-            return self.list_activities_page(number, after=after, before=before, per_page=per_page)
-
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="strava-prefetch")
-        try:
-            pending = pool.submit(fetch, start_page)
-            while True:
-                page = pending.result()
-                if not page.items:
-                    return
-                if stop_on_short_page and len(page.items) < per_page:
-                    yield page
-                    return
-                if continue_while is not None and not continue_while():
-                    yield page
-                    return
-                pending = pool.submit(fetch, page.number + 1)
-                yield page
-        finally:  # a caller that fails mid-listing does not wait for an unneeded page
-            pool.shutdown(wait=False, cancel_futures=True)
 
     # --- single resources -------------------------------------------------------------
 

@@ -89,34 +89,6 @@ def test_page_keeps_exact_bytes_usage_and_sends_bearer(mocked, fake_time):
     }
 
 
-def test_iterates_until_empty_page_which_is_fetched_not_yielded(mocked, fake_time):
-    bodies: list[list[dict[str, object]]] = [acts(1, 3), acts(4, 1), acts(5, 2), []]
-    for body in bodies:  # short page 2 is not the end
-        mocked.get(LIST, json=body)
-    client = make_client(fake_time)
-    pages = list(client.iter_activity_pages(per_page=3))
-    assert [p.number for p in pages] == [1, 2, 3]
-    assert [len(p.items) for p in pages] == [3, 1, 2]
-    assert client.requests_made == 4
-    assert [query(c)["page"] for c in mocked.calls] == ["1", "2", "3", "4"]
-
-
-def test_stop_on_short_page_saves_the_empty_request(mocked, fake_time):
-    for body in (acts(1, 3), acts(4, 1), acts(5, 3)):
-        mocked.get(LIST, json=body)
-    client = make_client(fake_time)
-    pages = list(client.iter_activity_pages(per_page=3, start_page=1, stop_on_short_page=True))
-    assert [p.number for p in pages] == [1, 2]
-    assert client.requests_made == 2
-
-
-def test_start_page_and_empty_first_page(mocked, fake_time):
-    mocked.get(LIST, json=[])
-    client = make_client(fake_time)
-    assert list(client.iter_activity_pages(start_page=5)) == []
-    assert query(mocked.calls[0])["page"] == "5"
-
-
 def test_retries_5xx_with_growing_jittered_backoff(mocked, fake_time):
     for _ in range(3):
         mocked.get(LIST, status=502, body=b"<html>bad gateway</html>")

@@ -2,23 +2,19 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from nunis_ingest.confirm import Confirmation
 from nunis_ingest.errors import ConfigError
-from nunis_ingest.state import (
-    STATE_VERSION,
-    SyncState,
-    advance,
-    changed,
-    dump_state,
-    forget,
-    load_state,
-    window_start,
-)
+from nunis_ingest.plan import make_plan
+from nunis_ingest.ports import WriteResult
+from nunis_ingest.settle import Fetched, settle
+from nunis_ingest.state import STATE_VERSION, SyncState, dump_state, load_state
 from tests.unit.strategies import json_values
 
 DAY = 86400
@@ -122,59 +118,6 @@ def test_unknown_keys_ignored() -> None:
     assert load_state(b'{"version": 1, "cursor": 5, "later": 1}') == SyncState(cursor=5)
 
 
-# --- window, changed, advance, forget ---------------------------------------------------
-
-
-def test_window_start() -> None:
-    assert window_start(SyncState(), 7 * DAY) is None
-    assert window_start(SyncState(cursor=1_700_000_000), 7 * DAY) == 1_700_000_000 - 7 * DAY
-    assert window_start(SyncState(cursor=100), 7 * DAY) == 0
-    with pytest.raises(ValueError, match="lookback"):
-        window_start(SyncState(cursor=1), -1)
-
-
-def test_changed() -> None:
-    state = SyncState(cursor=100, known={1: ("h1", 100), 2: ("h2", 90)})
-    items = [(1, "h1", 100), (2, "other", 90), (3, "h3", None)]
-    assert changed(items, state) == {2, 3}
-    assert changed([], state) == set()
-
-
-def test_advance_moves_cursor_merges_and_prunes() -> None:
-    state = SyncState(cursor=1000, known={1: ("a", 950), 2: ("b", 700)}, last_run_id="r")
-    before = copy.deepcopy(state)
-    new = advance(state, [(3, "c", 1200), (1, "a2", 950), (4, "d", None)], lookback_seconds=300)
-    assert state == before  # input untouched
-    assert new.cursor == 1200
-    assert new.known == {1: ("a2", 950), 3: ("c", 1200)}  # 2 is older than 1200 - 300
-    assert new.last_run_id == "r"
-
-
-def test_advance_keeps_entry_at_window_edge_and_never_moves_back() -> None:
-    state = SyncState(cursor=1000, known={1: ("a", 700)})
-    new = advance(state, [(2, "b", 500)], lookback_seconds=300)
-    assert new.cursor == 1000
-    assert new.known == {1: ("a", 700)}  # 700 == 1000 - 300 stays; 500 pruned
-
-
-def test_advance_from_fresh_and_empty() -> None:
-    assert advance(SyncState(), [], lookback_seconds=10) == SyncState()
-    assert advance(SyncState(), [(1, "h", None)], lookback_seconds=10) == SyncState()
-    assert advance(SyncState(), [(1, "h", 5)], lookback_seconds=10).cursor == 5
-
-
-def test_advance_drops_known_entry_seen_without_start() -> None:
-    state = SyncState(cursor=10, known={1: ("a", 10)})
-    assert advance(state, [(1, "b", None)], lookback_seconds=5).known == {}
-
-
-def test_forget() -> None:
-    state = SyncState(cursor=10, known={1: ("a", 10), 2: ("b", 9)})
-    new = forget(state, [2, 99])
-    assert new.known == {1: ("a", 10)}
-    assert state.known == {1: ("a", 10), 2: ("b", 9)}
-
-
 # --- properties ------------------------------------------------------------------------
 
 ids = st.integers(min_value=1, max_value=2**63 - 1)
@@ -193,6 +136,9 @@ states = st.builds(
     needs_reauth=st.booleans(),
     last_read_usage=st.none() | st.dictionaries(st.text(max_size=8), st.integers(), max_size=4),
     pending=st.none() | st.dictionaries(st.text(max_size=8), json_values, max_size=4),
+    suspects=st.lists(ids, max_size=5, unique=True).map(sorted),
+    rows=st.none() | st.integers(min_value=0, max_value=10**9),
+    verified_at=st.none() | epochs,
 )
 seen_items = st.lists(st.tuples(ids, hashes, st.none() | epochs), max_size=30)
 
@@ -222,33 +168,51 @@ def test_load_arbitrary_json_is_state_or_config_error(value: Any) -> None:
         assert "state.json" in message
 
 
+NOW = 4_100_000_000  # after every generated start: the clock-skew cap is tested elsewhere
+
+
 @given(st.lists(seen_items, min_size=1, max_size=5), st.integers(min_value=0, max_value=10**6))
-def test_advance_invariants(
+def test_successive_new_polls_keep_the_window_bounded_and_the_cursor_monotone(
     batches: list[list[tuple[int, str, int | None]]], lookback: int
 ) -> None:
-    state = SyncState()
+    """``settle`` over complete polls: what the next poll filters is exactly what it will
+    list again, the cursor never moves back, and the input state is never modified."""
+    state = SyncState(cursor=0, rows=0, verified_at=NOW)
     for batch in batches:
+        plan = make_plan(
+            athlete_id=1, run_id="r", now=NOW, requested="new", state=state, lookback_days=0
+        )
+        plan = replace(plan, lookback=lookback)
+        seen = Fetched(lookback)
+        for activity_id, digest, start in batch:
+            seen.see(activity_id, digest, start)
         before = copy.deepcopy(state)
-        new = advance(state, batch, lookback_seconds=lookback)
+        new = settle(
+            plan,
+            state,
+            seen,
+            complete=True,
+            stop=None,
+            resume=None,
+            result=WriteResult(),
+            confirmation=Confirmation(),
+            counted=None,
+            usage=None,
+            now=NOW,
+        ).state
         assert state == before  # pure
         starts = [s for _, _, s in batch if s is not None]
-        if state.cursor is not None:
-            assert new.cursor is not None
-            assert new.cursor >= state.cursor
+        assert new.cursor is not None
+        assert state.cursor is not None
+        assert new.cursor >= state.cursor
         if starts:
-            assert new.cursor is not None
             assert new.cursor >= max(starts)
-        if new.cursor is not None:
-            floor = new.cursor - lookback
-            # bounded: only activities inside the window the next poll lists again
-            assert all(floor <= s <= new.cursor for _, s in new.known.values())
-            last = {i: (h, s) for i, h, s in batch}
-            for activity_id, (digest, start) in last.items():
-                if start is not None and start >= floor:
-                    assert new.known[activity_id] == (digest, start)
-                    assert activity_id not in changed([(activity_id, digest, start)], new)
-                else:
-                    assert activity_id not in new.known
-        else:
-            assert new.known == {}
+        floor = new.cursor - lookback
+        assert all(floor <= s <= new.cursor for _, s in new.known.values())
+        last = {i: (h, s) for i, h, s in batch if s is not None}
+        for activity_id, (digest, start) in last.items():
+            if start >= floor:
+                assert new.known[activity_id] == (digest, start)
+            else:
+                assert activity_id not in new.known
         state = new
