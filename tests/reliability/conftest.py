@@ -224,6 +224,11 @@ def register(rt: Runtime, athlete: dict[str, Any], **config: Any) -> int:
     return athlete_id
 
 
+def new_athlete(sandbox: Any, rt: Runtime, activities: int, **config: Any) -> int:
+    """A fresh sandbox athlete with ``activities``, registered with ``config``."""
+    return register(rt, sandbox.create_athlete(activities=activities), **config)
+
+
 def warehouse_rows(rt: Runtime, athlete_id: int) -> list[tuple[int, str]]:
     with rt.warehouse.reader() as con:  # type: ignore[attr-defined]
         rows = con.execute(

@@ -28,16 +28,13 @@ from tests.reliability.conftest import (
     assert_converged,
     assert_token_works,
     listing_requests,
+    new_athlete,
     register,
     state_of,
     warehouse_rows,
 )
 
 DAY = 86400
-
-
-def _athlete(sandbox: Any, rt: Any, activities: int, **config: Any) -> int:
-    return register(rt, sandbox.create_athlete(activities=activities), **config)
 
 
 def _ok(rt: Any, sandbox: Any, aid: int) -> None:
@@ -49,7 +46,7 @@ def _ok(rt: Any, sandbox: Any, aid: int) -> None:
 
 
 def test_429_on_page_k_of_all_checkpoints_and_resumes_without_refetching(sandbox, rt, pipe):
-    aid = _athlete(sandbox, rt, 700)  # pages of 200: 4 pages + the empty one
+    aid = new_athlete(sandbox, rt, 700)  # pages of 200: 4 pages + the empty one
     sandbox.add_fault(kind="status", method="GET", path=LISTING, status=429, after=2, times=1)
     first = pipe.run(aid, "all")
     assert first.decision == "ack"
@@ -76,7 +73,7 @@ def test_429_on_page_k_of_all_checkpoints_and_resumes_without_refetching(sandbox
 def test_500s_and_timeouts_are_absorbed_by_in_run_retries(sandbox, make_rt):
     rt = make_rt(NUNIS_HTTP_TIMEOUT_SECONDS="1")
     pipe = Pipeline(rt, sandbox)
-    aid = _athlete(sandbox, rt, 450)
+    aid = new_athlete(sandbox, rt, 450)
     sandbox.add_fault(kind="status", method="GET", path=LISTING, status=502, after=1, times=2)
     sandbox.add_fault(kind="delay", method="GET", path=LISTING, delay=1.6, after=3, times=1)
     outcome = pipe.run(aid, "all")
@@ -88,7 +85,7 @@ def test_500s_and_timeouts_are_absorbed_by_in_run_retries(sandbox, make_rt):
 
 
 def test_500s_that_outlast_the_retries_raise_and_keep_the_pages_already_fetched(sandbox, rt, pipe):
-    aid = _athlete(sandbox, rt, 500)
+    aid = new_athlete(sandbox, rt, 500)
     sandbox.add_fault(kind="status", method="GET", path=LISTING, status=500, after=1)
     failed = pipe.run(aid, "all")
     assert failed.decision == "retry"
@@ -108,7 +105,7 @@ def test_500s_that_outlast_the_retries_raise_and_keep_the_pages_already_fetched(
 
 
 def test_dropped_connection_mid_listing_is_retried(sandbox, rt, pipe):
-    aid = _athlete(sandbox, rt, 450)
+    aid = new_athlete(sandbox, rt, 450)
     sandbox.add_fault(kind="drop", method="GET", path=LISTING, after=1, times=1)
     outcome = pipe.run(aid, "all")
     assert outcome.report
@@ -119,7 +116,7 @@ def test_dropped_connection_mid_listing_is_retried(sandbox, rt, pipe):
 
 
 def test_dropped_connections_that_persist_raise_for_redelivery(sandbox, rt, pipe):
-    aid = _athlete(sandbox, rt, 50)
+    aid = new_athlete(sandbox, rt, 50)
     sandbox.add_fault(kind="drop", method="GET", path=LISTING)
     outcome = pipe.run(aid, "all")
     assert outcome.decision == "retry"
@@ -129,7 +126,7 @@ def test_dropped_connections_that_persist_raise_for_redelivery(sandbox, rt, pipe
 
 
 def test_malformed_json_page_is_never_archived_or_loaded(sandbox, rt, pipe):
-    aid = _athlete(sandbox, rt, 450)
+    aid = new_athlete(sandbox, rt, 450)
     sandbox.add_fault(kind="malformed", method="GET", path=LISTING, after=1, times=1)
     outcome = pipe.run(aid, "all")
     assert outcome.report
@@ -140,7 +137,7 @@ def test_malformed_json_page_is_never_archived_or_loaded(sandbox, rt, pipe):
 
 
 def test_malformed_pages_that_persist_raise_for_redelivery(sandbox, rt, pipe):
-    aid = _athlete(sandbox, rt, 30)
+    aid = new_athlete(sandbox, rt, 30)
     sandbox.add_fault(kind="malformed", method="GET", path=LISTING)
     assert pipe.run(aid, "all").decision == "retry"
     assert warehouse_rows(rt, aid) == []
@@ -150,7 +147,7 @@ def test_malformed_pages_that_persist_raise_for_redelivery(sandbox, rt, pipe):
 
 
 def test_short_pages_before_the_end_do_not_stop_a_full_listing(sandbox, rt, pipe):
-    aid = _athlete(sandbox, rt, 100)
+    aid = new_athlete(sandbox, rt, 100)
     sandbox.add_fault(kind="short_page", method="GET", path=LISTING, size=7)
     outcome = pipe.run(aid, "all")
     assert outcome.report
@@ -179,7 +176,7 @@ def test_rotated_token_is_written_back_before_any_api_request(sandbox, rt, pipe)
 
 
 def test_crash_after_archive_before_load_is_replayed_by_the_next_run(sandbox, rt, pipe):
-    aid = _athlete(sandbox, rt, 300)
+    aid = new_athlete(sandbox, rt, 300)
     tap = pipe.crash(aid, "all", lambda op, key: op == "commit")
     assert any(op == "put-done" and "archive/" in key for op, key in tap.events)
     assert warehouse_rows(rt, aid) == []
@@ -194,7 +191,7 @@ def test_crash_after_archive_before_load_is_replayed_by_the_next_run(sandbox, rt
 
 
 def test_crash_after_load_before_state_save_replays_harmlessly(sandbox, rt, pipe):
-    aid = _athlete(sandbox, rt, 300)
+    aid = new_athlete(sandbox, rt, 300)
     pipe.run(aid, "all")
     newest = max(sandbox.truth(aid), key=lambda a: a["start_date"])
     sandbox.patch_activity(newest["id"], name="renamed before the crash")
@@ -214,7 +211,7 @@ def test_crash_after_load_before_state_save_replays_harmlessly(sandbox, rt, pipe
 
 
 def test_duplicate_delivery_of_one_message_changes_nothing_the_second_time(sandbox, rt, pipe):
-    aid = _athlete(sandbox, rt, 120)
+    aid = new_athlete(sandbox, rt, 120)
     pipe.run(aid, "all")
     sandbox.add_activity(aid, start_date=int(sandbox.clock()) - 7200, name="new run")
     first = pipe.run(aid, "new", message_id="m-1")
@@ -228,7 +225,7 @@ def test_duplicate_delivery_of_one_message_changes_nothing_the_second_time(sandb
 
 
 def test_two_concurrent_runs_for_one_athlete_exactly_one_runs(sandbox, rt, pipe):
-    aid = _athlete(sandbox, rt, 200)
+    aid = new_athlete(sandbox, rt, 200)
     rt.warehouse.ensure_schema()
     barrier = threading.Barrier(2)
     outcomes: list[Any] = []
@@ -260,7 +257,7 @@ def test_two_concurrent_runs_for_one_athlete_exactly_one_runs(sandbox, rt, pipe)
 
 
 def test_revoked_token_is_acked_marks_reauth_and_later_polls_skip(sandbox, rt, pipe):
-    aid = _athlete(sandbox, rt, 30)
+    aid = new_athlete(sandbox, rt, 30)
     pipe.run(aid, "all")
     sandbox.revoke(aid)
     failed = pipe.run(aid, "new")
@@ -294,7 +291,7 @@ def test_missing_read_all_scope_warns_and_only_me_activities_are_absent(sandbox,
 
 
 def test_inactive_application_is_acked_with_the_fix(sandbox, rt, pipe):
-    aid = _athlete(sandbox, rt, 30)
+    aid = new_athlete(sandbox, rt, 30)
     pipe.run(aid, "all")
     sandbox.set_app_status(False)
     outcome = pipe.run(aid, "new")
@@ -315,7 +312,7 @@ def test_inactive_application_is_acked_with_the_fix(sandbox, rt, pipe):
 def test_daily_limit_reached_mid_run_resumes_the_next_day(sandbox, make_rt):
     rt = make_rt(NUNIS_READ_HEADROOM_DAILY="3", NUNIS_READ_HEADROOM_15MIN="0")
     pipe = Pipeline(rt, sandbox)
-    aid = _athlete(sandbox, rt, 950)  # 5 pages + the empty one
+    aid = new_athlete(sandbox, rt, 950)  # 5 pages + the empty one
     sandbox.set_rate_limits(read_daily=6)
     first = pipe.run(aid, "all")
     assert first.report
@@ -339,7 +336,7 @@ def test_time_budget_checkpoints_before_the_function_timeout(sandbox, make_rt):
     pipe = Pipeline(rt, sandbox)
     ticks = iter(range(0, 10**6, 50))
     pipe.monotonic = lambda: float(next(ticks))  # every clock reading costs 50 s
-    aid = _athlete(sandbox, rt, 600)
+    aid = new_athlete(sandbox, rt, 600)
     first = pipe.run(aid, "all")
     assert first.report
     assert first.report.outcome == "partial"
@@ -355,7 +352,7 @@ def test_time_budget_checkpoints_before_the_function_timeout(sandbox, make_rt):
 
 
 def test_late_synced_activity_older_than_the_lookback_is_caught_by_the_next_all(sandbox, rt, pipe):
-    aid = _athlete(sandbox, rt, 80, lookback_days=7)
+    aid = new_athlete(sandbox, rt, 80, lookback_days=7)
     pipe.run(aid, "all")
     cursor = state_of(rt, aid).cursor
     late = sandbox.add_activity(aid, start_date=cursor - 30 * DAY, name="synced a month late")
@@ -368,7 +365,7 @@ def test_late_synced_activity_older_than_the_lookback_is_caught_by_the_next_all(
 
 
 def test_listing_that_suddenly_returns_nothing_deletes_nothing(sandbox, rt, pipe):
-    aid = _athlete(sandbox, rt, 60)
+    aid = new_athlete(sandbox, rt, 60)
     pipe.run(aid, "all")
     before = warehouse_rows(rt, aid)
     sandbox.add_fault(kind="short_page", method="GET", path=LISTING, size=0, times=1)
@@ -386,7 +383,7 @@ def test_listing_that_suddenly_returns_nothing_deletes_nothing(sandbox, rt, pipe
 
 
 def test_an_empty_page_in_place_of_page_4_of_5_deletes_nothing(sandbox, rt, pipe):
-    aid = _athlete(sandbox, rt, 900)
+    aid = new_athlete(sandbox, rt, 900)
     pipe.run(aid, "all")
     before = warehouse_rows(rt, aid)
     sandbox.add_fault(kind="short_page", method="GET", path=LISTING, size=0, after=3, times=1)
@@ -398,7 +395,7 @@ def test_an_empty_page_in_place_of_page_4_of_5_deletes_nothing(sandbox, rt, pipe
 
 
 def test_deleted_activities_leave_only_once_strava_confirms_each(sandbox, rt, pipe):
-    aid = _athlete(sandbox, rt, 60)
+    aid = new_athlete(sandbox, rt, 60)
     pipe.run(aid, "all")
     gone = [int(a["id"]) for a in sandbox.truth(aid)[:3]]
     for activity_id in gone:
@@ -415,7 +412,7 @@ def test_deleted_activities_leave_only_once_strava_confirms_each(sandbox, rt, pi
 
 
 def test_a_delete_while_all_pages_through_never_deletes_a_live_activity(sandbox, rt, pipe):
-    aid = _athlete(sandbox, rt, 600)
+    aid = new_athlete(sandbox, rt, 600)
     pipe.run(aid, "all")
     newest = sorted(sandbox.truth(aid), key=lambda a: a["start_date"], reverse=True)
     ctx = pipe.context()
@@ -437,7 +434,7 @@ def test_a_delete_while_all_pages_through_never_deletes_a_live_activity(sandbox,
 
 
 def test_deletions_between_a_stop_and_its_resume_skip_no_other_activity(sandbox, rt, pipe):
-    aid = _athlete(sandbox, rt, 700)
+    aid = new_athlete(sandbox, rt, 700)
     sandbox.add_fault(kind="status", method="GET", path=LISTING, status=429, after=2, times=1)
     assert pipe.run(aid, "all").report.outcome == "partial"
     newest = sorted(sandbox.truth(aid), key=lambda a: a["start_date"])[-5:]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from click.testing import CliRunner
 
@@ -20,7 +19,7 @@ from tests.reliability.conftest import (
     Pipeline,
     assert_converged,
     assert_token_works,
-    register,
+    new_athlete,
     state_of,
     warehouse_rows,
 )
@@ -28,12 +27,8 @@ from tests.reliability.conftest import (
 DAY = 86400
 
 
-def _athlete(sandbox: Any, rt: Any, activities: int) -> int:
-    return register(rt, sandbox.create_athlete(activities=activities))
-
-
 def test_one_spurious_401_on_the_listing_refreshes_retries_and_marks_nothing(sandbox, rt, pipe):
-    aid = _athlete(sandbox, rt, 50)
+    aid = new_athlete(sandbox, rt, 50)
     pipe.run(aid, "all")
     sandbox.add_activity(aid, start_date=int(sandbox.clock()) - 3600, name="new one")
     sandbox.add_fault(kind="status", method="GET", path=LISTING, status=401, times=1)
@@ -48,19 +43,10 @@ def test_one_spurious_401_on_the_listing_refreshes_retries_and_marks_nothing(san
     assert_token_works(rt, sandbox, aid)
 
 
-def test_a_revoked_athlete_is_still_marked_after_the_refresh_is_refused(sandbox, rt, pipe):
-    aid = _athlete(sandbox, rt, 5)
-    pipe.run(aid, "all")
-    sandbox.revoke(aid)
-    outcome = pipe.run(aid, "new")
-    assert outcome.decision == "ack"
-    assert state_of(rt, aid).needs_reauth
-
-
 def test_a_backlog_larger_than_one_runs_budget_drains_in_new_run_after_run(
     sandbox, make_rt
 ) -> None:
-    aid = _athlete(sandbox, make_rt(), 10)
+    aid = new_athlete(sandbox, make_rt(), 10)
     Pipeline(make_rt(), sandbox).run(aid, "all")
     rt = make_rt(NUNIS_READ_HEADROOM_15MIN="99")  # of 100: each run may list one page
     pipe = Pipeline(rt, sandbox)
@@ -82,7 +68,7 @@ def test_a_backlog_larger_than_one_runs_budget_drains_in_new_run_after_run(
 
 
 def test_an_activity_dated_years_ahead_does_not_freeze_new(sandbox, rt, pipe):
-    aid = _athlete(sandbox, rt, 20)
+    aid = new_athlete(sandbox, rt, 20)
     pipe.run(aid, "all")
     now = int(sandbox.clock())
     sandbox.add_activity(aid, start_date=now + 5 * 365 * DAY, name="device clock in 2031")
@@ -95,7 +81,7 @@ def test_an_activity_dated_years_ahead_does_not_freeze_new(sandbox, rt, pipe):
 
 
 def test_a_deleted_duckdb_file_is_noticed_and_healed(sandbox, rt, pipe):
-    aid = _athlete(sandbox, rt, 120)
+    aid = new_athlete(sandbox, rt, 120)
     pipe.run(aid, "all")
     assert state_of(rt, aid).rows == 120
     rt.warehouse.close()
@@ -119,7 +105,7 @@ def test_a_deleted_duckdb_file_is_noticed_and_healed(sandbox, rt, pipe):
 
 
 def test_a_token_registered_under_the_wrong_athlete_loads_nothing(sandbox, rt, pipe):
-    mine = _athlete(sandbox, rt, 5)
+    mine = new_athlete(sandbox, rt, 5)
     other = sandbox.create_athlete(activities=7)
     repo = AthleteRepo(rt.store)
     repo.save_token(
