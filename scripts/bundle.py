@@ -178,8 +178,10 @@ def _locked(path: Path) -> Iterator[None]:
 def ensure_venv(root: Path = ROOT, *, quiet: bool = True) -> tuple[Path, bool]:
     """The venv holding exactly requirements.txt; ``(path, built_now)``.
 
-    The marker written last records what was installed; a venv whose dist-info folders no
-    longer match it (someone installed something into it) is rebuilt from scratch.
+    The marker written last records what was installed and where; a venv whose dist-info
+    folders no longer match it (someone installed something into it), or that was built at
+    another path (its scripts' shebangs point there, so they would not start), is rebuilt
+    from scratch.
     """
     python = find_python()
     requirements = (root / "requirements.txt").read_bytes()
@@ -188,10 +190,12 @@ def ensure_venv(root: Path = ROOT, *, quiet: bool = True) -> tuple[Path, bool]:
     marker = venv / ".nunis-bundle.json"
     with _locked(venv.parent / f"{venv.name}.lock"):
         try:
-            recorded = json.loads(marker.read_text())["installed"]
+            doc = json.loads(marker.read_text())
+            recorded, where = doc["installed"], doc.get("path")
         except (OSError, ValueError, KeyError):
-            recorded = None
-        if recorded is not None and recorded == _installed(venv):
+            recorded, where = None, None
+        here = str(venv.resolve())
+        if recorded is not None and recorded == _installed(venv) and where == here:
             return venv, False
         shutil.rmtree(venv, ignore_errors=True)
         subprocess.run([python, "-m", "venv", str(venv)], check=True)
@@ -209,7 +213,13 @@ def ensure_venv(root: Path = ROOT, *, quiet: bool = True) -> tuple[Path, bool]:
             shutil.rmtree(venv, ignore_errors=True)
             raise BundleError(f"pip install -r requirements.txt failed:\n{done.stderr}")
         marker.write_text(
-            json.dumps({"requirements": requirements.decode(), "installed": _installed(venv)})
+            json.dumps(
+                {
+                    "requirements": requirements.decode(),
+                    "installed": _installed(venv),
+                    "path": str(venv.resolve()),
+                }
+            )
         )
         return venv, True
 
