@@ -56,7 +56,7 @@ clean:
 ## make checkov: static security checks of infra/ (checkov in its own venv under .local-gcp/)
 CHECKOV_VENV := .local-gcp/venv-checkov
 checkov:
-	test -x $(CHECKOV_VENV)/bin/checkov || { $(PYTHON) -m venv $(CHECKOV_VENV) && $(CHECKOV_VENV)/bin/pip install --quiet checkov==3.3.30; }
+	$(CHECKOV_VENV)/bin/checkov --version >/dev/null 2>&1 || { rm -rf $(CHECKOV_VENV) && $(PYTHON) -m venv $(CHECKOV_VENV) && $(CHECKOV_VENV)/bin/pip install --quiet checkov==3.3.30; }
 	CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(CHECKOV_VENV)/bin/checkov -d infra --framework terraform --quiet --compact --skip-download
 
 .PHONY: checkov
