@@ -62,6 +62,17 @@ class WriteResult:
     their content; an existing row of such an id is kept as it was."""
 
 
+@dataclass(frozen=True)
+class DetailRows:
+    """Rows that replace, in each table of ``tables`` (``schema_detail``), every row of
+    this athlete's ``activity_ids``: a table listed with no rows for an activity loses
+    that activity's rows; a table not listed is not touched."""
+
+    activity_ids: tuple[int, ...]
+    tables: tuple[str, ...]
+    rows: Mapping[str, Sequence[Row]]
+
+
 class StagedBatch(Protocol):
     """Rows for one athlete and one run, staged before one atomic commit.
 
@@ -94,7 +105,8 @@ class StagedBatch(Protocol):
 
 
 class Warehouse(Protocol):
-    """The analytics store: ``activities``, ``ingest_runs`` and ``quarantine`` (schema.py).
+    """The analytics store: ``activities``, ``ingest_runs`` and ``quarantine`` (schema.py),
+    and the detail tables (schema_detail.py).
 
     Error contract (the same for every adapter, asserted by ``tests/contract``): an
     operation either succeeds or raises one of
@@ -118,11 +130,30 @@ class Warehouse(Protocol):
     def stage(self, athlete_id: int, run_id: str) -> StagedBatch: ...
 
     def delete_activities(self, athlete_id: int, activity_ids: Sequence[int]) -> int:
-        """Delete these ids of this athlete; return how many rows went."""
+        """Delete these ids of this athlete from ``activities`` and every detail table,
+        in one step per table; return how many ``activities`` rows went."""
         ...
 
     def purge_athlete(self, athlete_id: int) -> int:
-        """Delete every activity row of this athlete; return the count."""
+        """Delete every row of this athlete from ``activities`` and every detail table;
+        return the ``activities`` count."""
+        ...
+
+    def replace_details(self, athlete_id: int, write: DetailRows) -> dict[str, int]:
+        """Replace the detail rows of ``write.activity_ids`` (see ``DetailRows``); return
+        rows written per table. Each table changes in one atomic step; tables are written
+        streams first and ``activity_details`` last, so a failure part-way leaves no
+        ``activity_details`` row claiming a detail that is not all there."""
+        ...
+
+    def fetch_unenriched(self, athlete_id: int, table: str) -> list[tuple[int, int | None]]:
+        """``(activity_id, start_epoch)`` of the athlete's activities with no row in the
+        detail ``table``, newest first (``activity_streams``: manual activities, which
+        have no streams, are left out). What a backfill has still to fetch."""
+        ...
+
+    def count_rows(self, table: str, athlete_id: int) -> int:
+        """Rows of this athlete in any table of ``schema`` or ``schema_detail``."""
         ...
 
     def record_run(self, run: Row) -> None:
@@ -131,6 +162,10 @@ class Warehouse(Protocol):
 
     def fetch_activity_hashes(self, athlete_id: int) -> dict[int, str]:
         """Activity id -> content_hash for this athlete (tests, status, reconcile)."""
+        ...
+
+    def fetch_detail_hashes(self, athlete_id: int) -> dict[int, str]:
+        """Activity id -> content_hash of its ``activity_details`` row."""
         ...
 
     def count_activities(self, athlete_id: int) -> int:
