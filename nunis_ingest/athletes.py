@@ -19,12 +19,16 @@ from nunis_ingest.strava.oauth import Token
 
 @dataclass(frozen=True)
 class AthleteConfig:
-    """Non-secret per-athlete settings. ``lookback_days`` None = the global setting."""
+    """Non-secret per-athlete settings. ``lookback_days`` None = the global setting.
+    ``details``/``streams``: which enrichment requests this athlete's activities get (one
+    ``GET /activities/{id}`` for details, laps, splits and best efforts; one for streams)."""
 
     athlete_id: int
     enabled: bool = True
     lookback_days: int | None = None
     label: str = ""
+    details: bool = True
+    streams: bool = False
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), indent=2, sort_keys=True).encode()
@@ -40,10 +44,19 @@ class AthleteConfig:
                 isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 0
             ):
                 raise ValueError("lookback_days must be a non-negative integer or null")
-            enabled = doc.get("enabled", True)
-            if not isinstance(enabled, bool):
-                raise ValueError("enabled must be true or false")
-            return cls(athlete_id, enabled, lookback, str(doc.get("label", "")))
+            flags = {}
+            for name, default in (("enabled", True), ("details", True), ("streams", False)):
+                flags[name] = doc.get(name, default)
+                if not isinstance(flags[name], bool):
+                    raise ValueError(f"{name} must be true or false")
+            return cls(
+                athlete_id,
+                flags["enabled"],
+                lookback,
+                str(doc.get("label", "")),
+                details=flags["details"],
+                streams=flags["streams"],
+            )
         except ValueError as exc:
             raise ConfigError(
                 f"{athlete_key(athlete_id, 'config.json')} is invalid: {exc}.",

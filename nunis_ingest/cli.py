@@ -15,7 +15,7 @@ import click
 from nunis_ingest import cli_errors, cli_status
 from nunis_ingest.athletes import AthleteConfig, AthleteRepo
 from nunis_ingest.cli_webhook import webhook
-from nunis_ingest.errors import AthleteNotConfigured, ConfigError
+from nunis_ingest.errors import AthleteNotConfigured, ConfigError, NunisError
 from nunis_ingest.events import SyncRequest
 from nunis_ingest.keys import archive_prefix
 from nunis_ingest.runtime import Runtime, get_runtime
@@ -118,10 +118,34 @@ def _label(athlete: dict[str, Any]) -> str:
     return " ".join(str(athlete.get(k) or "") for k in ("firstname", "lastname")).strip()
 
 
-def _register(rt: Runtime, athlete_id: int, token: Token, lookback: int | None, label: str) -> None:
+def _register(
+    rt: Runtime,
+    athlete_id: int,
+    token: Token,
+    lookback: int | None,
+    label: str,
+    *,
+    details: bool | None = None,
+    streams: bool | None = None,
+) -> None:
+    """Save the token and an enabled config; a re-registration keeps the athlete's
+    detail and stream choices unless new ones are given."""
     repo = AthleteRepo(rt.store)
     repo.save_token(athlete_id, token)
-    repo.save_config(AthleteConfig(athlete_id, True, lookback, label))
+    try:
+        old = repo.load_config(athlete_id)
+    except NunisError:  # none yet, or unreadable: this registration writes a fresh one
+        old = AthleteConfig(athlete_id)
+    repo.save_config(
+        AthleteConfig(
+            athlete_id,
+            True,
+            lookback,
+            label,
+            details=old.details if details is None else details,
+            streams=old.streams if streams is None else streams,
+        )
+    )
     state, generation = repo.load_state(athlete_id)
     if state.needs_reauth or state.last_error_class:
         repo.save_state(
@@ -147,11 +171,28 @@ def athlete() -> None:
 )
 @click.option("--lookback-days", type=click.IntRange(0, 365), default=None)
 @click.option("--label", default="", help="A name to show in status.")
-def athlete_add(athlete_id: int, refresh_token: str, lookback_days: int | None, label: str) -> None:
+@click.option(
+    "--details/--no-details",
+    default=None,
+    help="Fetch details, laps, splits and best efforts (1 request per activity). Default on.",
+)
+@click.option(
+    "--streams/--no-streams",
+    default=None,
+    help="Fetch second-by-second streams (1 more request per activity). Default off.",
+)
+def athlete_add(
+    athlete_id: int,
+    refresh_token: str,
+    lookback_days: int | None,
+    label: str,
+    details: bool | None,
+    streams: bool | None,
+) -> None:
     """Register an athlete who already has a refresh token (exchanged at the first sync)."""
     rt = _runtime()
     token = Token(access_token="", refresh_token=refresh_token.strip(), expires_at=0)
-    _register(rt, athlete_id, token, lookback_days, label)
+    _register(rt, athlete_id, token, lookback_days, label, details=details, streams=streams)
     click.echo(f"Athlete {athlete_id} registered. Run `nunis-ingest sync --athlete {athlete_id}`.")
 
 
@@ -204,10 +245,18 @@ def athlete_remove(athlete_id: int, purge: bool) -> None:
 @click.option(
     "--force", is_flag=True, help="Mode all: allow deleting beyond the mass-delete guard."
 )
+@click.option(
+    "--details",
+    is_flag=True,
+    help="Drive the detail/stream backfill: queue the history and use the whole read budget.",
+)
 @click.option("--progress/--no-progress", default=None, help="Default: on a terminal.")
-def sync(athlete_ids: tuple[int, ...], mode: str, force: bool, progress: bool | None) -> None:
-    """Load new activities (mode new) or refresh everything (mode all)."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn
+def sync(
+    athlete_ids: tuple[int, ...], mode: str, force: bool, details: bool, progress: bool | None
+) -> None:
+    """Load new activities (mode new) or refresh everything (mode all), then fetch the
+    details and streams the enrichment queue holds, within its share of the read budget."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
     rt = _runtime()
     ids = list(athlete_ids) or AthleteRepo(rt.store).list_ids()
@@ -220,7 +269,12 @@ def sync(athlete_ids: tuple[int, ...], mode: str, force: bool, progress: bool | 
     debug = _debug(click.get_current_context())
     failed = 0
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), disable=not show, transient=True
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        disable=not show,
+        transient=True,
     ) as bar:
         for athlete_id in ids:
             task = bar.add_task(f"athlete {athlete_id}: listing")
@@ -228,14 +282,18 @@ def sync(athlete_ids: tuple[int, ...], mode: str, force: bool, progress: bool | 
             def on_page(pages: int, seen: int, task: Any = task, aid: int = athlete_id) -> None:
                 bar.update(task, description=f"athlete {aid}: {pages} pages, {seen} activities")
 
+            def on_enrich(done: int, total: int, task: Any = task, aid: int = athlete_id) -> None:
+                bar.update(task, description=f"athlete {aid}: details", completed=done, total=total)
+
             request = SyncRequest(
                 athlete_id=athlete_id,
                 mode=mode,  # type: ignore[arg-type]
                 trigger="cli",
                 force=force,
+                details=details,
             )
             try:
-                report = run_sync(request, rt.context(on_page=on_page))
+                report = run_sync(request, rt.context(on_page=on_page, on_enrich=on_enrich))
                 click.echo(report.summary())
             except Exception as exc:  # one broken athlete must not stop the others
                 failed += 1

@@ -33,6 +33,8 @@ TEXT_FIELDS = (
     "last_run",
     "last_error",
     "read_usage",
+    "enrichment",
+    "detail_rows",
 )
 
 
@@ -61,14 +63,17 @@ def collect(rt: Runtime) -> tuple[list[dict[str, Any]], str | None]:
     """Every athlete's status, and the warehouse problem if it was unavailable."""
     repo = AthleteRepo(rt.store)
     probe = WarehouseProbe(lambda: rt.warehouse)
-    items = [athlete_status(repo, probe, athlete_id) for athlete_id in repo.list_ids()]
+    share = rt.settings.enrich_read_share
+    items = [athlete_status(repo, probe, athlete_id, share) for athlete_id in repo.list_ids()]
     if probe.problem is not None:
         for item in items:
             item["warehouse_error"] = probe.problem
     return items, probe.problem
 
 
-def athlete_status(repo: AthleteRepo, probe: WarehouseProbe, athlete_id: int) -> dict[str, Any]:
+def athlete_status(
+    repo: AthleteRepo, probe: WarehouseProbe, athlete_id: int, share: float = 0.5
+) -> dict[str, Any]:
     item: dict[str, Any] = {
         "athlete_id": athlete_id,
         "label": "",
@@ -83,6 +88,11 @@ def athlete_status(repo: AthleteRepo, probe: WarehouseProbe, athlete_id: int) ->
         "last_run": None,
         "last_error": None,
         "read_usage": None,
+        "enrichment": None,
+        "enrich_queue": None,
+        "enrich_requests": None,
+        "enrich_eta_seconds": None,
+        "detail_rows": None,
         "error": None,
         "warehouse_error": None,
     }
@@ -118,7 +128,14 @@ def athlete_status(repo: AthleteRepo, probe: WarehouseProbe, athlete_id: int) ->
         line = describe(exc).line
         key = athlete_key(athlete_id, "token.json")
         problems.append(line if key in line else f"{key}: {line}")
+    if config is not None and state is not None:
+        item.update(_enrichment(config, state, share))
     count = probe.ask(lambda w: w.count_activities(athlete_id))
+    if config is not None and (config.details or config.streams):
+        details = probe.ask(lambda w: w.count_rows("activity_details", athlete_id))
+        points = probe.ask(lambda w: w.count_rows("activity_streams", athlete_id))
+        if details is not None:
+            item["detail_rows"] = f"{details} activities with details, {points} stream points"
     runs = probe.ask(lambda w: w.fetch_runs(athlete_id, limit=1))
     item["activities"] = count
     if runs:
@@ -127,6 +144,52 @@ def athlete_status(repo: AthleteRepo, probe: WarehouseProbe, athlete_id: int) ->
         item["error"] = " | ".join(problems)
     item["health"] = _health(item["error"], config, state, count)
     return item
+
+
+def _enrichment(config: Any, state: Any, share: float) -> dict[str, Any]:
+    """Queue length, the requests it needs and the time it takes at the current budget."""
+    from nunis_ingest import enrichment as eq
+    from nunis_ingest.strava.ratelimit import RateLimitUsage
+
+    kinds = eq.wanted(config.details, config.streams)
+    usage = None
+    if state.last_read_usage:
+        known = {
+            k: v for k, v in state.last_read_usage.items() if k in RateLimitUsage.__annotations__
+        }
+        usage = RateLimitUsage(**known)
+    queue = eq.restrict(state.enrich, kinds)
+    requests = eq.cost(queue)
+    eta = eq.eta_seconds(requests, usage, share)
+    per = f"{len(kinds)} request{'s' if len(kinds) != 1 else ''} per new activity"
+    asked = ", ".join(
+        f"{name} {'on' if on else 'off'}"
+        for name, on in (("details", config.details), ("streams", config.streams))
+    )
+    text = f"{asked} ({per})"
+    if queue:
+        text += (
+            f"; queue {len(queue)} activities, {requests} requests, "
+            f"about {_duration(eta)} at {share:.0%} of the read limits"
+        )
+    elif kinds:
+        text += "; queue empty"
+    return {
+        "enrichment": text,
+        "enrich_queue": len(queue),
+        "enrich_requests": requests,
+        "enrich_eta_seconds": round(eta) if eta != float("inf") else None,
+    }
+
+
+def _duration(seconds: float) -> str:
+    if seconds == float("inf"):
+        return "never (no read budget)"
+    if seconds < 3600:
+        return f"{max(1, round(seconds / 60))} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
 
 
 def _health(error: str | None, config: Any, state: Any, count: int | None) -> str:

@@ -28,6 +28,7 @@ class SyncContext:
     monotonic: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     on_page: Callable[[int, int], None] | None = None  # (pages so far, activities so far)
+    on_enrich: Callable[[int, int], None] | None = None  # (entries done, queue length)
     _warehouse: Warehouse | None = field(default=None, init=False, repr=False)
 
     @property

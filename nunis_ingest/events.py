@@ -39,7 +39,7 @@ from nunis_ingest.webhook.model import InvalidEvent, QueuedEvent
 ATHLETE_ID_MAX = 2**63 - 1
 MODES: dict[str, Literal["new", "all"]] = {"new": "new", "all": "all"}
 COMMANDS: dict[str, Literal["new", "all"]] = {"load_new": "new", "load_all": "all"}
-JSON_KEYS = frozenset({"athlete_id", "mode", "force"})
+JSON_KEYS = frozenset({"athlete_id", "mode", "force", "details"})
 
 VALID_MESSAGE = (
     'a valid message body is a JSON object {"athlete_id": 123, "mode": "new" or "all", '
@@ -65,6 +65,8 @@ class SyncRequest:
     message_id: str | None = None
     published_at: datetime | None = None
     force: bool = False
+    details: bool = False
+    """Drive the enrichment backfill: scan for history and use the whole read budget."""
 
 
 def validate_athlete_id(value: object) -> int:
@@ -99,7 +101,7 @@ def parse_pubsub(data: Mapping[str, Any]) -> SyncRequest:
         _reject("event data has no 'message' object (is this a Pub/Sub messagePublished event?)")
     text = _decode_body(message.get("data"))
     attribute_athlete = _attribute_athlete(message.get("attributes"))
-    mode, body_athlete, force = _parse_body(text)
+    mode, body_athlete, force, details = _parse_body(text)
     if body_athlete is not None and attribute_athlete not in (None, body_athlete):
         _reject(
             f"body athlete_id {body_athlete} and attribute athlete_id {attribute_athlete} disagree"
@@ -110,6 +112,7 @@ def parse_pubsub(data: Mapping[str, Any]) -> SyncRequest:
         message_id=_first_str(message, "messageId", "message_id"),
         published_at=_published_at(message),
         force=force,
+        details=details,
     )
 
 
@@ -171,10 +174,10 @@ def _decode_body(raw: object) -> str:
         _reject(f"message body is not UTF-8 text: {_snip(body)}")
 
 
-def _parse_body(text: str) -> tuple[Literal["new", "all"], int | None, bool]:
+def _parse_body(text: str) -> tuple[Literal["new", "all"], int | None, bool, bool]:
     stripped = text.strip()
     if stripped in COMMANDS:
-        return COMMANDS[stripped], None, False
+        return COMMANDS[stripped], None, False, False
     try:
         parsed = json.loads(stripped)
     except (ValueError, RecursionError) as error:
@@ -191,16 +194,17 @@ def _parse_body(text: str) -> tuple[Literal["new", "all"], int | None, bool]:
     mode = parsed["mode"]
     if not isinstance(mode, str) or mode not in MODES:
         _reject(f'unknown mode {_snip(mode)} (expected "new" or "all")')
-    force = parsed.get("force", False)
-    if not isinstance(force, bool):
-        _reject(f"'force' must be true or false, got {_snip(force)}")
+    force, details = parsed.get("force", False), parsed.get("details", False)
+    for name, flag in (("force", force), ("details", details)):
+        if not isinstance(flag, bool):
+            _reject(f"'{name}' must be true or false, got {_snip(flag)}")
     athlete: int | None = None
     if parsed.get("athlete_id") is not None:
         try:
             athlete = validate_athlete_id(parsed["athlete_id"])
         except InvalidAthleteId as error:
             _reject(f"in the JSON body, {error}")
-    return MODES[mode], athlete, force
+    return MODES[mode], athlete, force, details
 
 
 def _attribute_athlete(attributes: object) -> int | None:

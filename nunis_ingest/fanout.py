@@ -48,6 +48,8 @@ def fan_out(request: SyncRequest, repo: AthleteRepo, topic: Queue) -> list[int]:
         if not enabled:
             continue
         body = {"athlete_id": athlete_id, "mode": request.mode, "force": request.force}
+        if request.details:
+            body["details"] = True
         topic.put(json.dumps(body).encode(), attributes={"athlete_id": str(athlete_id)})
         published.append(athlete_id)
     return published

@@ -13,11 +13,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from nunis_ingest import enrichment as eq
 from nunis_ingest import state as st
 from nunis_ingest.api import AthleteApi
-from nunis_ingest.athletes import AthleteRepo
+from nunis_ingest.athletes import AthleteConfig, AthleteRepo
 from nunis_ingest.confirm import Confirmation, confirm_deletions
 from nunis_ingest.context import SyncContext
+from nunis_ingest.enrich import Enrichment, enrich_run
 from nunis_ingest.errors import RetriableError, StravaRateLimited, TokenMismatch
 from nunis_ingest.events import SyncRequest
 from nunis_ingest.keys import archive_activity_key, archive_page_key
@@ -47,6 +49,7 @@ class Run:
     report: RunReport
     state: st.SyncState
     generation: int
+    config: AthleteConfig
 
     def execute(self, plan: Plan) -> None:
         ctx, report = self.ctx, self.report
@@ -91,6 +94,7 @@ class Run:
         if token is not None and (warning := scope_warning(token, report.athlete_id)):
             log.warning(warning)
         complete = listing.complete and failure is None and stop is None
+        enriched = None
         if plan.full and not complete:
             # An unfinished full refresh commits nothing: the next run replays its archived
             # pages and goes on, so readers only ever see whole refreshes.
@@ -100,6 +104,8 @@ class Run:
         else:
             confirmation = self._confirm(fetched, complete=complete)
             result = self._commit(confirmation, fetched)
+            enriched = self._enrich(fetched, scan=plan.full and complete, drain=stop is None)
+            report.enrichment = enriched
         report.requests = self.api.requests_made
         report.usage = self.api.last_usage
         report.pages, report.seen = fetched.pages, fetched.seen
@@ -118,12 +124,38 @@ class Run:
             now=ctx.now(),
             detail=detail,
             failure=type(failure).__name__ if failure is not None else None,
+            enrich=None if enriched is None else (enriched.queue, enriched.kinds),
+            new_suspects=() if enriched is None else enriched.drained.suspects,
         )
         self._save(settled)
         if failure is not None:
             raise failure  # the resume point is saved; the driver retries
-        if report.changed or report.outcome != "success" or report.mode == "all":
+        if (
+            report.changed
+            or report.outcome != "success"
+            or report.mode == "all"
+            or (enriched is not None and enriched.drained.enriched)
+        ):
             ctx.warehouse.record_run(report.to_run_row())  # idle polls leave no row: no load
+
+    def _enrich(self, fetched: Fetched, *, scan: bool, drain: bool) -> Enrichment:
+        config, state = self.config, self.state
+        return enrich_run(
+            self.ctx,
+            self.api,
+            athlete_id=self.report.athlete_id,
+            run_id=self.report.run_id,
+            queue=state.enrich,
+            kinds=eq.wanted(config.details, config.streams),
+            scanned_kinds=state.enrich_kinds,
+            known=state.known,
+            staged=fetched.staged,
+            scan=scan,
+            drain=drain,
+            driven=self.request.details,
+            proceed=self._proceed,
+            on_progress=self.ctx.on_enrich,
+        )
 
     # --- fetch -----------------------------------------------------------------------
 
@@ -159,6 +191,7 @@ class Run:
             if not plan.full and self.state.known.get(activity_id, ("",))[0] == digest:
                 fetched.filtered += 1  # unchanged since we loaded it: no warehouse work
                 continue
+            fetched.stage(activity_id, start, activity)
             rows.append(self._row(activity, digest))
         if rows:
             self._stage(rows)
@@ -213,6 +246,7 @@ class Run:
             summary = summary_of(data)
             digest = content_hash(summary)
             fetched.see(activity_id, digest, start_epoch(summary))
+            fetched.stage(activity_id, start_epoch(summary), summary)
             rows.append(self._row(summary, digest))
         self._stage(rows)
 

@@ -44,3 +44,16 @@ def archive_page_key(athlete_id: int, run_id: str, started: float, page: int) ->
 def archive_activity_key(athlete_id: int, run_id: str, started: float, activity_id: int) -> str:
     """One ``GET /activities/{id}`` response (webhook fetches, deletion checks)."""
     return f"{archive_run_prefix(athlete_id, run_id, started)}activity-{int(activity_id)}.json"
+
+
+def archive_enrich_key(athlete_id: int, activity_id: int, kind: str, queued_at: int) -> str:
+    """One enrichment response (``detail`` or ``streams``), byte for byte. Built from the
+    queue entry's ``queued_at``, not the run: a run that crashed after fetching finds the
+    response here and never asks Strava twice (``enrichment.py``)."""
+    if kind not in ("detail", "streams"):
+        raise ValueError(f"unknown enrichment kind {kind!r}")
+    day = datetime.fromtimestamp(queued_at, UTC).strftime("%Y-%m-%d")
+    return (
+        f"{archive_prefix(athlete_id)}date={day}/enrich-{int(queued_at)}/"
+        f"{kind}-{int(activity_id)}.json"
+    )

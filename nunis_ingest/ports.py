@@ -164,8 +164,9 @@ class Warehouse(Protocol):
         """Activity id -> content_hash for this athlete (tests, status, reconcile)."""
         ...
 
-    def fetch_detail_hashes(self, athlete_id: int) -> dict[int, str]:
-        """Activity id -> content_hash of its ``activity_details`` row."""
+    def fetch_detail_fingerprints(self, athlete_id: int) -> dict[int, str | None]:
+        """Activity id -> ``summary_fingerprint`` of its ``activity_details`` row (which
+        activities have a detail, and for which version of their summary)."""
         ...
 
     def count_activities(self, athlete_id: int) -> int:

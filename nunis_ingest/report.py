@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from nunis_ingest.enrich import Enrichment
 from nunis_ingest.errors import NunisError
 from nunis_ingest.ports import WriteResult
 from nunis_ingest.stops import Stop
@@ -30,6 +31,7 @@ class RunReport:
     finished_at: float = 0.0
     error: NunisError | None = None
     stop: Stop | None = None
+    enrichment: Enrichment | None = None
 
     def to_run_row(self) -> dict[str, Any]:
         usage = self.usage
@@ -67,6 +69,13 @@ class RunReport:
         if self.stop is not None:
             fields["stop"] = self.stop.value
         fields["read_usage"] = f"{row['read_usage_15min']},{row['read_usage_daily']}"
+        if self.enrichment is not None:
+            drained = self.enrichment.drained
+            fields |= {
+                "enriched": drained.enriched,
+                "enrich_requests": drained.requests,
+                "enrich_queue": len(self.enrichment.queue),
+            }
         return fields
 
     def summary(self) -> str:
@@ -79,6 +88,12 @@ class RunReport:
         )
         if r.quarantined:
             text += f" quarantined={r.quarantined} (see the quarantine table)"
+        if self.enrichment is not None and (
+            self.enrichment.queue or self.enrichment.drained.enriched
+        ):
+            d = self.enrichment.drained
+            left = len(self.enrichment.queue)
+            text += f" enriched={d.enriched} (requests {d.requests}, queue {left})"
         if self.usage and self.usage.read_usage_15min is not None:
             u = self.usage
             text += (

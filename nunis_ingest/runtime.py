@@ -108,7 +108,11 @@ class Runtime:
         session.headers["User-Agent"] = USER_AGENT
         return session
 
-    def context(self, on_page: Callable[[int, int], None] | None = None) -> SyncContext:
+    def context(
+        self,
+        on_page: Callable[[int, int], None] | None = None,
+        on_enrich: Callable[[int, int], None] | None = None,
+    ) -> SyncContext:
         return SyncContext(
             store=self.store,
             warehouse_factory=lambda: self.warehouse,
@@ -116,6 +120,7 @@ class Runtime:
             settings=self.settings,
             now=time.time,
             on_page=on_page,
+            on_enrich=on_enrich,
         )
 
 

@@ -75,6 +75,11 @@ ACTIVITY_DETAILS: tuple[Column, ...] = (
     _c("photos_count", "INT64"),
     _c("raw", "JSON", "DetailedActivity as Strava sent it, minus embed_token", required=True),
     _c("content_hash", "STRING", "sha256 of the canonical raw JSON", required=True),
+    _c(
+        "summary_fingerprint",
+        "STRING",
+        "fingerprint of the summary fields the detail depends on, when it was fetched",
+    ),
     *_TRAIL,
 )
 

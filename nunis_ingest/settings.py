@@ -123,6 +123,12 @@ SETTINGS: dict[str, Setting] = {
         Setting("NUNIS_MAX_MESSAGE_AGE_SECONDS", _float_range(60, 7 * 86400), 86400.0, "stale"),
         Setting("NUNIS_READ_HEADROOM_15MIN", _int_range(0, 1000), 10, "15-min reads left unused"),
         Setting("NUNIS_READ_HEADROOM_DAILY", _int_range(0, 10000), 100, "daily reads left unused"),
+        Setting(
+            "NUNIS_ENRICH_READ_SHARE",
+            _float_range(0.0, 1.0),
+            0.5,
+            "share of the read limits enrichment may use (details, streams)",
+        ),
         Setting("NUNIS_HTTP_TIMEOUT_SECONDS", _float_range(1, 300), 30.0, "per Strava request"),
         Setting("NUNIS_LOG_FORMAT", _choice("console", "json"), None, "default: json on gcp"),
         Setting(
@@ -187,6 +193,7 @@ class Settings:
     max_message_age_seconds: float = 86400.0
     read_headroom_15min: int = 10
     read_headroom_daily: int = 100
+    enrich_read_share: float = 0.5
     http_timeout_seconds: float = 30.0
     log_format: str | None = None
     webhook_verify_token: str | None = field(default=None, repr=False)

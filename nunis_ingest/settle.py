@@ -9,16 +9,18 @@ run's outcome. The run record (``ingest_runs``) and ``state.json`` are both buil
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from nunis_ingest.confirm import Confirmation
+from nunis_ingest.enrichment import Item, Queue, Staged, enqueue
 from nunis_ingest.plan import CLOCK_SKEW_SECONDS, Plan
 from nunis_ingest.ports import WriteResult
 from nunis_ingest.state import SyncState
 from nunis_ingest.stops import Stop
+from nunis_ingest.transform_detail import summary_fingerprint
 
 WINDOW_SLACK = 400
 """Entries kept before pruning the in-run window (memory stays flat in a full listing)."""
@@ -36,6 +38,13 @@ class Fetched:
     window: dict[int, tuple[str, int]] = field(default_factory=dict)
     seen_ids: set[int] = field(default_factory=set)
     archived: list[str] = field(default_factory=list)
+    staged: list[Staged] = field(default_factory=list)
+    """Activities written this run: what their enrichment is decided from."""
+
+    def stage(self, activity_id: int, start: int | None, summary: Mapping[str, Any]) -> None:
+        fingerprint = summary_fingerprint(summary)
+        manual = summary.get("manual") is True
+        self.staged.append(Staged(activity_id, start, fingerprint, manual))
 
     def see(self, activity_id: int, digest: str, start: int | None) -> None:
         self.seen_ids.add(activity_id)
@@ -71,8 +80,12 @@ def settle(
     now: float,
     detail: str = "",
     failure: str | None = None,
+    enrich: tuple[Queue, str] | None = None,
+    new_suspects: Iterable[int] = (),
 ) -> Settlement:
-    """The next state. ``counted``: the warehouse's row count read this run (or None)."""
+    """The next state. ``counted``: the warehouse's row count read this run (or None).
+    ``enrich``: the enrichment queue and kinds after this run (None: unchanged);
+    ``new_suspects``: activities whose detail answered 404 (checked by the next run)."""
     known = dict(state.known)
     cursor = state.cursor
     cap = int(now) + CLOCK_SKEW_SECONDS
@@ -86,7 +99,11 @@ def settle(
     if cursor is not None:
         floor = min(cursor, cap) - plan.lookback
         known = {k: v for k, v in known.items() if v[1] >= floor}
-    suspects = _suspects(plan, state, fetched, confirmation, complete)
+    suspects = sorted(
+        set(_suspects(plan, state, fetched, confirmation, complete)) | set(new_suspects)
+    )
+    queue, kinds = enrich if enrich is not None else (state.enrich, state.enrich_kinds)
+    queue = {k: v for k, v in queue.items() if k not in set(confirmation.gone)}
     for activity_id in confirmation.gone:
         known.pop(activity_id, None)
     truncated = bool(confirmation.alive) and plan.full and complete
@@ -113,6 +130,8 @@ def settle(
         last_error_message=None if ok else reason[:500],
         needs_reauth=False,
         last_read_usage=usage or state.last_read_usage,
+        enrich=queue,
+        enrich_kinds=kinds,
     )
     return Settlement(next_state, "success" if ok else "partial", stop, reason)
 
@@ -144,6 +163,7 @@ def settle_events(
     result: WriteResult,
     lookback: int,
     now: float,
+    queued: Iterable[Item] = (),
 ) -> SyncState:
     """The next state after webhook writes: what the poll will then find unchanged.
 
@@ -154,9 +174,11 @@ def settle_events(
     (moving it forward would shrink the next window past activities whose events were
     lost). Without a cursor (no full load yet) only ``rows`` follows. Confirmed deletions
     leave ``known`` and the suspects, so a later listing that shows the activity again
-    re-writes it. ``rows`` follows the commit's counts like a poll's (a delete is counted
-    before it is made: a crash in between leaves more rows than expected, which the
-    verification re-bases, never fewer, which it would heal with a full load).
+    re-writes it; they leave the enrichment queue too, which ``queued`` entries join (a
+    created activity's streams). ``rows`` follows the commit's counts like a poll's (a
+    delete is counted before it is made: a crash in between leaves more rows than
+    expected, which the verification re-bases, never fewer, which it would heal with a
+    full load).
     """
     known = dict(state.known)
     floor = None
@@ -171,4 +193,5 @@ def settle_events(
     known = {k: v for k, v in known.items() if k not in gone}
     rows = None if state.rows is None else max(0, state.rows + result.inserted - result.deleted)
     suspects = [i for i in state.suspects if i not in gone]
-    return replace(state, known=known, rows=rows, suspects=suspects)
+    queue = {k: v for k, v in enqueue(state.enrich, queued).items() if k not in gone}
+    return replace(state, known=known, rows=rows, suspects=suspects, enrich=queue)

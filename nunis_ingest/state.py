@@ -16,6 +16,10 @@ them: they leave the warehouse only once ``GET /activities/{id}`` confirms them 
 commit's counts) and ``verified_at`` when that was last compared with the warehouse, so
 a deleted or replaced warehouse is noticed and healed instead of silently frozen.
 
+``enrich`` is the enrichment queue (``enrichment.py``): activity id -> (start_epoch, kinds
+still to fetch, queued_at); ``enrich_kinds`` the kinds the last backfill scan looked
+for, so switching streams on in ``config.json`` makes the next run queue the history.
+
 Decisions: ``load_state`` ignores keys it does not know (tolerant reader; a real format
 change bumps ``version``); every known key is type-checked, and a bad one is reported as
 corruption naming the key, never quoting the file's content.
@@ -47,6 +51,8 @@ class SyncState:
     suspects: list[int] = field(default_factory=list)
     rows: int | None = None
     verified_at: int | None = None
+    enrich: dict[int, tuple[int, str, int]] = field(default_factory=dict)
+    enrich_kinds: str | None = None
 
 
 # --- serialisation -------------------------------------------------------------------
@@ -68,6 +74,8 @@ def dump_state(state: SyncState) -> bytes:
         "suspects": sorted(state.suspects),
         "rows": state.rows,
         "verified_at": state.verified_at,
+        "enrich": {str(k): [s, kinds, q] for k, (s, kinds, q) in sorted(state.enrich.items())},
+        "enrich_kinds": state.enrich_kinds,
     }
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return text.encode("ascii") + b"\n"
@@ -168,6 +176,10 @@ def _from_doc(doc: dict[str, Any]) -> SyncState:
     rows = _int(doc.get("rows"), "rows")
     if rows is not None and rows < 0:
         raise _Corrupt("'rows' must not be negative")
+    enrich = _enrich(doc.get("enrich", {}))
+    enrich_kinds = _str(doc.get("enrich_kinds"), "enrich_kinds")
+    if enrich_kinds is not None and not set(enrich_kinds) <= {"d", "s"}:
+        raise _Corrupt("'enrich_kinds' must be made of 'd' and 's'")
     return SyncState(
         version=version,
         cursor=_int(doc.get("cursor"), "cursor"),
@@ -182,4 +194,29 @@ def _from_doc(doc: dict[str, Any]) -> SyncState:
         suspects=sorted(set(suspects)),
         rows=rows,
         verified_at=_int(doc.get("verified_at"), "verified_at"),
+        enrich=enrich,
+        enrich_kinds=enrich_kinds,
     )
+
+
+def _enrich(value: object) -> dict[int, tuple[int, str, int]]:
+    if not isinstance(value, dict):
+        raise _Corrupt("'enrich' must be an object")
+    out: dict[int, tuple[int, str, int]] = {}
+    for raw_id, entry in value.items():
+        if not (raw_id.isascii() and raw_id.isdigit() and int(raw_id) > 0):
+            raise _Corrupt("'enrich' keys must be activity ids (digits)")
+        if not (
+            isinstance(entry, list)
+            and len(entry) == 3
+            and isinstance(entry[1], str)
+            and entry[1]
+            and set(entry[1]) <= {"d", "s"}
+        ):
+            raise _Corrupt("'enrich' values must be [start_epoch, kinds, queued_at]")
+        start = _int(entry[0], "enrich start_epoch", optional=False)
+        queued = _int(entry[2], "enrich queued_at", optional=False)
+        assert start is not None
+        assert queued is not None
+        out[int(raw_id)] = (start, entry[1], queued)
+    return out

@@ -84,7 +84,7 @@ def run_sync(request: SyncRequest, ctx: SyncContext) -> RunReport:
             lookback_days=lookback_days,
         )
         try:
-            Run(ctx, repo, request, report, state, generation).execute(plan)
+            Run(ctx, repo, request, report, state, generation, config).execute(plan)
         except NunisError as exc:
             report.outcome, report.error = "failed", exc
             _record_failure(ctx, repo, report)

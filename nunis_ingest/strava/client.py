@@ -9,7 +9,7 @@ nondeterministic is injected (session, sleep, clock) so tests need no monkeypatc
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,6 +108,17 @@ class StravaClient:
         )
         return body, data
 
+    def get_streams(self, activity_id: int, keys: Sequence[str]) -> tuple[bytes, dict[str, Any]]:
+        """``GET /activities/{id}/streams?keys=...&key_by_type=true``: every stream type
+        in one request, keyed by type. A manual activity answers 404 (``StravaNotFound``)."""
+        body, data = self._get(
+            f"/activities/{int(activity_id)}/streams",
+            {"keys": ",".join(keys), "key_by_type": "true"},
+            expect=dict,
+            context=f"fetching the streams of activity {int(activity_id)}",
+        )
+        return body, data
+
     def get_athlete(self) -> dict[str, Any]:
         """``GET /athlete``: the authenticated athlete's profile."""
         _, data = self._get("/athlete", {}, expect=dict, context="fetching the athlete profile")
@@ -126,7 +137,7 @@ class StravaClient:
     def _get(
         self,
         path: str,
-        params: dict[str, int],
+        params: Mapping[str, int | str],
         *,
         expect: type[list[Any]] | type[dict[str, Any]],
         context: str,

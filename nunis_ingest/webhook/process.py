@@ -8,10 +8,12 @@ activity settles the truth (event bodies are never trusted):
 - 200: archive the DetailedActivity body byte for byte, write its summary
   (``representation.summary_of``, the row the poll writes, same content hash) with
   ``replace=False``, and record the hash in ``state.json`` (``statesync.py``) so the next
-  poll counts it unchanged. An activity another athlete owns is not loaded.
+  poll counts it unchanged. When the athlete has details on, the same response fills
+  the detail tables (create and edit alike: one request for both); a create with
+  streams on queues the streams request. An activity another athlete owns is not loaded.
 - 404, confirmed by a second GET after a token refresh (``confirm.fetch_confirmed``):
-  delete the row, leave a tombstone in the marks, and forget the id in ``state.json``, so
-  that a later listing that shows the activity makes the poll write it again.
+  delete the rows (every table), leave a tombstone in the marks, and forget the id in
+  ``state.json``, so that a later listing that shows the activity makes the poll write it again.
 """
 
 from __future__ import annotations
@@ -23,17 +25,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from nunis_ingest import enrichment as eq
+from nunis_ingest import schema_detail as sd
 from nunis_ingest.api import AthleteApi
-from nunis_ingest.athletes import AthleteRepo
+from nunis_ingest.athletes import AthleteConfig, AthleteRepo
 from nunis_ingest.confirm import fetch_confirmed
 from nunis_ingest.context import SyncContext
 from nunis_ingest.errors import AthleteNotConfigured
 from nunis_ingest.keys import archive_activity_key
 from nunis_ingest.lease import Lease
-from nunis_ingest.ports import WriteResult
+from nunis_ingest.ports import DetailRows, WriteResult
 from nunis_ingest.representation import summary_of
 from nunis_ingest.sync import new_run_id
 from nunis_ingest.transform import content_hash, start_epoch, to_row
+from nunis_ingest.transform_detail import detail_rows, summary_fingerprint
 from nunis_ingest.webhook import deauth, statesync
 from nunis_ingest.webhook.marks import Marks, load_marks, save_marks
 from nunis_ingest.webhook.model import QueuedEvent
@@ -61,6 +66,7 @@ class _Batch:
     api: AthleteApi
     run_id: str
     lookback: int
+    config: AthleteConfig
 
 
 def process(
@@ -104,7 +110,7 @@ def _athlete(
     days = ctx.settings.lookback_days if config.lookback_days is None else config.lookback_days
     run_id = new_run_id(ctx.now())
     api = AthleteApi(ctx, athlete_id, max_attempts=MAX_ATTEMPTS)
-    batch = _Batch(athlete_id, ctx, repo, api, run_id, 86400 * days)
+    batch = _Batch(athlete_id, ctx, repo, api, run_id, 86400 * days, config)
     outcomes: list[Outcome] = []
     with Lease(ctx.store, athlete_id, run_id, ctx.now(), LEASE_TTL_SECONDS):
         if deauths:
@@ -169,11 +175,39 @@ def _activity(
     digest = content_hash(summary)
     result = _write(batch, activity_id, body, summary, digest)
     start = start_epoch(summary)
-    change = statesync.loaded(activity_id, digest, start, result, batch.lookback, ctx.now())
+    queued = _details(batch, activity_id, data, summary, pending)
+    change = statesync.loaded(activity_id, digest, start, result, batch.lookback, ctx.now(), queued)
     statesync.apply(batch.repo, athlete_id, change)
     marks.deleted.pop(activity_id, None)
     marks.record_fetch(activity_id, fetch_started, [i.event for i in pending])
     return Outcome(athlete_id, "loaded", activity_id)
+
+
+def _details(
+    batch: _Batch,
+    activity_id: int,
+    data: dict[str, Any],
+    summary: dict[str, Any],
+    pending: list[QueuedEvent],
+) -> list[eq.Item]:
+    """The fetched DetailedActivity also fills the detail tables (no extra request);
+    a created activity's streams join the enrichment queue."""
+    config, ctx = batch.config, batch.ctx
+    if config.details:
+        rows = detail_rows(
+            data,
+            athlete_id=batch.athlete_id,
+            activity_id=activity_id,
+            run_id=batch.run_id,
+            loaded_at=ctx.now(),
+            fingerprint=summary_fingerprint(summary),
+        )
+        tables = tuple(t.name for t in sd.FROM_DETAIL)
+        ctx.warehouse.replace_details(batch.athlete_id, DetailRows((activity_id,), tables, rows))
+    created = any(i.event.aspect_type == "create" for i in pending)
+    if config.streams and created and data.get("manual") is not True:
+        return [eq.Item(activity_id, start_epoch(summary) or 0, eq.STREAMS, int(ctx.now()))]
+    return []
 
 
 def _write(

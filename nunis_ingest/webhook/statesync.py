@@ -23,9 +23,10 @@ ignores ``known``. Saved by compare-and-swap; a lost race re-reads and re-applie
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from nunis_ingest.athletes import AthleteRepo
+from nunis_ingest.enrichment import Item
 from nunis_ingest.errors import PreconditionFailed
 from nunis_ingest.ports import WriteResult
 from nunis_ingest.settle import settle_events
@@ -37,7 +38,13 @@ Change = Callable[[SyncState], SyncState]
 
 
 def loaded(
-    activity_id: int, digest: str, start: int | None, result: WriteResult, lookback: int, now: float
+    activity_id: int,
+    digest: str,
+    start: int | None,
+    result: WriteResult,
+    lookback: int,
+    now: float,
+    queued: Sequence[Item] = (),
 ) -> Change:
     return lambda state: settle_events(
         state,
@@ -46,6 +53,7 @@ def loaded(
         result=result,
         lookback=lookback,
         now=now,
+        queued=queued,
     )
 
 
