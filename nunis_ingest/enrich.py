@@ -259,30 +259,24 @@ class Enrichment:
     drained: Drained = field(default_factory=Drained)
 
 
-def enrich_run(
+def queue_for_run(
     ctx: SyncContext,
-    api: AthleteApi,
     *,
     athlete_id: int,
-    run_id: str,
     queue: eq.Queue,
     kinds: str,
     scanned_kinds: str | None,
     known: dict[int, tuple[str, int]],
     staged: list[eq.Staged],
     scan: bool,
-    drain: bool,
-    driven: bool,
-    proceed: Callable[[], Stop | None],
-    on_progress: Callable[[int, int], None] | None = None,
 ) -> Enrichment:
-    """Queue what this run's listing calls for, scan for history when asked, drain.
+    """The queue after a run's listing: what it calls for, and the history when asked.
 
-    ``scan`` (a complete full refresh, a driven run, or kinds changed since the last
-    scan) queues every activity the warehouse holds no detail or stream rows for: the
-    history backfill, resumable because its queue lives in the state. ``driven``
-    (``sync --details``) lets the drain use the whole read budget (less the usual
-    headroom) instead of the enrichment share.
+    ``scan`` (a complete full refresh or a driven run), or kinds changed since the last
+    scan, queues every activity the warehouse holds no detail or stream rows for: the
+    history backfill, resumable because its queue lives in the state. No request here;
+    the caller saves the queue before ``drain_queue`` fetches anything, so the
+    ``queued_at`` stamps that key the archived responses survive a crash.
     """
     queue = eq.restrict(queue, kinds)
     if not kinds:
@@ -294,23 +288,32 @@ def enrich_run(
         )
         new, edited = eq.from_poll(staged, fingerprints, known, kinds, now)
         queue = eq.enqueue(eq.enqueue(queue, new), edited, fresh=True)
-    if scan or driven or scanned_kinds != kinds:
+    if scan or scanned_kinds != kinds:
         for kind, table in ((eq.DETAIL, sd.DETAILS.name), (eq.STREAMS, sd.STREAMS.name)):
             if kind in kinds:
                 missing = ctx.warehouse.fetch_unenriched(athlete_id, table)
                 queue = eq.enqueue(queue, (eq.Item(i, s or 0, kind, now) for i, s in missing))
-    result = Enrichment(queue, kinds)
-    if drain and queue:
-        share = 1.0 if driven else ctx.settings.enrich_read_share
-        enricher = Enricher(
-            ctx, api, athlete_id, run_id, share=share, proceed=proceed, on_progress=on_progress
-        )
-        result.drained = enricher.drain(queue)
-        if result.drained.stop:
-            log.info(
-                "athlete %d: enrichment paused, %d left: %s",
-                athlete_id,
-                len(queue),
-                result.drained.stop,
-            )
-    return result
+    return Enrichment(queue, kinds)
+
+
+def drain_queue(
+    ctx: SyncContext,
+    api: AthleteApi,
+    queue: eq.Queue,
+    *,
+    athlete_id: int,
+    run_id: str,
+    driven: bool,
+    proceed: Callable[[], Stop | None],
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Drained:
+    """Drain ``queue`` in place. ``driven`` (``sync --details``) may use the whole read
+    budget (less the usual headroom, ``proceed``) instead of the enrichment share."""
+    share = 1.0 if driven else ctx.settings.enrich_read_share
+    enricher = Enricher(
+        ctx, api, athlete_id, run_id, share=share, proceed=proceed, on_progress=on_progress
+    )
+    drained = enricher.drain(queue)
+    if drained.stop:
+        log.info("athlete %d: enrichment paused, %d left: %s", athlete_id, len(queue), drained.stop)
+    return drained

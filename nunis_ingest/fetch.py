@@ -19,7 +19,7 @@ from nunis_ingest.api import AthleteApi
 from nunis_ingest.athletes import AthleteConfig, AthleteRepo
 from nunis_ingest.confirm import Confirmation, confirm_deletions
 from nunis_ingest.context import SyncContext
-from nunis_ingest.enrich import Enrichment, enrich_run
+from nunis_ingest.enrich import Enrichment, drain_queue, queue_for_run
 from nunis_ingest.errors import RetriableError, StravaRateLimited, TokenMismatch
 from nunis_ingest.events import SyncRequest
 from nunis_ingest.keys import archive_activity_key, archive_page_key
@@ -104,7 +104,7 @@ class Run:
         else:
             confirmation = self._confirm(fetched, complete=complete)
             result = self._commit(confirmation, fetched)
-            enriched = self._enrich(fetched, scan=plan.full and complete, drain=stop is None)
+            enriched = self._enrich(fetched, scan=plan.full and complete)
             report.enrichment = enriched
         report.requests = self.api.requests_made
         report.usage = self.api.last_usage
@@ -125,11 +125,12 @@ class Run:
             detail=detail,
             failure=type(failure).__name__ if failure is not None else None,
             enrich=None if enriched is None else (enriched.queue, enriched.kinds),
-            new_suspects=() if enriched is None else enriched.drained.suspects,
         )
-        self._save(settled)
+        self._save(settled)  # the queue, with its stamps, is durable before any detail fetch
         if failure is not None:
             raise failure  # the resume point is saved; the driver retries
+        if enriched is not None and stop is None and enriched.queue:
+            self._drain(enriched, settled.state)
         if (
             report.changed
             or report.outcome != "success"
@@ -138,24 +139,39 @@ class Run:
         ):
             ctx.warehouse.record_run(report.to_run_row())  # idle polls leave no row: no load
 
-    def _enrich(self, fetched: Fetched, *, scan: bool, drain: bool) -> Enrichment:
+    def _enrich(self, fetched: Fetched, *, scan: bool) -> Enrichment:
+        """The queue after this run's listing (no request is made here)."""
         config, state = self.config, self.state
-        return enrich_run(
+        return queue_for_run(
             self.ctx,
-            self.api,
             athlete_id=self.report.athlete_id,
-            run_id=self.report.run_id,
             queue=state.enrich,
             kinds=eq.wanted(config.details, config.streams),
             scanned_kinds=state.enrich_kinds,
             known=state.known,
             staged=fetched.staged,
-            scan=scan,
-            drain=drain,
+            scan=scan or self.request.details,
+        )
+
+    def _drain(self, enriched: Enrichment, saved: st.SyncState) -> None:
+        """Fetch what the saved queue holds, within budget; save the queue that is left."""
+        report = self.report
+        enriched.drained = drain_queue(
+            self.ctx,
+            self.api,
+            enriched.queue,
+            athlete_id=report.athlete_id,
+            run_id=report.run_id,
             driven=self.request.details,
             proceed=self._proceed,
             on_progress=self.ctx.on_enrich,
         )
+        report.requests = self.api.requests_made
+        report.usage = self.api.last_usage
+        suspects = sorted(set(saved.suspects) | set(enriched.drained.suspects))
+        usage = usage_dict(report.usage) or saved.last_read_usage
+        after = replace(saved, enrich=enriched.queue, suspects=suspects, last_read_usage=usage)
+        self.generation = self.repo.save_state(report.athlete_id, after, self.generation)
 
     # --- fetch -----------------------------------------------------------------------
 
@@ -278,7 +294,7 @@ class Run:
         report = self.report
         report.finished_at = self.ctx.now()
         report.outcome, report.reason, report.stop = settled.outcome, settled.reason, settled.stop
-        self.repo.save_state(report.athlete_id, settled.state, self.generation)
+        self.generation = self.repo.save_state(report.athlete_id, settled.state, self.generation)
 
 
 def _check_owner(athlete_id: int, items: list[dict[str, Any]]) -> None:

@@ -81,11 +81,9 @@ def settle(
     detail: str = "",
     failure: str | None = None,
     enrich: tuple[Queue, str] | None = None,
-    new_suspects: Iterable[int] = (),
 ) -> Settlement:
     """The next state. ``counted``: the warehouse's row count read this run (or None).
-    ``enrich``: the enrichment queue and kinds after this run (None: unchanged);
-    ``new_suspects``: activities whose detail answered 404 (checked by the next run)."""
+    ``enrich``: the enrichment queue and kinds after this run (None: unchanged);"""
     known = dict(state.known)
     cursor = state.cursor
     cap = int(now) + CLOCK_SKEW_SECONDS
@@ -99,9 +97,7 @@ def settle(
     if cursor is not None:
         floor = min(cursor, cap) - plan.lookback
         known = {k: v for k, v in known.items() if v[1] >= floor}
-    suspects = sorted(
-        set(_suspects(plan, state, fetched, confirmation, complete)) | set(new_suspects)
-    )
+    suspects = _suspects(plan, state, fetched, confirmation, complete)
     queue, kinds = enrich if enrich is not None else (state.enrich, state.enrich_kinds)
     queue = {k: v for k, v in queue.items() if k not in set(confirmation.gone)}
     for activity_id in confirmation.gone:

@@ -5,7 +5,9 @@
 3. deliver a Pub/Sub CloudEvent `{"athlete_id": ..., "mode": "all"}` to `main.ingest`
    through functions-framework, exactly as the Cloud Function receives it;
 4. deliver a second message, mode `new`, to show the poll is idempotent;
-5. print what was loaded and the Strava requests spent, then stop the sandbox.
+5. print what was loaded and the Strava requests spent, the details and streams the
+   enrichment queue fetched within its share of the read budget (newest first), and the
+   per-kilometre splits of the newest run; then stop the sandbox.
 """
 
 from __future__ import annotations
@@ -36,6 +38,48 @@ def publish(client: Any, body: dict[str, Any]) -> int:
     return int(client.post("/", headers=headers, data=payload).status_code)
 
 
+def pace(seconds: float, metres: float) -> str:
+    if not metres:
+        return "-"
+    per_km = seconds / (metres / 1000)
+    return f"{int(per_km // 60)}:{int(per_km % 60):02d}"
+
+
+def print_enrichment(con: Any) -> None:
+    details, points = con.execute(
+        "select (select count(*) from activity_details), (select count(*) from activity_streams)"
+    ).fetchone()
+    print(
+        f"\nDetails for the {details} newest activities ({points} stream points); the rest "
+        "stay queued and load over the next polls within the enrichment share of the budget."
+    )
+    newest = con.execute(
+        "select a.id, a.name, a.start_date_local, a.distance from activities a "
+        "join activity_details d on d.activity_id = a.id "
+        "where a.sport_type = 'Run' and exists "
+        "(select 1 from activity_splits s where s.activity_id = a.id) "
+        "order by a.start_date desc limit 1"
+    ).fetchone()
+    if newest is None:
+        return
+    activity_id, name, start, distance = newest
+    print(f"\nSplits of {name!r} ({start:%Y-%m-%d}, {distance / 1000:.2f} km):")
+    print(f"  {'km':>4} {'pace':>7} {'time':>7} {'elev':>6} {'HR':>5}")
+    for split, metres, moving, elev, hr in con.execute(
+        "select split, distance, moving_time, elevation_difference, average_heartrate "
+        "from activity_splits where activity_id = ? and units = 'metric' order by split",
+        [activity_id],
+    ).fetchall():
+        minutes, seconds = divmod(int(moving or 0), 60)
+        hr_text = f"{hr:.0f}" if hr is not None else "-"
+        elev_text = f"{elev:+.1f}" if elev is not None else "-"
+        km = f"{split}" if metres >= 999 else f"{metres / 1000:.2f}"
+        print(
+            f"  {km:>4} {pace(moving or 0, metres or 0):>7} {minutes:>4}:{seconds:02d} "
+            f"{elev_text:>6} {hr_text:>5}"
+        )
+
+
 def main() -> None:
     shutil.rmtree(DATA, ignore_errors=True)
     with SandboxServer().start(athletes=1, activities=ACTIVITIES, seed=2026) as server:
@@ -64,6 +108,7 @@ def main() -> None:
                 athlete["refresh_token"],
                 "--label",
                 "Demo Runner",
+                "--streams",
             ],
             check=True,
             env=os.environ,
@@ -102,6 +147,7 @@ def main() -> None:
             "round(sum(distance)/1000) from activities group by 1 order by 1 desc limit 6"
         ).fetchall():
             print(f"  {month}  {n:>4} activities {km:>7} km")
+        print_enrichment(con)
     db = get_runtime().settings.duckdb_file
     warehouse.close()  # type: ignore[attr-defined]
     rel = db.relative_to(ROOT)
