@@ -38,7 +38,8 @@ from google.cloud import bigquery
 
 from nunis_ingest import errors, schema
 from nunis_ingest.google_errors import TRANSIENT_GOOGLE_ERRORS
-from nunis_ingest.ports import Row
+from nunis_ingest.ports import DetailRows, Row
+from nunis_ingest.schema_detail import DETAIL_TABLES
 from nunis_ingest.warehouses.parts import PART_BYTES, FileWindow, line_ranges
 
 if TYPE_CHECKING:
@@ -186,6 +187,7 @@ class BigQueryWarehouse:
                 self.client.get_dataset(self.dataset)
             except gexc.NotFound:
                 self.client.create_dataset(ds, exists_ok=True)
+            specs = []
             for name, columns in (
                 (schema.ACTIVITIES_TABLE, schema.ACTIVITIES),
                 (schema.RUNS_TABLE, schema.RUNS),
@@ -193,6 +195,9 @@ class BigQueryWarehouse:
             ):
                 table = bigquery.Table(self.table_id(name), schema=schema_fields(columns))
                 table.clustering_fields = ["athlete_id"]
+                specs.append((table, columns))
+            specs += [(details.table_spec(self, t), t.columns) for t in DETAIL_TABLES]
+            for table, columns in specs:
                 table = self.client.create_table(table, exists_ok=True)
                 have = {f.name for f in table.schema}
                 missing = [f for f in schema_fields(columns) if f.name not in have]
@@ -221,11 +226,25 @@ class BigQueryWarehouse:
             bigquery.ScalarQueryParameter("athlete", "INT64", athlete_id),
             bigquery.ArrayQueryParameter("ids", "INT64", [int(i) for i in activity_ids]),
         ]
+        details.delete_details(self, athlete_id, activity_ids)
         return self._delete("athlete_id = @athlete AND id IN UNNEST(@ids)", params)
 
     def purge_athlete(self, athlete_id: int) -> int:
         params = [bigquery.ScalarQueryParameter("athlete", "INT64", athlete_id)]
+        details.delete_details(self, athlete_id, None)
         return self._delete("athlete_id = @athlete", params)
+
+    def replace_details(self, athlete_id: int, write: DetailRows) -> dict[str, int]:
+        return details.replace_details(self, athlete_id, write)
+
+    def fetch_unenriched(self, athlete_id: int, table: str) -> list[tuple[int, int | None]]:
+        return details.fetch_unenriched(self, athlete_id, table)
+
+    def count_rows(self, table: str, athlete_id: int) -> int:
+        return details.count_rows(self, table, athlete_id)
+
+    def fetch_detail_hashes(self, athlete_id: int) -> dict[int, str]:
+        return details.fetch_detail_hashes(self, athlete_id)
 
     def record_run(self, run: Row) -> None:
         unknown = set(run) - set(schema.column_names(schema.RUNS))
@@ -269,6 +288,9 @@ class BigQueryWarehouse:
             bigquery.ScalarQueryParameter("limit", "INT64", limit),
         ]
         return [{k: _json_ready(v) for k, v in r.items()} for r in self.rows(sql, params)]
+
+
+from nunis_ingest.warehouses import bigquery_details as details  # noqa: E402 (imports this module)
 
 
 def _scalar_param(col: schema.Column, value: Any) -> bigquery.ScalarQueryParameter:

@@ -29,6 +29,7 @@ from nunis_ingest.warehouses.bigquery import (
     _table_lock,
     schema_fields,
 )
+from nunis_ingest.warehouses.bigquery_details import delete_orphans
 from nunis_ingest.warehouses.guard import check_delete_share
 from nunis_ingest.warehouses.quarantine import ActivityStage
 
@@ -111,6 +112,8 @@ class BigQueryBatch:
             check_delete_share(self.athlete_id, result.deleted, stored, share)
         if result.inserted or result.updated or result.deleted:
             wh.query(self._merge_sql(replace), params, dml=True)
+        if result.deleted:  # activities that are gone take their detail rows along
+            delete_orphans(wh, self.athlete_id)
         return result
 
     def _source(self) -> str:

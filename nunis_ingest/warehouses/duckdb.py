@@ -47,7 +47,7 @@ from nunis_ingest.errors import (
     WarehouseRejected,
     WarehouseTransientError,
 )
-from nunis_ingest.ports import Row
+from nunis_ingest.ports import DetailRows, Row
 
 if TYPE_CHECKING:
     from nunis_ingest.warehouses.duckdb_batch import DuckDBBatch
@@ -258,6 +258,7 @@ class DuckDBWarehouse:
             con.execute(schema.duckdb_ddl(_ACT, schema.ACTIVITIES, primary_key=schema.ACTIVITY_KEY))
             con.execute(schema.duckdb_ddl(_RUNS, schema.RUNS))
             con.execute(schema.duckdb_ddl(schema.QUARANTINE_TABLE, schema.QUARANTINE))
+            details.ensure_tables(con)
 
     def stage(self, athlete_id: int, run_id: str) -> DuckDBBatch:
         from nunis_ingest.warehouses.duckdb_batch import DuckDBBatch  # imports this module
@@ -269,12 +270,26 @@ class DuckDBWarehouse:
         if not ids:
             return 0
         with self._transaction() as con:
+            details.delete_details(self, con, athlete_id, ids)
             sql = f"DELETE FROM {_q(_ACT)} WHERE athlete_id = ? AND id IN (SELECT unnest(?))"
             return self._dml(con, sql, [athlete_id, ids])
 
     def purge_athlete(self, athlete_id: int) -> int:
         with self._transaction() as con:
+            details.delete_details(self, con, athlete_id, None)
             return self._dml(con, f"DELETE FROM {_q(_ACT)} WHERE athlete_id = ?", [athlete_id])
+
+    def replace_details(self, athlete_id: int, write: DetailRows) -> dict[str, int]:
+        return details.replace_details(self, athlete_id, write)
+
+    def fetch_unenriched(self, athlete_id: int, table: str) -> list[tuple[int, int | None]]:
+        return details.fetch_unenriched(self, athlete_id, table)
+
+    def count_rows(self, table: str, athlete_id: int) -> int:
+        return details.count_rows(self, table, athlete_id)
+
+    def fetch_detail_hashes(self, athlete_id: int) -> dict[int, str]:
+        return details.fetch_detail_hashes(self, athlete_id)
 
     def record_run(self, run: Row) -> None:
         known = {c.name: c for c in schema.RUNS}
@@ -318,6 +333,9 @@ class DuckDBWarehouse:
             {n: _iso(v) if n in stamps else v for n, v in zip(names, row, strict=True)}
             for row in rows
         ]
+
+
+from nunis_ingest.warehouses import duckdb_details as details  # noqa: E402 (imports this module)
 
 
 def _iso(value: Any) -> str | None:

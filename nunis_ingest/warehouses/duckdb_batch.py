@@ -31,6 +31,7 @@ import duckdb
 from nunis_ingest import schema
 from nunis_ingest.ports import Row, WriteResult
 from nunis_ingest.warehouses.duckdb import DuckDBWarehouse, _q, read_json_sql
+from nunis_ingest.warehouses.duckdb_details import delete_orphans
 from nunis_ingest.warehouses.guard import check_delete_share
 from nunis_ingest.warehouses.quarantine import ActivityStage
 
@@ -156,6 +157,8 @@ class DuckDBBatch:
                     f"JOIN {keys} AS k ON k.id = s.id WHERE NOT k.same"
                 )
             wh._dml(con, f"INSERT INTO {act} ({cols}) {source}")
+        if deleted:  # activities that are gone take their detail rows along
+            delete_orphans(wh, con, me)
         for table in (keys if path else None, gone if parts else None):
             if table:
                 con.execute(f"DROP TABLE {table}")
