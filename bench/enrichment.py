@@ -79,7 +79,12 @@ def request_figures(n: int = 200, log: Any = print) -> list[Record]:
     records: list[Record] = []
     with SandboxServer().start(athletes=0, activities=0, seed=12) as server:
         control = SandboxControl(server.base_url)
-        control.set_rate_limits(read_15min=UNLIMITED, read_daily=UNLIMITED)
+        control.set_rate_limits(
+            read_15min=UNLIMITED,
+            read_daily=UNLIMITED,
+            overall_15min=UNLIMITED,
+            overall_daily=UNLIMITED,
+        )
         for streams, floor in ((True, 2.0), (False, 1.0)):
             label = "details+streams" if streams else "details"
             log(f"enrichment: full load of {n} activities, {label}")

@@ -243,8 +243,8 @@ class BigQueryWarehouse:
     def count_rows(self, table: str, athlete_id: int) -> int:
         return details.count_rows(self, table, athlete_id)
 
-    def fetch_detail_hashes(self, athlete_id: int) -> dict[int, str]:
-        return details.fetch_detail_hashes(self, athlete_id)
+    def fetch_detail_fingerprints(self, athlete_id: int) -> dict[int, str | None]:
+        return details.fetch_detail_fingerprints(self, athlete_id)
 
     def record_run(self, run: Row) -> None:
         unknown = set(run) - set(schema.column_names(schema.RUNS))

@@ -171,11 +171,11 @@ def count_rows(wh: BigQueryWarehouse, table: str, athlete_id: int) -> int:
     return int(rows[0]["n"]) if rows else 0
 
 
-def fetch_detail_hashes(wh: BigQueryWarehouse, athlete_id: int) -> dict[int, str]:
+def fetch_detail_fingerprints(wh: BigQueryWarehouse, athlete_id: int) -> dict[int, str | None]:
     sql = (
-        f"SELECT activity_id, content_hash FROM {wh.sql_table(schema_detail.DETAILS.name)} "
+        f"SELECT activity_id, summary_fingerprint FROM {wh.sql_table(schema_detail.DETAILS.name)} "
         "WHERE athlete_id = @athlete"
     )
     return {
-        int(r["activity_id"]): str(r["content_hash"]) for r in wh.rows(sql, _params(athlete_id))
+        int(r["activity_id"]): r["summary_fingerprint"] for r in wh.rows(sql, _params(athlete_id))
     }

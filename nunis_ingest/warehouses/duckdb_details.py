@@ -130,10 +130,10 @@ def count_rows(wh: DuckDBWarehouse, table: str, athlete_id: int) -> int:
     return int(row[0]) if row else 0
 
 
-def fetch_detail_hashes(wh: DuckDBWarehouse, athlete_id: int) -> dict[int, str]:
+def fetch_detail_fingerprints(wh: DuckDBWarehouse, athlete_id: int) -> dict[int, str | None]:
     sql = (
-        f"SELECT activity_id, content_hash FROM {_q(schema_detail.DETAILS.name)} "
+        f"SELECT activity_id, summary_fingerprint FROM {_q(schema_detail.DETAILS.name)} "
         "WHERE athlete_id = ?"
     )
     with wh._open(write=False) as con:
-        return {int(i): str(h) for i, h in con.execute(sql, [athlete_id]).fetchall()}
+        return {int(i): h for i, h in con.execute(sql, [athlete_id]).fetchall()}

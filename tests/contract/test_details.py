@@ -46,6 +46,7 @@ def detail(aid: int, athlete: int = ME, run: str = "r1", **kw: Any) -> dict[str,
         "photos_count": 0,
         "raw": raw,
         "content_hash": f"hash-{aid}-{raw['description']}",
+        "summary_fingerprint": f"fp-{aid}-{raw['description']}",
         **_trail(run),
         **{k: v for k, v in kw.items() if k != "description"},
     }
@@ -224,7 +225,7 @@ def test_replace_writes_every_table_and_is_idempotent(
     assert {t: read_detail(t, 1) for t in ALL} == first
     for t in ALL:
         assert first[t] == [_complete(t, r) for r in full(1)[t]]  # every value round-trips
-    assert warehouse.fetch_detail_hashes(ME) == {1: "hash-1-easy", 2: "hash-2-easy"}
+    assert warehouse.fetch_detail_fingerprints(ME) == {1: "fp-1-easy", 2: "fp-2-easy"}
 
 
 def test_a_refetch_with_fewer_laps_removes_the_extra_laps(
@@ -238,7 +239,7 @@ def test_a_refetch_with_fewer_laps_removes_the_extra_laps(
     assert [r["lap_index"] for r in read_detail(LAPS, 1)] == [1, 2]
     assert {r["run_id"] for r in read_detail(LAPS, 1)} == {"r2"}
     assert [r["lap_index"] for r in read_detail(LAPS, 2)] == [1, 2]  # the other activity kept
-    assert warehouse.fetch_detail_hashes(ME)[1] == "hash-1-edited"
+    assert warehouse.fetch_detail_fingerprints(ME)[1] == "fp-1-edited"
 
 
 def test_a_listed_table_without_rows_loses_the_activity_and_unlisted_tables_are_untouched(

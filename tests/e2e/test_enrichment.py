@@ -66,7 +66,9 @@ def per_activity_hits(sandbox: Any, suffix: str) -> Counter[str]:
 
 
 def assert_matches_strava(sandbox: Any, rt: Runtime, athlete_id: int, streams: bool) -> None:
-    sandbox.set_rate_limits(read_15min=100000, read_daily=1000000)
+    sandbox.set_rate_limits(
+        read_15min=10**9, read_daily=10**9, overall_15min=10**9, overall_daily=10**9
+    )
     ids = sorted(truth(sandbox, athlete_id))
     laps, splits = (
         table_counts(rt, "activity_laps", athlete_id),
@@ -107,7 +109,8 @@ def test_first_load_enriches_newest_first_within_its_share(rt, sandbox, sync) ->
     state = _state(rt, aid)
     enriched = set(table_counts(rt, "activity_details", aid))
     assert enriched
-    assert len(enriched) + len(state.enrich) == 120
+    assert enriched | set(state.enrich) == set(truth(sandbox, aid))  # nothing forgotten
+    assert all(state.enrich[i][1] == "s" for i in enriched & set(state.enrich))
     starts = {i: a["start_date"] for i, a in truth(sandbox, aid).items()}
     newest = sorted(starts, key=lambda i: (starts[i], i), reverse=True)[: len(enriched)]
     assert enriched == set(newest)

@@ -50,7 +50,9 @@ def _expected(sandbox: Any, rt: Any, aid: int) -> dict[str, int]:
 
     from nunis_ingest.athletes import AthleteRepo
 
-    sandbox.set_rate_limits(read_15min=10**9, read_daily=10**9)
+    sandbox.set_rate_limits(
+        read_15min=10**9, read_daily=10**9, overall_15min=10**9, overall_daily=10**9
+    )
     token = AthleteRepo(rt.store).load_token(aid).access_token
     headers = {"Authorization": f"Bearer {token}"}
     out = {"activity_details": 0, "activity_laps": 0, "activity_streams": 0}
