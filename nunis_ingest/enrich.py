@@ -97,6 +97,7 @@ class Enricher:
         self._details = _Group(tuple(t.name for t in sd.FROM_DETAIL))
         self._streams = _Group((sd.STREAMS.name,))
         self._queue: eq.Queue = {}
+        self.loaded_at = ctx.now()
 
     def drain(self, queue: eq.Queue) -> Drained:
         self._queue = queue
@@ -161,7 +162,7 @@ class Enricher:
                 athlete_id=self.athlete_id,
                 activity_id=item.activity_id,
                 run_id=self.run_id,
-                loaded_at=self.ctx.now(),
+                loaded_at=self.loaded_at,
                 fingerprint=summary_fingerprint(summary_of(data)),
             )
             self._details.add(item.activity_id, eq.DETAIL, rows)
@@ -182,7 +183,7 @@ class Enricher:
                         activity_id=item.activity_id,
                         start_date=start_date,
                         run_id=self.run_id,
-                        loaded_at=self.ctx.now(),
+                        loaded_at=self.loaded_at,
                     )
                 )
                 self._streams.add(item.activity_id, eq.STREAMS, {sd.STREAMS.name: rows_s})
