@@ -197,3 +197,42 @@ def test_turning_streams_on_queues_the_history(rt, sandbox, sync) -> None:
     assert len(per_activity_hits(sandbox, "/streams")) == 8 - manual
     assert not per_activity_hits(sandbox, "")  # the details were there already
     assert_matches_strava(sandbox, rt, aid, streams=True)
+
+
+def _event(sandbox: Any, aid: int, activity_id: int, aspect: str) -> Any:
+    from nunis_ingest.webhook.model import QueuedEvent, StravaEvent
+
+    event = StravaEvent("activity", activity_id, aspect, aid, 1, int(sandbox.clock()))
+    return QueuedEvent(event, sandbox.clock())
+
+
+def test_a_webhook_create_fills_summary_and_details_with_one_request(rt, sandbox, sync) -> None:
+    from nunis_ingest.webhook.process import process
+
+    athlete = sandbox.create_athlete(activities=3)
+    aid = register(rt, athlete, streams=True)
+    sync(aid, "all")
+    created = sandbox.add_activity(aid, name="Lunch run", distance=8000.0)
+    new_id = int(created["id"])
+    sandbox.clear_requests()
+    ctx = rt.context()
+    ctx.now = sandbox.clock
+    process([_event(sandbox, aid, new_id, "create")], ctx)
+    hits = per_activity_hits(sandbox, "")
+    assert hits == Counter({f"{API}/activities/{new_id}": 1})  # summary and details: one GET
+    assert not per_activity_hits(sandbox, "/streams")  # queued for the next poll instead
+    assert table_counts(rt, "activity_details", aid)[new_id] == 1
+    assert new_id in {int(i) for i in rt.warehouse.fetch_activity_hashes(aid)}
+    assert _state(rt, aid).enrich[new_id][1] == "s"
+    sandbox.clear_requests()
+    sandbox.advance_clock(900)
+    sync(aid, "new")
+    assert per_activity_hits(sandbox, "/streams") == Counter(
+        {f"{API}/activities/{new_id}/streams": 1}
+    )
+    assert not per_activity_hits(sandbox, "")  # the poll trusts the webhook's detail
+    assert table_counts(rt, "activity_streams", aid)[new_id] > 0
+    sandbox.delete_activity(new_id)
+    process([_event(sandbox, aid, new_id, "delete")], ctx)
+    for table in ("activity_details", "activity_laps", "activity_splits", "activity_streams"):
+        assert new_id not in table_counts(rt, table, aid), table
