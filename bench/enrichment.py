@@ -1,8 +1,9 @@
 """What the whole activity costs: requests per enriched activity, rows/s, stream memory.
 
 - ``requests/activity``: Strava requests of the enrichment drain of a full load of N
-  activities, divided by the activities enriched (detail + streams: floor 2; details
-  only: floor 1; the listing's own pages and the OAuth refresh are not counted);
+  activities, divided by the activities enriched (detail + streams: floor 2 for an
+  activity that can have streams, 1 for a manual one, whose streams request is never
+  made; details only: floor 1; the listing's pages and the OAuth refresh not counted);
 - ``webhook create``: requests to apply one create event with details on (floor 1: the
   one ``GET /activities/{id}`` gives the summary row and the detail tables);
 - ``rows/s``: ``replace_details`` throughput into DuckDB and the BigQuery stand-in, for
@@ -99,6 +100,9 @@ def request_figures(n: int = 200, log: Any = print) -> list[Record]:
                 assert report.enrichment is not None
                 enriched = report.enrichment.drained.enriched
                 spent = _hits(control, DETAIL) + _hits(control, STREAMS)
+                if streams:  # manual entries have no streams: their request is never made
+                    manual = sum(1 for a in control.truth(aid) if a.get("manual"))
+                    floor = (2 * enriched - manual) / enriched
                 records.append(
                     Record(
                         f"enrich-{label}",

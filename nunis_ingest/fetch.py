@@ -32,6 +32,7 @@ from nunis_ingest.settle import Fetched, Settlement, missing_from_listing, settl
 from nunis_ingest.stops import Stop, budget_stop
 from nunis_ingest.strava.ratelimit import RateLimitUsage
 from nunis_ingest.tokens import scope_warning
+from nunis_ingest.tombstones import record_deletions
 from nunis_ingest.transform import InvalidActivity, content_hash, start_epoch, to_row
 from nunis_ingest.transform import activity_id as valid_activity_id
 from nunis_ingest.warehouses.guard import check_delete_share
@@ -284,6 +285,10 @@ class Run:
                 check_delete_share(
                     athlete_id, len(gone), stored, self.ctx.settings.max_delete_share
                 )
+            plan = self.plan
+            record_deletions(
+                self.ctx.store, athlete_id, plan.run_id, plan.started_at, gone, self.ctx.now()
+            )
             deleted = self.ctx.warehouse.delete_activities(athlete_id, gone)
             result = replace(result, deleted=result.deleted + deleted)
         return result

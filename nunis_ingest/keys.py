@@ -57,3 +57,9 @@ def archive_enrich_key(athlete_id: int, activity_id: int, kind: str, queued_at: 
         f"{archive_prefix(athlete_id)}date={day}/enrich-{int(queued_at)}/"
         f"{kind}-{int(activity_id)}.json"
     )
+
+
+def archive_deleted_key(athlete_id: int, run_id: str, started: float, activity_id: int) -> str:
+    """A tombstone: Strava confirmed this activity gone (two 404s), written before the rows
+    are deleted, so a rebuild from the archive (``replay``) deletes it too."""
+    return f"{archive_run_prefix(athlete_id, run_id, started)}deleted-{int(activity_id)}.json"

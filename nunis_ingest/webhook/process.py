@@ -37,6 +37,7 @@ from nunis_ingest.lease import Lease
 from nunis_ingest.ports import DetailRows, WriteResult
 from nunis_ingest.representation import summary_of
 from nunis_ingest.sync import new_run_id
+from nunis_ingest.tombstones import record_deletions
 from nunis_ingest.transform import content_hash, start_epoch, to_row
 from nunis_ingest.transform_detail import detail_rows, summary_fingerprint
 from nunis_ingest.webhook import deauth, statesync
@@ -164,6 +165,7 @@ def _activity(
         # deleted row the state still counts as loaded (the poll would not restore it).
         change = statesync.deleted(activity_id, batch.lookback, ctx.now())
         statesync.apply(batch.repo, athlete_id, change)
+        record_deletions(ctx.store, athlete_id, batch.run_id, ctx.now(), [activity_id], ctx.now())
         gone = ctx.warehouse.delete_activities(athlete_id, [activity_id])
         marks.record_delete(activity_id, max(i.event.event_time for i in pending))
         return Outcome(athlete_id, "deleted", activity_id, "404 confirmed", {"rows": gone})
