@@ -1,0 +1,270 @@
+"""Rebuild an athlete's tables from the archive alone: not one Strava request.
+
+Every response a run received is archived byte for byte before anything is derived from
+it (``keys.py``), and every confirmed deletion leaves a tombstone (``tombstones.py``), so
+``activities`` and every detail table are a function of the archive:
+
+- ``activities``: the newest archived version of each activity wins, whichever response
+  carried it (a listing page, or a ``GET /activities/{id}`` of a webhook event or a
+  deletion check, reduced to the summary the listing serves: ``representation``); a
+  tombstone newer than that version removes the activity, an older one does not (the
+  activity came back);
+- detail tables: the newest archived ``GET /activities/{id}`` (enrichment or webhook)
+  and the newest streams response of each live activity.
+
+Time order is the archive's: a run's objects sort by the run's start (run ids begin with
+it), pages by number; an enrichment response by its queue stamp. Two passes keep memory
+flat in the number of activities (a few small tuples each), never in the archive's
+size: the first reads every object once and keeps, per activity, where its winning
+version is; the second reads only the winning objects and writes them in batches. One
+``commit(replace=True)`` makes the whole ``activities`` table of the athlete visible at
+once (with ``since``: an upsert of what changed since then, nothing deleted).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from nunis_ingest import schema_detail as sd
+from nunis_ingest.keys import archive_prefix
+from nunis_ingest.ports import DetailRows, ObjectStore, Warehouse, WriteResult
+from nunis_ingest.representation import summary_of
+from nunis_ingest.transform import InvalidActivity, activity_id, to_row
+from nunis_ingest.transform_detail import detail_rows, stream_rows, summary_fingerprint
+
+log = logging.getLogger("nunis_ingest.replay")
+
+_RUN = re.compile(
+    r"^date=(\d{4}-\d{2}-\d{2})/(\d{8}T\d{6}Z)-[0-9a-f]+/(page|activity|deleted)-(\d+)\.json$"
+)
+_ENRICH = re.compile(r"^date=(\d{4}-\d{2}-\d{2})/enrich-(\d+)/(detail|streams)-(\d+)\.json$")
+BATCH_ACTIVITIES = 200
+BATCH_POINTS = 50_000
+
+
+@dataclass(frozen=True, order=True)
+class Entry:
+    """One archived object: when it was received (sort key) and what it holds."""
+
+    at: float
+    seq: int
+    key: str
+    kind: str  # page | activity | deleted | detail | streams
+    number: int  # page number, or the activity id
+    day: str = ""
+
+
+def parse_key(prefix: str, key: str) -> Entry | None:
+    """The archive object ``key`` as an ``Entry`` (None: not something replay reads)."""
+    rest = key[len(prefix) :] if key.startswith(prefix) else None
+    if rest is None:
+        return None
+    if m := _RUN.match(rest):
+        day, stamp, kind, number = m.groups()
+        at = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
+        seq = int(number) if kind == "page" else 0
+        return Entry(at, seq, key, kind, int(number), day)
+    if m := _ENRICH.match(rest):
+        day, stamp, kind, number = m.groups()
+        return Entry(float(stamp), 0, key, kind, int(number), day)
+    return None
+
+
+@dataclass
+class Replayed:
+    activities: int = 0
+    deleted: int = 0
+    objects: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+    result: WriteResult = field(default_factory=WriteResult)
+
+
+@dataclass
+class _Winners:
+    summary: dict[int, tuple[Entry, int]] = field(default_factory=dict)  # id -> (entry, index)
+    first_seen: dict[int, float] = field(default_factory=dict)
+    tombstone: dict[int, float] = field(default_factory=dict)
+    detail: dict[int, Entry] = field(default_factory=dict)
+    streams: dict[int, Entry] = field(default_factory=dict)
+
+    def saw(self, aid: int, entry: Entry, index: int) -> None:
+        self.summary[aid] = (entry, index)  # entries come in time order: the last wins
+        self.first_seen.setdefault(aid, entry.at)
+
+    def alive(self) -> dict[int, tuple[Entry, int]]:
+        return {
+            aid: won
+            for aid, won in self.summary.items()
+            if self.tombstone.get(aid, float("-inf")) <= won[0].at
+        }
+
+
+def entries(store: ObjectStore, athlete_id: int, since: str | None = None) -> list[Entry]:
+    prefix = archive_prefix(athlete_id)
+    found = [e for key in store.list(prefix) if (e := parse_key(prefix, key)) is not None]
+    if since is not None:
+        found = [e for e in found if e.day >= since]
+    return sorted(found)
+
+
+def _json(store: ObjectStore, key: str) -> Any:
+    stored = store.get(key)
+    if stored is None:
+        return None
+    try:
+        return json.loads(stored.data)
+    except ValueError:
+        log.warning("replay: %s is not JSON; skipped", key)
+        return None
+
+
+def _items(store: ObjectStore, entry: Entry) -> list[Any]:
+    data = _json(store, entry.key)
+    if entry.kind == "page":
+        return data if isinstance(data, list) else []
+    return [summary_of(data)] if isinstance(data, dict) else []
+
+
+def scan(store: ObjectStore, found: list[Entry]) -> _Winners:
+    """Pass one: where each activity's winning version is (reads every object once)."""
+    won = _Winners()
+    for entry in found:
+        if entry.kind == "deleted":
+            won.tombstone[entry.number] = max(won.tombstone.get(entry.number, 0.0), entry.at)
+        elif entry.kind in ("page", "activity"):
+            for index, item in enumerate(_items(store, entry)):
+                try:
+                    won.saw(activity_id(item), entry, index)
+                except InvalidActivity:
+                    continue
+            if entry.kind == "activity":
+                won.detail[entry.number] = entry
+        elif entry.kind == "detail":
+            won.detail[entry.number] = entry
+        elif entry.kind == "streams":
+            won.streams[entry.number] = entry
+    return won
+
+
+def replay(
+    store: ObjectStore,
+    warehouse: Warehouse,
+    athlete_id: int,
+    *,
+    run_id: str,
+    since: str | None = None,
+    details: bool = True,
+    streams: bool = True,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Replayed:
+    """Rebuild the athlete's tables from the archive (see the module docstring).
+    ``details``/``streams``: the athlete's config (a webhook's archived detail does not
+    become detail rows for an athlete who has details off, as on the API path)."""
+    found = entries(store, athlete_id, since)
+    won = scan(store, found)
+    alive = won.alive()
+    out = Replayed(objects=len(found), activities=len(alive))
+    out.deleted = len(set(won.summary) - set(alive))
+    if not details:
+        won.detail.clear()
+    if not streams:
+        won.streams.clear()
+    starts: dict[int, str | None] = {}
+    batch = warehouse.stage(athlete_id, run_id)
+    try:
+        for summary, entry in _winning_summaries(store, alive):
+            if isinstance(summary.get("start_date"), str):
+                starts[int(summary["id"])] = summary["start_date"]
+            seen = datetime.fromtimestamp(entry.at, UTC)
+            row = to_row(summary, athlete_id=athlete_id, run_id=run_id, seen_at=seen)
+            first = won.first_seen.get(row["id"], entry.at)
+            row["first_seen_at"] = datetime.fromtimestamp(first, UTC).isoformat()
+            batch.add([row])
+        out.result = batch.commit(replace=since is None)
+    finally:
+        batch.discard()
+    done = 0
+    for rows in _detail_batches(store, athlete_id, won, alive, starts, run_id):
+        for table, count in warehouse.replace_details(athlete_id, rows).items():
+            out.rows[table] = out.rows.get(table, 0) + count
+        done += len(rows.activity_ids)
+        if on_progress:
+            on_progress(done, len(alive))
+    return out
+
+
+def _winning_summaries(
+    store: ObjectStore, alive: dict[int, tuple[Entry, int]]
+) -> Iterator[tuple[dict[str, Any], Entry]]:
+    """Pass two for ``activities``: read each winning object once, in archive order."""
+    by_key: dict[str, tuple[Entry, set[int]]] = {}
+    for entry, index in alive.values():
+        by_key.setdefault(entry.key, (entry, set()))[1].add(index)
+    for key in sorted(by_key, key=lambda k: by_key[k][0]):
+        entry, wanted = by_key[key]
+        for index, item in enumerate(_items(store, entry)):
+            if index in wanted and isinstance(item, dict):
+                yield item, entry
+
+
+def _detail_batches(
+    store: ObjectStore,
+    athlete_id: int,
+    won: _Winners,
+    alive: dict[int, tuple[Entry, int]],
+    starts: dict[int, str | None],
+    run_id: str,
+) -> Iterator[DetailRows]:
+    detail_tables = tuple(t.name for t in sd.FROM_DETAIL)
+    rows: dict[str, list[dict[str, Any]]] = {}
+    ids: list[int] = []
+    for aid in sorted(a for a in won.detail if a in alive):
+        entry = won.detail[aid]
+        data = _json(store, entry.key)
+        if not isinstance(data, dict):
+            continue
+        summary = summary_of(data)
+        for table, items in detail_rows(
+            data,
+            athlete_id=athlete_id,
+            activity_id=aid,
+            run_id=run_id,
+            loaded_at=entry.at,
+            fingerprint=summary_fingerprint(summary),
+        ).items():
+            rows.setdefault(table, []).extend(items)
+        ids.append(aid)
+        if len(ids) >= BATCH_ACTIVITIES:
+            yield DetailRows(tuple(ids), detail_tables, rows)
+            rows, ids = {}, []
+    if ids:
+        yield DetailRows(tuple(ids), detail_tables, rows)
+    points: list[dict[str, Any]] = []
+    ids = []
+    for aid in sorted(a for a in won.streams if a in alive):
+        entry = won.streams[aid]
+        data = _json(store, entry.key)
+        if not isinstance(data, dict):
+            continue
+        points.extend(
+            stream_rows(
+                data,
+                athlete_id=athlete_id,
+                activity_id=aid,
+                start_date=starts.get(aid),
+                run_id=run_id,
+                loaded_at=entry.at,
+            )
+        )
+        ids.append(aid)
+        if len(points) >= BATCH_POINTS:
+            yield DetailRows(tuple(ids), (sd.STREAMS.name,), {sd.STREAMS.name: points})
+            points, ids = [], []
+    if ids:
+        yield DetailRows(tuple(ids), (sd.STREAMS.name,), {sd.STREAMS.name: points})
