@@ -65,6 +65,7 @@ def replay(athlete_ids: tuple[int, ...], since: str | None) -> None:
                     since=since,
                     details=config.details,
                     streams=config.streams,
+                    rewrite=True,
                 )
         except Exception as exc:  # one athlete's failure must not stop the others
             failed += 1

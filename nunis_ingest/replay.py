@@ -161,11 +161,19 @@ def replay(
     since: str | None = None,
     details: bool = True,
     streams: bool = True,
+    rewrite: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Replayed:
     """Rebuild the athlete's tables from the archive (see the module docstring).
     ``details``/``streams``: the athlete's config (a webhook's archived detail does not
-    become detail rows for an athlete who has details off, as on the API path)."""
+    become detail rows for an athlete who has details off, as on the API path).
+
+    ``rewrite`` (a schema change, ``nunis-ingest replay``): rows whose content hash is
+    already stored are rewritten too, because their typed columns may be stale. The
+    upsert skips those, so the athlete's rows are deleted first and loaded again: for the
+    seconds that takes, readers see the athlete without rows, and a crash in between is
+    repaired by running it again (the archive is unchanged; a schema rebuild is marked done
+    in ``state.json`` only afterwards)."""
     found = entries(store, athlete_id, since)
     won = scan(store, found)
     alive = won.alive()
@@ -176,6 +184,8 @@ def replay(
     if not streams:
         won.streams.clear()
     starts: dict[int, str | None] = {}
+    if rewrite and since is None:
+        warehouse.purge_athlete(athlete_id)
     batch = warehouse.stage(athlete_id, run_id)
     try:
         for summary, entry in _winning_summaries(store, alive):

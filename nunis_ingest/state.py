@@ -19,6 +19,8 @@ a deleted or replaced warehouse is noticed and healed instead of silently frozen
 ``enrich`` is the enrichment queue (``enrichment.py``): activity id -> (start_epoch, kinds
 still to fetch, queued_at); ``enrich_kinds`` the kinds the last backfill scan looked
 for, so switching streams on in ``config.json`` makes the next run queue the history.
+``schema_version`` is the ``schema.SCHEMA_VERSION`` the athlete's rows were last built
+with (absent: 1, the first); a newer one rebuilds them from the archive once (``replay``).
 
 Decisions: ``load_state`` ignores keys it does not know (tolerant reader; a real format
 change bumps ``version``); every known key is type-checked, and a bad one is reported as
@@ -53,6 +55,7 @@ class SyncState:
     verified_at: int | None = None
     enrich: dict[int, tuple[int, str, int]] = field(default_factory=dict)
     enrich_kinds: str | None = None
+    schema_version: int | None = None
 
 
 # --- serialisation -------------------------------------------------------------------
@@ -76,6 +79,7 @@ def dump_state(state: SyncState) -> bytes:
         "verified_at": state.verified_at,
         "enrich": {str(k): [s, kinds, q] for k, (s, kinds, q) in sorted(state.enrich.items())},
         "enrich_kinds": state.enrich_kinds,
+        "schema_version": state.schema_version,
     }
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return text.encode("ascii") + b"\n"
@@ -196,6 +200,7 @@ def _from_doc(doc: dict[str, Any]) -> SyncState:
         verified_at=_int(doc.get("verified_at"), "verified_at"),
         enrich=enrich,
         enrich_kinds=enrich_kinds,
+        schema_version=_int(doc.get("schema_version"), "schema_version"),
     )
 
 

@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from nunis_ingest import state as st
-from nunis_ingest.athletes import AthleteRepo
+from nunis_ingest.athletes import AthleteConfig, AthleteRepo
 from nunis_ingest.context import SyncContext
 from nunis_ingest.errors import (
     AthleteNotConfigured,
@@ -28,6 +28,7 @@ from nunis_ingest.fetch import Run, usage_dict
 from nunis_ingest.lease import Lease
 from nunis_ingest.plan import make_plan
 from nunis_ingest.report import RunReport
+from nunis_ingest.schema import SCHEMA_VERSION
 
 __all__ = ["RunReport", "SyncContext", "new_run_id", "resolve_athlete", "run_sync"]
 
@@ -72,6 +73,7 @@ def run_sync(request: SyncRequest, ctx: SyncContext) -> RunReport:
         state, generation = repo.load_state(athlete_id)
         if _skipped(report, ctx, config.enabled, state):
             return report
+        state, generation = _rebuild_if_schema_changed(ctx, repo, report, config, state, generation)
         lookback_days = (
             ctx.settings.lookback_days if config.lookback_days is None else config.lookback_days
         )
@@ -90,6 +92,45 @@ def run_sync(request: SyncRequest, ctx: SyncContext) -> RunReport:
             _record_failure(ctx, repo, report)
             raise
     return report
+
+
+def _rebuild_if_schema_changed(
+    ctx: SyncContext,
+    repo: AthleteRepo,
+    report: RunReport,
+    config: AthleteConfig,
+    state: st.SyncState,
+    generation: int,
+) -> tuple[st.SyncState, int]:
+    """A newer ``schema.SCHEMA_VERSION`` (a column added, a meaning changed): rebuild the
+    athlete's rows from the archive once, before the run, with no Strava request."""
+    built = state.schema_version or 1
+    if built >= SCHEMA_VERSION or state.cursor is None:
+        if state.schema_version == SCHEMA_VERSION:
+            return state, generation
+        state = replace(state, schema_version=SCHEMA_VERSION)
+        return state, repo.save_state(report.athlete_id, state, generation)
+    from nunis_ingest.replay import replay
+
+    log.warning(
+        "athlete %d: rows were built with schema version %d, this code has %d; "
+        "rebuilding them from the archive",
+        report.athlete_id,
+        built,
+        SCHEMA_VERSION,
+    )
+    ctx.warehouse.ensure_schema()
+    replay(
+        ctx.store,
+        ctx.warehouse,
+        report.athlete_id,
+        run_id=report.run_id,
+        details=config.details,
+        streams=config.streams,
+        rewrite=True,
+    )
+    state = replace(state, schema_version=SCHEMA_VERSION)
+    return state, repo.save_state(report.athlete_id, state, generation)
 
 
 def _skipped(report: RunReport, ctx: SyncContext, enabled: bool, state: st.SyncState) -> bool:

@@ -48,6 +48,7 @@ from nunis_ingest.errors import (
     WarehouseTransientError,
 )
 from nunis_ingest.ports import DetailRows, Row
+from nunis_ingest.schema_detail import DETAIL_TABLES
 
 if TYPE_CHECKING:
     from nunis_ingest.warehouses.duckdb_batch import DuckDBBatch
@@ -254,11 +255,32 @@ class DuckDBWarehouse:
     # --- ports.Warehouse -------------------------------------------------------------
 
     def ensure_schema(self) -> None:
+        """Create missing tables; add the (nullable) columns a newer schema declares to a
+        file an older version created (rows get them from ``raw``: ``replay``)."""
         with self._open(write=True) as con:
             con.execute(schema.duckdb_ddl(_ACT, schema.ACTIVITIES, primary_key=schema.ACTIVITY_KEY))
             con.execute(schema.duckdb_ddl(_RUNS, schema.RUNS))
             con.execute(schema.duckdb_ddl(schema.QUARANTINE_TABLE, schema.QUARANTINE))
             details.ensure_tables(con)
+            tables = [
+                (_ACT, schema.ACTIVITIES),
+                (_RUNS, schema.RUNS),
+                (schema.QUARANTINE_TABLE, schema.QUARANTINE),
+            ] + [(t.name, t.columns) for t in DETAIL_TABLES]
+            for name, columns in tables:
+                have = {
+                    str(r[0])
+                    for r in con.execute(
+                        "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+                        [name],
+                    ).fetchall()
+                }
+                for column in columns:
+                    if column.name not in have and not column.required:
+                        con.execute(
+                            f"ALTER TABLE {_q(name)} ADD COLUMN {_q(column.name)} "
+                            f"{schema.duckdb_type(column)}"
+                        )
 
     def stage(self, athlete_id: int, run_id: str) -> DuckDBBatch:
         from nunis_ingest.warehouses.duckdb_batch import DuckDBBatch  # imports this module

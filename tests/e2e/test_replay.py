@@ -113,3 +113,65 @@ def test_replay_cli_over_a_wiped_warehouse(rt, sandbox, sync, app_env, monkeypat
     assert sandbox.requests_log()["counts"]["total"] == 0
     rebuilt = Runtime(load_settings(app_env))
     assert snapshot(rebuilt, aid) == before
+
+
+def test_a_schema_version_bump_rebuilds_from_the_archive_once(
+    rt, sandbox, sync, monkeypatch
+) -> None:
+    from nunis_ingest import sync as sync_module
+    from nunis_ingest.athletes import AthleteRepo
+
+    aid = _load_through_the_api(rt, sandbox, sync)
+    before = snapshot(rt, aid)
+    with rt.warehouse._open(write=True) as con:  # type: ignore[attr-defined]
+        # rows an older version built differently: a derived column it left empty
+        con.execute(
+            "update activities set name = null, sport_type = null where athlete_id = ?", [aid]
+        )
+        con.execute("delete from activity_laps where athlete_id = ?", [aid])
+    monkeypatch.setattr(sync_module, "SCHEMA_VERSION", 2)
+    sandbox.clear_requests()
+    sandbox.advance_clock(900)
+    sync(aid, "new")
+    requests = [r["path"] for r in sandbox.requests_log()["requests"]]
+    assert all(p == "/api/v3/athlete/activities" for p in requests), requests  # the poll only
+    assert snapshot(rt, aid) == before
+    assert AthleteRepo(rt.store).load_state(aid)[0].schema_version == 2
+    with rt.warehouse._open(write=True) as con:  # type: ignore[attr-defined]
+        con.execute("update activities set name = null where athlete_id = ?", [aid])
+    sandbox.advance_clock(900)
+    sync(aid, "new")  # once: the next run does not rebuild again
+    with rt.warehouse.reader() as con:  # type: ignore[attr-defined]
+        (nulls,) = con.execute(
+            "select count(*) from activities where athlete_id = ? and name is null", [aid]
+        ).fetchone()
+    assert nulls == len(before["activities"])
+
+
+def test_an_older_duckdb_file_gains_the_columns_a_newer_schema_declares(tmp_path) -> None:
+    import duckdb
+
+    from nunis_ingest import schema
+    from nunis_ingest.warehouses.duckdb import DuckDBWarehouse
+
+    path = tmp_path / "old.duckdb"
+    older = tuple(c for c in schema.ACTIVITIES if c.name not in {"device_name", "suffer_score"})
+    with duckdb.connect(str(path)) as con:
+        con.execute(schema.duckdb_ddl("activities", older, primary_key="id"))
+        con.execute(
+            "insert into activities (id, athlete_id, raw, content_hash, first_seen_at, "
+            "updated_at, run_id) values (1, 2, '{}', 'h', now(), now(), 'r')"
+        )
+    warehouse = DuckDBWarehouse(path)
+    warehouse.ensure_schema()
+    with warehouse.reader() as con:
+        cols = {
+            r[0]
+            for r in con.execute(
+                "select column_name from information_schema.columns where table_name = 'activities'"
+            ).fetchall()
+        }
+        (kept,) = con.execute("select count(*) from activities").fetchone()
+    assert {"device_name", "suffer_score"} <= cols
+    assert kept == 1
+    warehouse.close()
