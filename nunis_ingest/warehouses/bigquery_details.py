@@ -3,18 +3,21 @@
 # ruff: noqa: S608
 """The detail tables on BigQuery (``ports.Warehouse``'s detail methods, for ``bigquery.py``).
 
-Per table of a ``replace_details`` call, in write order (streams first,
-``activity_details`` last):
+One ``replace_details`` call:
 
-1. the table's rows go to a local NDJSON file, then by one load job into a staging
-   table of its own (``_stage_d_<table>_<random>``, expiring after ``STAGING_TTL``), so
-   the target's 1,500 loads/table/day are not touched and one call costs one load per
-   table whatever the number of activities in it;
-2. one ``MERGE … ON FALSE``: every staged row is inserted, and every target row of this
-   athlete and these activity ids is deleted (``WHEN NOT MATCHED BY SOURCE AND …``), in
-   one atomic statement. ``ON FALSE`` needs no unique key in the staged rows and never
-   half-matches; replacing a table's rows of an activity is exactly delete-then-insert.
-   A table listed with no rows gets one ``DELETE`` instead, and no load.
+1. every listed table's rows go to one local NDJSON file, each line tagged with its
+   table (``detail_stage.stage_combined``), then by **one load job** into a staging table
+   of the call's own (``_stage_details_<random>``, expiring after ``STAGING_TTL``; its
+   schema is the union of the detail columns, which share one type per name). The
+   targets' 1,500 loads/table/day are never touched, and a call costs one load whatever
+   the number of tables and activities in it;
+2. per table, in write order (streams first, ``activity_details`` last), **one
+   ``MERGE … ON FALSE``** from the staging rows of that table: every staged row is
+   inserted and every target row of this athlete and these activity ids is deleted
+   (``WHEN NOT MATCHED BY SOURCE AND …``), in one atomic statement. ``ON FALSE`` needs no
+   unique key in the staged rows and never half-matches: replacing a table's rows of an
+   activity is exactly delete-then-insert. A listed table without rows gets one
+   ``DELETE`` instead.
 
 Why per-table MERGEs and not one multi-statement transaction (which local-bigquery runs
 too): on BigQuery a transaction that mutates a table *cancels* other transactions and
@@ -33,9 +36,12 @@ one load job after the tables changed, only when there are some.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from google.cloud import bigquery
@@ -44,7 +50,12 @@ from nunis_ingest import schema, schema_detail
 from nunis_ingest.ports import DetailRows
 from nunis_ingest.warehouses.bigquery import STAGING_TTL, _bq_errors, _table_lock, schema_fields
 from nunis_ingest.warehouses.detail_check import WRITE_ORDER, check, countable, detail_table
-from nunis_ingest.warehouses.detail_stage import quarantine_records, stage_rows, staged_tables
+from nunis_ingest.warehouses.detail_stage import (
+    TABLE_COLUMN,
+    quarantine_records,
+    stage_combined,
+    stage_rows,
+)
 
 if TYPE_CHECKING:
     from nunis_ingest.warehouses.bigquery import BigQueryWarehouse
@@ -74,55 +85,85 @@ def replace_details(wh: BigQueryWarehouse, athlete_id: int, write: DetailRows) -
     checked = check(athlete_id, write)
     written: dict[str, int] = {}
     if checked.ids:
-        with staged_tables(write, checked) as tables:
-            for name, stage, count in tables:
-                table = detail_table(name)
-                with _table_lock(wh.table_id(name)):
-                    if stage is None:
-                        _delete(wh, name, _IDS, _params(athlete_id, checked.ids))
-                    else:
-                        _merge(wh, table, str(stage.path), athlete_id, checked.ids)
-                written[name] = count
+        path, written = stage_combined(write, checked)
+        try:
+            staging = _load_staging(wh, path) if any(written.values()) else None
+            try:
+                for name in checked.tables:
+                    with _table_lock(wh.table_id(name)):
+                        if staging is None or not written[name]:
+                            _delete(wh, name, _IDS, _params(athlete_id, checked.ids))
+                        else:
+                            _merge(wh, detail_table(name), staging, athlete_id, checked.ids)
+            finally:
+                if staging is not None:
+                    with _bq_errors("drop of a staging table"):
+                        wh.client.delete_table(staging, not_found_ok=True)
+        finally:
+            path.unlink(missing_ok=True)
     records = quarantine_records(athlete_id, checked)
     if records:
-        stage = stage_rows(records)
+        held = stage_rows(records)
         try:
             table_id = wh.table_id(schema.QUARANTINE_TABLE)
-            wh.load_file(str(stage.path), table_id, schema.QUARANTINE, append=True)
+            wh.load_file(str(held), table_id, schema.QUARANTINE, append=True)
         finally:
-            stage.cleanup()
+            held.unlink(missing_ok=True)
         written[schema.QUARANTINE_TABLE] = len(records)
     return written
+
+
+@functools.cache
+def staging_columns() -> tuple[schema.Column, ...]:
+    """The combined staging table: ``TABLE_COLUMN``, then every detail column once, all
+    NULLABLE (a column name means the same type in every detail table; checked here)."""
+    columns: dict[str, schema.Column] = {}
+    for table in schema_detail.DETAIL_TABLES:
+        for c in table.columns:
+            loose = dataclasses.replace(c, required=False, description="")
+            if columns.setdefault(c.name, loose) != loose:
+                raise RuntimeError(f"detail column {c.name} has two types; stage per table")
+    return (schema.Column(TABLE_COLUMN, "STRING", required=True), *columns.values())
+
+
+def _load_staging(wh: BigQueryWarehouse, path: Path) -> str:
+    """One load job of every table's rows into a new staging table; returns its id."""
+    staging = wh.table_id(f"_stage_details_{uuid.uuid4().hex[:16]}")
+    with _bq_errors("staging table setup"):
+        spec = bigquery.Table(staging, schema=schema_fields(staging_columns()))
+        spec.expires = datetime.now(UTC) + STAGING_TTL
+        wh.client.create_table(spec)
+    try:
+        wh.load_file(str(path), staging, staging_columns())
+    except BaseException:
+        with _bq_errors("drop of a staging table"):
+            wh.client.delete_table(staging, not_found_ok=True)
+        raise
+    return staging
 
 
 def _merge(
     wh: BigQueryWarehouse,
     table: schema_detail.DetailTable,
-    path: str,
+    staging: str,
     athlete_id: int,
     ids: Sequence[int],
 ) -> None:
-    staging = wh.table_id(f"_stage_d_{table.name}_{uuid.uuid4().hex[:16]}")
-    try:
-        with _bq_errors("staging table setup"):
-            spec = bigquery.Table(staging, schema=schema_fields(table.columns))
-            spec.expires = datetime.now(UTC) + STAGING_TTL
-            wh.client.create_table(spec)
-        wh.load_file(path, staging, table.columns)
-        names = ", ".join(f"`{c.name}`" for c in table.columns)
-        values = ", ".join(f"S.`{c.name}`" for c in table.columns)
-        sql = f"""
+    names = ", ".join(f"`{c.name}`" for c in table.columns)
+    values = ", ".join(f"S.`{c.name}`" for c in table.columns)
+    sql = f"""
 MERGE {wh.sql_table(table.name)} T
-USING `{staging}` S
+USING (SELECT {names} FROM `{staging}` WHERE `{TABLE_COLUMN}` = @table) S
 ON FALSE
 WHEN NOT MATCHED BY TARGET THEN INSERT ({names}) VALUES ({values})
 WHEN NOT MATCHED BY SOURCE AND T.athlete_id = @athlete AND T.activity_id IN UNNEST(@ids)
   THEN DELETE
 """
-        wh.query(sql, _params(athlete_id, ids), dml=True)
-    finally:
-        with _bq_errors("drop of a staging table"):
-            wh.client.delete_table(staging, not_found_ok=True)
+    params = [
+        *_params(athlete_id, ids),
+        bigquery.ScalarQueryParameter("table", "STRING", table.name),
+    ]
+    wh.query(sql, params, dml=True)
 
 
 def _delete(wh: BigQueryWarehouse, name: str, where: str, params: list[Any]) -> None:

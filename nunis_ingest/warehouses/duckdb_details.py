@@ -51,15 +51,15 @@ def replace_details(wh: DuckDBWarehouse, athlete_id: int, write: DetailRows) -> 
     if not ids and not records:
         return written
     with wh._transaction() as con, staged_tables(write, checked, wh.stage_dir) as tables:
-        for name, stage, count in tables if ids else ():
+        for name, path, count in tables if ids else ():
             table = detail_table(name)
             wh._dml(
                 con, f"DELETE FROM {_q(name)} WHERE athlete_id = ? AND {_IDS}", [athlete_id, ids]
             )
-            if stage is not None:
+            if path is not None:
                 wh.operations["load"] += 1
                 cols = ", ".join(_q(c.name) for c in table.columns)
-                source = read_json_sql(stage.path, table.columns)
+                source = read_json_sql(path, table.columns)
                 wh._dml(con, f"INSERT INTO {_q(name)} ({cols}) SELECT {cols} FROM {source}")
             written[name] = count
         if records:
@@ -71,12 +71,12 @@ def replace_details(wh: DuckDBWarehouse, athlete_id: int, write: DetailRows) -> 
 def _insert_quarantine(
     wh: DuckDBWarehouse, con: duckdb.DuckDBPyConnection, records: list[dict[str, Any]]
 ) -> None:
-    stage = stage_rows(records, wh.stage_dir)
+    path = stage_rows(records, wh.stage_dir)
     try:
-        source = read_json_sql(stage.path, schema.QUARANTINE)
+        source = read_json_sql(path, schema.QUARANTINE)
         con.execute(f"INSERT INTO {_q(schema.QUARANTINE_TABLE)} SELECT * FROM {source}")
     finally:
-        stage.cleanup()
+        path.unlink(missing_ok=True)
 
 
 def delete_details(

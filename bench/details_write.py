@@ -1,0 +1,128 @@
+"""What writing detail rows costs: stream rows per second into each warehouse, and memory.
+
+- ``rows/s``: one ``replace_details`` of ``activities`` activities x ``points`` stream
+  points (default 10 x 10,000 = 100,000 rows) into an empty warehouse, then the same call
+  again (a re-fetch: delete and re-insert), best of ``repeat``; the rows are built
+  before the clock starts.
+- ``peak``: Python memory allocated during one 10,000-point ``replace_details`` beyond
+  the rows themselves (``tracemalloc``), and the process's peak RSS.
+
+.venv/bin/python -m bench.details_write                       # DuckDB
+.venv/bin/python -m bench.details_write --bigquery URL        # and a local-bigquery at URL
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+from nunis_ingest import schema_detail
+from nunis_ingest.ports import DetailRows, Warehouse
+
+ATHLETE = 1513
+STREAMS = schema_detail.STREAMS.name
+
+
+def stream_rows(activity_id: int, points: int) -> list[dict[str, Any]]:
+    """A ride's stream: every column filled, as the detail transform would emit it."""
+    return [
+        {
+            "activity_id": activity_id,
+            "athlete_id": ATHLETE,
+            "start_date": "2024-03-01T08:00:00+00:00",
+            "point": p,
+            "time": p,
+            "distance": 8.3 * p,
+            "lat": 52.5 + p * 1e-5,
+            "lng": 13.4 + p * 1e-5,
+            "altitude": 34.5 + p % 40 / 10,
+            "velocity_smooth": 8.3,
+            "heartrate": 140 + p % 25,
+            "cadence": 88,
+            "watts": 210 + p % 50,
+            "temp": 18,
+            "moving": True,
+            "grade_smooth": 0.4,
+            "source": "api",
+            "run_id": "bench",
+            "loaded_at": "2024-03-02T09:00:00+00:00",
+        }
+        for p in range(points)
+    ]
+
+
+def detail_rows(activities: int, points: int) -> DetailRows:
+    ids = tuple(range(1, activities + 1))
+    rows = [r for i in ids for r in stream_rows(i, points)]
+    return DetailRows(ids, (STREAMS,), {STREAMS: rows})
+
+
+def rows_per_second(wh: Warehouse, write: DetailRows, repeat: int) -> dict[str, float]:
+    n = len(write.rows[STREAMS])
+    best_first = best_again = float("inf")
+    for _ in range(repeat):
+        wh.purge_athlete(ATHLETE)
+        start = time.perf_counter()
+        wh.replace_details(ATHLETE, write)
+        best_first = min(best_first, time.perf_counter() - start)
+        start = time.perf_counter()
+        wh.replace_details(ATHLETE, write)
+        best_again = min(best_again, time.perf_counter() - start)
+    assert wh.count_rows(STREAMS, ATHLETE) == n
+    return {"rows": n, "insert_rows_s": n / best_first, "replace_rows_s": n / best_again}
+
+
+def peak_memory(wh: Warehouse, points: int = 10_000) -> dict[str, float]:
+    write = detail_rows(1, points)
+    tracemalloc.start()
+    wh.replace_details(ATHLETE, write)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"points": points, "python_peak_mb": peak / 2**20, "max_rss_mb": rss}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.details_write", description=__doc__)
+    parser.add_argument("--activities", type=int, default=10)
+    parser.add_argument("--points", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--bigquery", metavar="URL", help="a local-bigquery endpoint")
+    args = parser.parse_args(argv)
+    write = detail_rows(args.activities, args.points)
+    with tempfile.TemporaryDirectory() as folder:
+        from nunis_ingest.warehouses.duckdb import DuckDBWarehouse
+
+        duck = DuckDBWarehouse(Path(folder) / "bench.duckdb", stage_dir=Path(folder))
+        duck.ensure_schema()
+        print("duckdb  ", rows_per_second(duck, write, args.repeat), peak_memory(duck))
+    if args.bigquery:
+        print("bigquery", rows_per_second(_bigquery(args.bigquery), write, 1))
+
+
+def _bigquery(url: str) -> Warehouse:
+    import uuid
+
+    from google.api_core.client_options import ClientOptions
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import bigquery
+
+    from nunis_ingest.warehouses.bigquery import BigQueryWarehouse
+
+    client = bigquery.Client(
+        project="test-project",
+        credentials=AnonymousCredentials(),
+        client_options=ClientOptions(api_endpoint=url),
+    )
+    wh = BigQueryWarehouse(client, f"bench_{uuid.uuid4().hex[:12]}")
+    wh.ensure_schema()
+    return wh
+
+
+if __name__ == "__main__":
+    main()
