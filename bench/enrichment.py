@@ -206,7 +206,7 @@ def stream_batch(points: int, per_activity: int = 1000, athlete_id: int = 1) -> 
 def _rate(warehouse: Any, batch: DetailRows, athlete_id: int) -> float:
     started = time.perf_counter()
     written = warehouse.replace_details(athlete_id, batch)
-    return sum(written.values()) / (time.perf_counter() - started)
+    return float(sum(written.values())) / (time.perf_counter() - started)
 
 
 def throughput(log: Any = print) -> list[Record]:
