@@ -230,7 +230,7 @@ def athlete_remove(athlete_id: int, purge: bool) -> None:
         keys = list(rt.store.list(prefix))
         for key in keys:
             rt.store.delete(key)
-        purged = f" Purged {rows} warehouse rows and {len(keys)} archive pages."
+        purged = f" Purged {rows} warehouse rows and {len(keys)} archive objects."
     removed = AthleteRepo(rt.store).remove(athlete_id)
     click.echo(f"Removed {removed} objects of athlete {athlete_id}.{purged}")
 

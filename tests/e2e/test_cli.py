@@ -83,10 +83,19 @@ def test_athlete_add_sync_status_remove(sandbox, rt, app_env):
     assert mine["activities"] == 230
     assert mine["health"] == "ok"
     assert mine["read_usage"]["read_usage_15min"] >= 3
+    # details are on by default: the newest got theirs within the enrichment share, the
+    # rest wait in the queue, one request each, and status says so
+    details = rt.warehouse.count_rows("activity_details", int(aid))
+    assert 0 < details < 230
+    assert mine["enrich_queue"] == mine["enrich_requests"] == 230 - details
+    assert "details on, streams off (1 request per new activity)" in mine["enrichment"]
+    assert f"{details} activities with details" in mine["detail_rows"]
 
+    archived = len(list(rt.store.list(f"archive/strava/athlete={aid}/")))
+    assert archived == 2 + details  # two listing pages and one response per detail
     rt.warehouse.close()  # type: ignore[attr-defined]
     removed = _run(app_env, "athlete", "remove", aid, "--purge", "--yes")
     assert removed.exit_code == 0, removed.output
-    assert "Purged 230 warehouse rows and 2 archive pages" in removed.output
+    assert f"Purged 230 warehouse rows and {archived} archive objects" in removed.output
     assert AthleteRepo(rt.store).list_ids() == []
     assert list(rt.store.list(f"archive/strava/athlete={aid}/")) == []

@@ -19,7 +19,7 @@ def _one(sandbox, activities: int) -> dict:
 
 def test_full_load_holds_exactly_strava_and_costs_the_page_floor(sandbox, rt, sync):
     athlete = _one(sandbox, 450)
-    aid = register(rt, athlete)
+    aid = register(rt, athlete, details=False)  # the listing alone (enrichment: its own tests)
     report = sync(aid, "all")
     want = truth(sandbox, aid)
     assert loaded(rt, aid) == set(want)
@@ -141,7 +141,10 @@ def test_unknown_strava_field_survives_in_raw(sandbox, rt, sync):
 def test_archive_holds_every_page_byte_for_byte(sandbox, rt, sync):
     aid = register(rt, _one(sandbox, 250))
     report = sync(aid, "all")
-    keys = sorted(rt.store.list(f"archive/strava/athlete={aid}/"))
+    everything = sorted(rt.store.list(f"archive/strava/athlete={aid}/"))
+    keys = [k for k in everything if "/page-" in k]
+    details = [k for k in everything if "/enrich-" in k]
+    assert len(details) == report.enrichment.drained.requests  # one object per response
     assert len(keys) == report.pages == 2
     assert all(report.run_id in k for k in keys)
     pages = [json.loads(rt.store.get(k).data) for k in keys]
