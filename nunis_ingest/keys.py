@@ -44,3 +44,7 @@ def archive_page_key(athlete_id: int, run_id: str, started: float, page: int) ->
 def archive_activity_key(athlete_id: int, run_id: str, started: float, activity_id: int) -> str:
     """One ``GET /activities/{id}`` response (webhook fetches, deletion checks)."""
     return f"{archive_run_prefix(athlete_id, run_id, started)}activity-{int(activity_id)}.json"
+
+
+BUDGET_KEY = "app/budget.json"
+"""The app-wide Strava read ledger (``budget/ledger.py``): no athlete, no secret."""
