@@ -141,14 +141,14 @@ def _health(error: str | None, config: Any, state: Any, count: int | None) -> st
         return "needs re-authorisation: run `nunis-ingest auth`"
     if config is not None and not config.enabled:
         return "disabled"
+    if state is not None and state.last_error_class == "BudgetDeferred":
+        return "waiting for the app's shared read budget (resumes after the reset)"
     if state is not None and state.pending:
         if state.pending.get("mode") == "new":
             return "catching up a backlog (resumes on the next run)"
         return "full refresh in progress (resumes on the next run)"
     if state is not None and state.last_error_class == "TruncatedListing":
         return "last full listing was truncated: nothing deleted, the next one re-checks"
-    if state is not None and state.last_error_class == "BudgetDeferred":
-        return "waiting for the app's shared read budget (resumes after the reset)"
     if state is not None and state.last_error_class:
         return f"last run failed ({state.last_error_class})"
     return "ok"

@@ -66,6 +66,7 @@ class BudgetLedger:
         self._dirty_waiting = False
         self.writes = 0
         self.reads = 0
+        self.conflicts = 0
 
     # --- the two calls AthleteApi makes ---------------------------------------------------
 
@@ -156,6 +157,7 @@ class BudgetLedger:
                     BUDGET_KEY, rules.dump(merged), if_generation=generation
                 )
             except PreconditionFailed:
+                self.conflicts += 1
                 continue  # someone wrote first: re-read, merge again
             except Exception as exc:  # a failing store must not fail a sync
                 log.warning("budget ledger not saved (kept for the next write): %s", exc)
