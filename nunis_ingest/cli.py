@@ -200,7 +200,7 @@ def athlete_remove(athlete_id: int, purge: bool) -> None:
     "athlete_ids",
     type=click.IntRange(1, 2**63 - 1),
     multiple=True,
-    help="Athlete id (repeatable). Default: every configured athlete.",
+    help="Athlete id (repeatable). Default: the athletes the scheduler finds due.",
 )
 @click.option("--mode", type=click.Choice(["new", "all"]), default="new", show_default=True)
 @click.option(

@@ -14,7 +14,10 @@ Tolerance (what two processes racing can lose): nothing of the totals that Strav
 headers carry (they merge by maximum, and usage only grows within a window); per-athlete
 counts add up exactly unless every CAS attempt is lost, and then they stay pending for the
 next flush. Only reads whose responses carried no headers (a proxy's 502) can be missed,
-at most ``FLUSH_EVERY`` per process per window. A failing store never fails a sync: the
+at most ``FLUSH_EVERY`` per process per window. Write rate: at most one write per
+``FLUSH_EVERY`` reads (a read per write near a ceiling), so at the default limits no more
+than ~1,000 writes a day, well under Cloud Storage's one write per second per object (a
+429 from it is a failing store, see next). A failing store never fails a sync: the
 process goes on with the last figures it knows (its own headers), and tries again later.
 """
 

@@ -41,9 +41,7 @@ def start_of_window(sandbox: Any) -> None:
 
 
 def listing_requests(sandbox: Any) -> dict[str, int]:
-    return {
-        k: v for k, v in sandbox.requests_log()["counts"]["by_athlete"].items() if v
-    }
+    return {k: v for k, v in sandbox.requests_log()["counts"]["by_athlete"].items() if v}
 
 
 def test_an_idle_poll_over_the_shared_budget_makes_no_request(sandbox, env):
