@@ -8,7 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 from nunis_ingest import cli, cli_status
+from nunis_ingest.athletes import AthleteRepo
+from nunis_ingest.budget import rules
 from nunis_ingest.events import SyncRequest
+from nunis_ingest.keys import BUDGET_KEY
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.settings import load_settings
 from nunis_ingest.stops import Stop
@@ -68,6 +71,12 @@ def test_an_idle_poll_over_the_shared_budget_makes_no_request(sandbox, env):
     line = cli_status.budget_line(other, sandbox.clock())  # status, on the sandbox's clock
     assert line.startswith("read budget (whole app): 1/1 this 15 min (resets ")
 
+    ledger = other.store.get(BUDGET_KEY)
+    assert ledger is not None
+    for athlete in sandbox.athletes()[:2]:  # counts and ids only: never a token
+        for secret in (athlete["access_token"], athlete["refresh_token"]):
+            assert secret.encode() not in ledger.data
+            assert secret not in report.reason
     sandbox.advance_clock(WINDOW)  # the window resets: the deferred poll goes through
     later = run(other, sandbox, b)
     assert (later.outcome, later.requests) == ("success", 1)
@@ -106,3 +115,25 @@ def test_sync_with_no_athlete_asks_the_scheduler(sandbox, env):
     assert "2 athletes: 2 ok, 0 failed" in first.output  # few athletes: all, every tick
     for athlete_id in ids:
         assert f"athlete {athlete_id}: success" in first.output
+
+
+def test_a_deferred_deletion_check_keeps_the_listing_and_the_suspect(sandbox, env):
+    rt = process(env)
+    a, b = (register(rt, athlete) for athlete in sandbox.athletes()[:2])
+    assert run(rt, sandbox, a, "all").outcome == "success"
+    gone = sandbox.truth(a)[0]["id"]
+    sandbox.delete_activity(gone)  # no event: only a full listing finds it missing
+    start_of_window(sandbox)
+    sandbox.set_rate_limits(read_15min=4)
+    now = sandbox.clock()
+    waiting = rules.turned_away(rules.fresh(now), b, now)  # b wants reads: a's share is 2
+    rt.store.put(BUDGET_KEY, rules.dump(waiting))
+
+    report = run(process(env), sandbox, a, "all")  # two pages, then the check is deferred
+
+    assert report.requests == 2
+    assert report.outcome == "success"
+    state, _ = AthleteRepo(rt.store).load_state(a)
+    assert gone in state.suspects, "checked by a later run, never deleted unconfirmed"
+    assert gone in rt.warehouse.fetch_activity_hashes(a)
+    rt.warehouse.close()  # type: ignore[attr-defined]
