@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 from nunis_ingest.athletes import AthleteRepo
-from nunis_ingest.errors import NunisError, decide
+from nunis_ingest.errors import BudgetDeferred, NunisError, decide
 from nunis_ingest.events import SyncRequest
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.sync import SyncContext, run_sync
@@ -79,9 +79,11 @@ class Worker:
             if decision.retry:
                 log.warning("will retry %d event(s): %s", len(pairs), decision.message)
                 for message, _ in pairs:
-                    self.queue.retry(
-                        message, RETRY_DELAY_SECONDS * message.attempts, decision.message
-                    )
+                    delay = RETRY_DELAY_SECONDS * message.attempts
+                    if isinstance(exc, BudgetDeferred) and exc.until is not None:
+                        # wait for the read budget's reset: one attempt per deferral
+                        delay = min(max(delay, exc.until - self.queue.clock()), 86400.0)
+                    self.queue.retry(message, delay, decision.message)
                 return
             log.error(
                 "dropped %d event(s) without retry (%s): %s",
