@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from nunis_ingest.budget import rules
@@ -9,6 +10,7 @@ from nunis_ingest.keys import BUDGET_KEY
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.settings import load_settings
 from nunis_ingest.strava.ratelimit import RateLimitUsage
+from nunis_ingest.webhook import subscription
 from nunis_ingest.webhook.model import QueuedEvent, StravaEvent
 from nunis_ingest.webhook.queue import LocalQueue
 from nunis_ingest.webhook.worker import Worker
@@ -28,7 +30,7 @@ def test_a_deferred_event_waits_for_the_window_and_then_loads(sandbox: Any, app_
     athlete = sandbox.athletes()[0]
     aid = register(rt, athlete)
     activity = sandbox.add_activity(aid, name="uploaded while the budget was spent")
-    clock = Clock(sandbox.clock())
+    clock = Clock(rules.window_of(sandbox.clock()) + 900 + 10)  # early in a window
     queue = LocalQueue(rt.settings.data_dir / "queue.sqlite3", clock=clock)
 
     def context() -> Any:
@@ -59,4 +61,17 @@ def test_a_deferred_event_waits_for_the_window_and_then_loads(sandbox: Any, app_
     assert worker.run_once() == 1
     assert queue.depth() == (0, 0)
     assert int(activity["id"]) in rt.warehouse.fetch_activity_hashes(aid)
+    rt.warehouse.close()  # type: ignore[attr-defined]
+
+
+def test_the_local_workers_reconciliation_follows_the_scheduler(sandbox: Any, app_env):
+    rt = Runtime(load_settings(app_env))
+    ids = [register(rt, athlete) for athlete in sandbox.athletes()[:2]]
+    worker = Worker(rt, LocalQueue(rt.settings.data_dir / "queue.sqlite3"), reconcile_polls=False)
+    now = time.time()
+    assert worker.reconcile_once(now) == {}, "without a subscription: the normal schedule"
+    subscription.save(rt.store, 7, "https://example.invalid/hook", now)
+    assert worker.reconcile_once(now) == dict.fromkeys(ids, "all")  # first loads
+    assert worker.reconcile_once(time.time()) == {}, "just listed: events keep them fresh"
+    assert worker.reconcile_once(time.time() + 2 * 86400) == dict.fromkeys(ids, "new")
     rt.warehouse.close()  # type: ignore[attr-defined]
