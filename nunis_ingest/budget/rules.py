@@ -183,14 +183,16 @@ def merge(stored: Ledger, mine: Ledger, drawn: Mapping[int, int], extra: int, no
     by maximum (each header is Strava's own count, so the larger one is the newer), plus
     ``extra``; per-athlete counts add up.
     """
+    current = mine.window_start == window_of(now)  # draws of an earlier window are void
     base, mine = roll(stored, now), roll(mine, now)
     by_athlete = dict(base.by_athlete)
-    if mine.window_start == window_of(now):
+    if current:
         for athlete_id, count in drawn.items():
             by_athlete[athlete_id] = by_athlete.get(athlete_id, 0) + count
     waiting = dict(base.waiting)
     for athlete_id, window in mine.waiting.items():
         waiting[athlete_id] = max(window, waiting.get(athlete_id, window))
+    extra = extra if current else 0
     used_15 = max(base.used_15min + extra, mine.used_15min)
     return replace(
         base,

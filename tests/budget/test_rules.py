@@ -93,10 +93,8 @@ def _draw(ledger: Ledger, athlete_id: int, count: int, now: float) -> Ledger:
 
 
 def test_an_athlete_alone_takes_the_window_and_a_second_one_halves_it():
-    alone = _draw(rules.fresh(T0), 1, 60, T0)
-    assert decide(alone, T0, 1, "poll").allowed  # nobody else wants reads
-    verdict = decide(alone, T0, 1, "poll")
-    assert verdict.allowed
+    alone = _draw(rules.fresh(T0), 1, 89, T0)
+    assert decide(alone, T0, 1, "poll").allowed  # nobody else wants reads: all 90 are its
     two = _draw(rules.fresh(T0), 1, 45, T0)
     two = _draw(two, 2, 1, T0)  # athlete 2 draws too: the cap is 90 / 2
     verdict = decide(two, T0, 1, "poll")
@@ -123,6 +121,14 @@ def test_merge_keeps_the_larger_count_and_adds_per_athlete_draws():
     merged = rules.merge(stored, mine, {2: 2}, extra=1, now=T0)
     assert merged.used_15min == 31  # Strava's larger count, plus the one headerless read
     assert merged.by_athlete == {1: 1, 2: 2}
+
+
+def test_merge_drops_draws_of_an_earlier_window():
+    mine = observe(rules.fresh(T0), headers(20, 290), T0, 2)
+    later = T0 + 900
+    merged = rules.merge(rules.fresh(later), mine, {2: 5}, extra=3, now=later)
+    assert (merged.used_15min, dict(merged.by_athlete)) == (0, {})
+    assert merged.used_daily == 290  # the day goes on
 
 
 counts = st.integers(min_value=0, max_value=2000)
