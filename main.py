@@ -16,6 +16,7 @@ import functions_framework
 
 from nunis_ingest import events
 from nunis_ingest.athletes import AthleteRepo
+from nunis_ingest.budget import planner
 from nunis_ingest.errors import decide
 from nunis_ingest.fanout import fan_out
 from nunis_ingest.runtime import get_runtime
@@ -51,7 +52,8 @@ def ingest(cloud_event: Any) -> None:
             return
         # one job for every athlete; the publisher is built only for that fan-out
         if request.athlete_id is None and (publisher := runtime.ingest_publisher) is not None:
-            ids = fan_out(request, AthleteRepo(runtime.store), publisher)
+            choose = planner.chooser(runtime, request.mode, request.force, time.time)
+            ids = fan_out(request, AthleteRepo(runtime.store), publisher, choose)
             log.info("fanned out to %d athletes", len(ids), extra={"json_fields": fields})
             return
         report = run_sync(request, runtime.context())

@@ -6,17 +6,28 @@ retry of the same request. Only a refresh that Strava itself refuses means the a
 must re-authorise (``StravaAuthError``, which marks the athlete); a refreshed token that is
 refused again raises ``StravaTokenRejected``, which is retried later and marks nothing.
 A missing scope (``StravaScopeError``) is not helped by a refresh and is raised at once.
+
+Every request goes through ``call``, which first asks the app's shared read ledger
+(``ctx.budget``, ``budget/ledger.py``) on behalf of ``kind`` (poll, webhook, enrich,
+reconcile): a denied read raises ``BudgetDeferred`` before any request (and before any
+token refresh), and every response's rate-limit headers are recorded in the ledger.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from nunis_ingest.athletes import AthleteRepo
 from nunis_ingest.context import SyncContext
-from nunis_ingest.errors import StravaAuthError, StravaScopeError, StravaTokenRejected
+from nunis_ingest.errors import (
+    BudgetDeferred,
+    StravaAuthError,
+    StravaScopeError,
+    StravaTokenRejected,
+)
 from nunis_ingest.strava.client import StravaClient
 from nunis_ingest.strava.oauth import Token
 from nunis_ingest.strava.ratelimit import RateLimitUsage
@@ -37,8 +48,10 @@ class AthleteApi:
         *,
         deadline: float | None = None,
         max_attempts: int = 4,
+        kind: str = "poll",
     ) -> None:
         self._ctx = ctx
+        self.kind = kind
         self.athlete_id = athlete_id
         self._repo = AthleteRepo(ctx.store)
         self._deadline = deadline
@@ -63,7 +76,11 @@ class AthleteApi:
         assert self._client is not None
         return self._client
 
-    def call(self, request: Callable[[StravaClient], T]) -> T:
+    def call(self, request: Callable[[StravaClient], T], *, kind: str | None = None) -> T:
+        """Run ``request`` (one Strava read) once the ledger admits it for ``kind``
+        (default: this api's kind)."""
+        kind = kind or self.kind
+        self._admit(kind)
         try:
             return request(self.client)
         except StravaScopeError:
@@ -84,6 +101,7 @@ class AthleteApi:
                 raise StravaAuthError(
                     f"Athlete {self.athlete_id}: {refused}", athlete_id=self.athlete_id
                 ) from refused
+            self._admit(kind)
             try:
                 return request(self.client)
             except StravaScopeError:
@@ -95,6 +113,24 @@ class AthleteApi:
                     athlete_id=self.athlete_id,
                     action="none if it passes; if it persists, run `nunis-ingest auth` again.",
                 ) from again
+
+    def _admit(self, kind: str) -> None:
+        budget = self._ctx.budget
+        if budget is None:
+            return
+        verdict = budget.admit(self.athlete_id, kind, self._ctx.now())
+        if not verdict.allowed:
+            raise BudgetDeferred(
+                f"Athlete {self.athlete_id}: no {kind} read made, {verdict.detail}; "
+                f"deferred until {_utc(verdict.until)}.",
+                until=verdict.until,
+                why=verdict.why,
+            )
+
+    def _observe(self, usage: RateLimitUsage | None) -> None:
+        budget = self._ctx.budget
+        if budget is not None:
+            budget.record(self.athlete_id, usage, self._ctx.now())
 
     def refresh(self) -> None:
         """Force a token refresh now (saved before use); a refused refresh raises
@@ -125,7 +161,14 @@ class AthleteApi:
             deadline=self._deadline,
             sleep=ctx.sleep,
             clock=ctx.monotonic,
+            on_response=self._observe,
         )
         if previous is not None and previous.last_usage is not None:
             client.last_usage = previous.last_usage
         self._client = client
+
+
+def _utc(epoch: float | None) -> str:
+    if epoch is None:
+        return "the next window"
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")

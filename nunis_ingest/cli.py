@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+import time
 from dataclasses import replace
 from typing import Any, NoReturn
 
@@ -14,6 +15,7 @@ import click
 
 from nunis_ingest import cli_errors, cli_status
 from nunis_ingest.athletes import AthleteConfig, AthleteRepo
+from nunis_ingest.budget import planner
 from nunis_ingest.cli_replay import replay
 from nunis_ingest.cli_webhook import webhook
 from nunis_ingest.errors import AthleteNotConfigured, ConfigError, NunisError
@@ -241,7 +243,7 @@ def athlete_remove(athlete_id: int, purge: bool) -> None:
     "athlete_ids",
     type=click.IntRange(1, 2**63 - 1),
     multiple=True,
-    help="Athlete id (repeatable). Default: every configured athlete.",
+    help="Athlete id (repeatable). Default: the athletes the scheduler finds due.",
 )
 @click.option("--mode", type=click.Choice(["new", "all"]), default="new", show_default=True)
 @click.option(
@@ -267,6 +269,11 @@ def sync(
             "No athletes configured.",
             action="run `nunis-ingest auth` or `nunis-ingest athlete add` first.",
         )
+    if not athlete_ids and (choose := planner.chooser(rt, mode, force, time.time)):
+        due, configured = choose(ids), len(ids)  # the scheduler: what the read budget allows
+        if len(due) < configured:
+            click.echo(f"{configured - len(due)} of {configured} athletes not due now (schedule)")
+        ids = due
     show = sys.stderr.isatty() if progress is None else progress
     debug = _debug(click.get_current_context())
     failed = 0
@@ -329,6 +336,7 @@ def status(as_json: bool) -> None:
     else:
         for line in cli_status.render(items, warehouse_problem):
             click.echo(line)
+        click.echo(cli_status.budget_line(rt, time.time()))
         click.echo(f"data: {_where(rt)}")
     broken = [item["athlete_id"] for item in items if item["error"]]
     problems = []

@@ -204,6 +204,8 @@ def _health(error: str | None, config: Any, state: Any, count: int | None) -> st
         return "needs re-authorisation: run `nunis-ingest auth`"
     if config is not None and not config.enabled:
         return "disabled"
+    if state is not None and state.last_error_class == "BudgetDeferred":
+        return "waiting for the app's shared read budget (resumes after the reset)"
     if state is not None and state.pending:
         if state.pending.get("mode") == "new":
             return "catching up a backlog (resumes on the next run)"
@@ -213,6 +215,20 @@ def _health(error: str | None, config: Any, state: Any, count: int | None) -> st
     if state is not None and state.last_error_class:
         return f"last run failed ({state.last_error_class})"
     return "ok"
+
+
+def budget_line(rt: Runtime, now: float) -> str:
+    """The app-wide read ledger (``budget/ledger.py``): reads used of the limits, resets."""
+    try:
+        ledger = rt.budget.snapshot(now)
+    except Exception as exc:  # status degrades, never aborts
+        return f"read budget: unavailable: {describe(exc).line}"
+    reset = datetime.fromtimestamp(ledger.resets_at, UTC).strftime("%H:%M")
+    return (
+        f"read budget (whole app): {ledger.used_15min}/{ledger.limit_15min} this 15 min "
+        f"(resets {reset} UTC), {ledger.used_daily}/{ledger.limit_daily} today "
+        "(resets 00:00 UTC)"
+    )
 
 
 def describe_run(run: dict[str, Any]) -> str:

@@ -14,8 +14,8 @@ refresh and a retry, ``api.py``): a 404 confirms the deletion; a 200 proves the 
 missed a live activity, which is then loaded from that response instead of deleted, and
 which makes the rest of the listing's suspects untrustworthy. A token without
 ``activity:read_all`` cannot tell a deleted activity from a private one (both 404), so
-then nothing is confirmed at all. Checks stop at ``proceed`` (read and time budget): the
-rest stay suspects for the next run.
+then nothing is confirmed at all. Checks stop at ``proceed`` (read and time budget) or when
+the app's shared read ledger defers a read: the rest stay suspects for the next run.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from functools import partial
 from typing import Any
 
 from nunis_ingest.api import AthleteApi
-from nunis_ingest.errors import StravaNotFound
+from nunis_ingest.errors import BudgetDeferred, StravaNotFound
 from nunis_ingest.stops import Stop
 from nunis_ingest.strava.client import StravaClient
 from nunis_ingest.strava.oauth import accepted_scope_ok
@@ -60,7 +60,11 @@ def confirm_deletions(
         if proceed() is not None:
             out.unchecked = list(suspects[index:])
             break
-        fetched = fetch_confirmed(api, activity_id)
+        try:
+            fetched = fetch_confirmed(api, activity_id)
+        except BudgetDeferred:  # the shared read budget says wait: the rest stay suspects
+            out.unchecked = list(suspects[index:])
+            break
         if fetched is None:
             out.gone.append(activity_id)
             continue

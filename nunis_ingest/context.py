@@ -5,11 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import requests
 
 from nunis_ingest.ports import ObjectStore, Warehouse
 from nunis_ingest.settings import Settings
+
+if TYPE_CHECKING:
+    from nunis_ingest.budget.ledger import BudgetLedger
 
 
 @dataclass
@@ -29,6 +33,7 @@ class SyncContext:
     sleep: Callable[[float], None] = time.sleep
     on_page: Callable[[int, int], None] | None = None  # (pages so far, activities so far)
     on_enrich: Callable[[int, int], None] | None = None  # (entries done, queue length)
+    budget: BudgetLedger | None = None  # the app's shared read ledger; None: not consulted
     _warehouse: Warehouse | None = field(default=None, init=False, repr=False)
 
     @property

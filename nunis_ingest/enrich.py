@@ -35,7 +35,12 @@ from nunis_ingest import enrichment as eq
 from nunis_ingest import schema_detail as sd
 from nunis_ingest.api import AthleteApi
 from nunis_ingest.context import SyncContext
-from nunis_ingest.errors import RetriableError, StravaNotFound, StravaRateLimited
+from nunis_ingest.errors import (
+    BudgetDeferred,
+    RetriableError,
+    StravaNotFound,
+    StravaRateLimited,
+)
 from nunis_ingest.keys import archive_enrich_key
 from nunis_ingest.ports import DetailRows
 from nunis_ingest.representation import summary_of
@@ -108,6 +113,8 @@ class Enricher:
                     break
                 if self.on_progress:
                     self.on_progress(self.out.enriched + self._pending(), total)
+        except BudgetDeferred as exc:  # the app's shared ledger: no request was made
+            self.out.stop = f"the app's shared read budget defers it ({str(exc)[:120]})"
         except StravaRateLimited as exc:
             self.out.stop = f"Strava answered 429 ({str(exc)[:120]})"
         except RetriableError as exc:
@@ -209,9 +216,11 @@ class Enricher:
         self.out.requests += 1
         try:
             if kind == "detail":
-                body, data = self.api.call(lambda c: c.get_activity(activity_id))
+                body, data = self.api.call(lambda c: c.get_activity(activity_id), kind="enrich")
             else:
-                body, data = self.api.call(lambda c: c.get_streams(activity_id, sd.STREAM_TYPES))
+                body, data = self.api.call(
+                    lambda c: c.get_streams(activity_id, sd.STREAM_TYPES), kind="enrich"
+                )
         except StravaNotFound:
             return _GONE
         self.ctx.store.put(key, body)

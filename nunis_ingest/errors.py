@@ -155,6 +155,18 @@ class StravaRateLimitExceeded(StravaRateLimited):
         self.usage = usage
 
 
+class BudgetDeferred(StravaRateLimited):
+    """The app's shared read ledger says this read must wait (``budget/rules.py``): no
+    request was made. ``until`` is when the window (or the day) resets, epoch seconds."""
+
+    status = 0
+
+    def __init__(self, message: str, *, until: float | None, why: str | None) -> None:
+        super().__init__(message, action="none needed: the next run after the reset resumes.")
+        self.until = until
+        self.why = why
+
+
 # --- storage and coordination -------------------------------------------------
 
 

@@ -6,12 +6,17 @@ athlete) beats one job per athlete. The function answers such a message by publi
 to its own trigger topic (``NUNIS_INGEST_TOPIC``). Each athlete's sync then runs in its
 own invocation, with its own lease, retries and time budget; a failing athlete never
 holds up the others. ``max-instances`` bounds how many run at once.
+
+With ``choose`` (``budget/planner.py``: the scheduler, for a ``new`` tick) only the
+athletes it picks are published, most urgent first, so the tick spends what the app's
+shared read budget allows (rules in ``budget/schedule.py``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Sequence
 
 from nunis_ingest.athletes import AthleteRepo
 from nunis_ingest.errors import NunisError
@@ -21,7 +26,12 @@ from nunis_ingest.ports import Queue
 log = logging.getLogger(__name__)
 
 
-def fan_out(request: SyncRequest, repo: AthleteRepo, topic: Queue) -> list[int]:
+def fan_out(
+    request: SyncRequest,
+    repo: AthleteRepo,
+    topic: Queue,
+    choose: Callable[[Sequence[int]], list[int]] | None = None,
+) -> list[int]:
     """Publish one message per enabled athlete; return their ids (disabled ones skipped).
 
     An athlete whose ``config.json`` cannot be read is still published: its own
@@ -30,10 +40,10 @@ def fan_out(request: SyncRequest, repo: AthleteRepo, topic: Queue) -> list[int]:
     raises, so Pub/Sub redelivers the whole fan-out; the athletes already published then
     get a second message, which their leases and idempotent upserts make harmless.
     """
-    published = []
+    enabled = []
     for athlete_id in repo.list_ids():
         try:
-            enabled = repo.load_config(athlete_id).enabled
+            wanted = repo.load_config(athlete_id).enabled
         except NunisError as exc:  # a broken athlete never stops the others
             log.error(
                 "fan-out: athlete %d has an unreadable config.json; publishing anyway so its "
@@ -44,9 +54,11 @@ def fan_out(request: SyncRequest, repo: AthleteRepo, topic: Queue) -> list[int]:
                     "json_fields": {"athlete_id": athlete_id, "error_class": type(exc).__name__}
                 },
             )
-            enabled = True
-        if not enabled:
-            continue
+            wanted = True
+        if wanted:
+            enabled.append(athlete_id)
+    published = []
+    for athlete_id in enabled if choose is None else choose(enabled):
         body = {"athlete_id": athlete_id, "mode": request.mode, "force": request.force}
         if request.details:
             body["details"] = True

@@ -20,7 +20,7 @@ from nunis_ingest.athletes import AthleteConfig, AthleteRepo
 from nunis_ingest.confirm import Confirmation, confirm_deletions
 from nunis_ingest.context import SyncContext
 from nunis_ingest.enrich import Enrichment, drain_queue, queue_for_run
-from nunis_ingest.errors import RetriableError, StravaRateLimited, TokenMismatch
+from nunis_ingest.errors import BudgetDeferred, RetriableError, StravaRateLimited, TokenMismatch
 from nunis_ingest.events import SyncRequest
 from nunis_ingest.keys import archive_activity_key, archive_page_key
 from nunis_ingest.listing import Listing
@@ -55,7 +55,8 @@ class Run:
     def execute(self, plan: Plan) -> None:
         ctx, report = self.ctx, self.report
         deadline = ctx.monotonic() + ctx.settings.time_budget_seconds
-        self.api = AthleteApi(ctx, report.athlete_id, deadline=deadline - 30)
+        kind = "reconcile" if self.request.trigger == "reconcile" else "poll"
+        self.api = AthleteApi(ctx, report.athlete_id, deadline=deadline - 30, kind=kind)
         self.deadline = deadline
         counted = None
         if plan.verify:  # cheap: one count, at most every few hours per athlete
@@ -87,6 +88,8 @@ class Run:
             for page in listing:
                 self._page(page.fetched, page.body, page.items, fetched)
             stop = listing.stop
+        except BudgetDeferred as exc:  # the shared ledger said wait: no request was made
+            stop, detail = Stop.BUDGET_DEFERRED, str(exc)[:200]
         except StravaRateLimited as exc:
             stop, detail = Stop.RATE_LIMITED, str(exc)[:200]
         except RetriableError as exc:  # 5xx, timeouts, garbled pages that outlasted retries
@@ -107,6 +110,8 @@ class Run:
             result = self._commit(confirmation, fetched)
             enriched = self._enrich(fetched, scan=plan.full and complete)
             report.enrichment = enriched
+        if ctx.budget is not None:
+            ctx.budget.flush(ctx.now())
         report.requests = self.api.requests_made
         report.usage = self.api.last_usage
         report.pages, report.seen = fetched.pages, fetched.seen

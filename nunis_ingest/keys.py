@@ -63,3 +63,7 @@ def archive_deleted_key(athlete_id: int, run_id: str, started: float, activity_i
     """A tombstone: Strava confirmed this activity gone (two 404s), written before the rows
     are deleted, so a rebuild from the archive (``replay``) deletes it too."""
     return f"{archive_run_prefix(athlete_id, run_id, started)}deleted-{int(activity_id)}.json"
+
+
+BUDGET_KEY = "app/budget.json"
+"""The app-wide Strava read ledger (``budget/ledger.py``): no athlete, no secret."""

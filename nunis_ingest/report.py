@@ -55,8 +55,13 @@ class RunReport:
             "read_usage_daily": usage.read_usage_daily if usage else None,
             "read_limit_15min": usage.read_limit_15min if usage else None,
             "read_limit_daily": usage.read_limit_daily if usage else None,
-            "error_class": type(self.error).__name__ if self.error else None,
-            "error_message": str(self.error)[:1000] if self.error else None,
+            # a partial run shows its stop (e.g. BudgetDeferred) and why, a failed one its error
+            "error_class": type(self.error).__name__
+            if self.error
+            else (self.stop.error_class if self.stop else None),
+            "error_message": str(self.error)[:1000]
+            if self.error
+            else (self.reason[:1000] if self.stop else None),
         }
 
     def log_fields(self) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from nunis_ingest.settings import Settings, load_settings
 from nunis_ingest.sync import SyncContext
 
 if TYPE_CHECKING:
+    from nunis_ingest.budget.ledger import BudgetLedger
     from nunis_ingest.ports import ObjectStore, Queue, Warehouse
 
 USER_AGENT = "nunis-ingest/0.1 (+https://github.com/nunis/nunis-ingest)"
@@ -103,6 +104,17 @@ class Runtime:
         return PubSubQueue(str(project), topic)
 
     @functools.cached_property
+    def budget(self) -> BudgetLedger:
+        """The app-wide read ledger, one per process (budget/ledger.py)."""
+        from nunis_ingest.budget.ledger import BudgetLedger
+        from nunis_ingest.budget.rules import Headroom
+
+        s = self.settings
+        return BudgetLedger(
+            self.store, headroom=Headroom(s.read_headroom_15min, s.read_headroom_daily)
+        )
+
+    @functools.cached_property
     def session(self) -> requests.Session:
         session = requests.Session()
         session.headers["User-Agent"] = USER_AGENT
@@ -121,6 +133,7 @@ class Runtime:
             now=time.time,
             on_page=on_page,
             on_enrich=on_enrich,
+            budget=self.budget,
         )
 
 

@@ -16,6 +16,7 @@ class Stop(Enum):
     READ_BUDGET_15MIN = "read_budget_15min"
     READ_BUDGET_DAILY = "read_budget_daily"
     RATE_LIMITED = "rate_limited"
+    BUDGET_DEFERRED = "budget_deferred"
     TIME_BUDGET = "time_budget"
     STRAVA_FAILING = "strava_failing"
     TRUNCATED_LISTING = "truncated_listing"
@@ -34,6 +35,7 @@ _CLASSES = {
     Stop.READ_BUDGET_15MIN: "RateLimitStop",
     Stop.READ_BUDGET_DAILY: "RateLimitStop",
     Stop.RATE_LIMITED: "RateLimitStop",
+    Stop.BUDGET_DEFERRED: "BudgetDeferred",
     Stop.TIME_BUDGET: "TimeBudgetStop",
     Stop.STRAVA_FAILING: "StravaFailingStop",
     Stop.TRUNCATED_LISTING: "TruncatedListing",
@@ -43,6 +45,7 @@ _TEXTS = {
     Stop.READ_BUDGET_15MIN: "15-minute read budget nearly used; resuming on the next run",
     Stop.READ_BUDGET_DAILY: "daily read budget nearly used; resuming tomorrow",
     Stop.RATE_LIMITED: "Strava answered 429; resuming on the next run",
+    Stop.BUDGET_DEFERRED: "the app's shared read budget is spent; deferred to its reset",
     Stop.TIME_BUDGET: "time budget nearly used; resuming on the next run",
     Stop.STRAVA_FAILING: "Strava kept failing; the pages so far are kept and the run retries",
     Stop.TRUNCATED_LISTING: (

@@ -110,7 +110,7 @@ def _athlete(
         return [Outcome(athlete_id, "dropped", detail=why)]
     days = ctx.settings.lookback_days if config.lookback_days is None else config.lookback_days
     run_id = new_run_id(ctx.now())
-    api = AthleteApi(ctx, athlete_id, max_attempts=MAX_ATTEMPTS)
+    api = AthleteApi(ctx, athlete_id, max_attempts=MAX_ATTEMPTS, kind="webhook")
     batch = _Batch(athlete_id, ctx, repo, api, run_id, 86400 * days, config)
     outcomes: list[Outcome] = []
     with Lease(ctx.store, athlete_id, run_id, ctx.now(), LEASE_TTL_SECONDS):
@@ -136,6 +136,8 @@ def _athlete(
         finally:
             marks.prune(ctx.now(), wall())
             save_marks(ctx.store, athlete_id, marks)
+            if ctx.budget is not None:
+                ctx.budget.flush(ctx.now())
     return outcomes
 
 

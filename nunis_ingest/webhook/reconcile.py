@@ -4,7 +4,9 @@ Events cover creates, deletes and title/type/privacy edits; a reconcile catches 
 (distance, gear, description edits send nothing). Rule, per athlete: a full ``all`` is due
 when no successful ``all`` finished within NUNIS_RECONCILE_ALL_HOURS (default weekly);
 otherwise a ``new`` is due when no successful run finished within
-NUNIS_RECONCILE_NEW_HOURS (default daily). Without a live subscription the normal
+NUNIS_RECONCILE_NEW_HOURS (default daily). The local worker leaves the ``new`` to the
+scheduler (``budget/schedule.py``: that interval at most, longer when the read budget
+needs it, sooner after signs of missed updates). Without a live subscription the normal
 schedule applies (this module is not consulted).
 """
 

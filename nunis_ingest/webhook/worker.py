@@ -16,7 +16,8 @@ import time
 from collections.abc import Callable
 
 from nunis_ingest.athletes import AthleteRepo
-from nunis_ingest.errors import NunisError, decide
+from nunis_ingest.budget import planner
+from nunis_ingest.errors import BudgetDeferred, NunisError, decide
 from nunis_ingest.events import SyncRequest
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.sync import SyncContext, run_sync
@@ -79,9 +80,11 @@ class Worker:
             if decision.retry:
                 log.warning("will retry %d event(s): %s", len(pairs), decision.message)
                 for message, _ in pairs:
-                    self.queue.retry(
-                        message, RETRY_DELAY_SECONDS * message.attempts, decision.message
-                    )
+                    delay = RETRY_DELAY_SECONDS * message.attempts
+                    if isinstance(exc, BudgetDeferred) and exc.until is not None:
+                        # wait for the read budget's reset: one attempt per deferral
+                        delay = min(max(delay, exc.until - self.queue.clock()), 86400.0)
+                    self.queue.retry(message, delay, decision.message)
                 return
             log.error(
                 "dropped %d event(s) without retry (%s): %s",
@@ -98,7 +101,11 @@ class Worker:
         self.queue.ack(ids)
 
     def reconcile_once(self, now: float | None = None) -> dict[int, str]:
-        """Run the slow reconcile polls that are due; return athlete -> mode run."""
+        """Run the slow reconcile polls that are due; return athlete -> mode run.
+
+        A weekly ``all`` as ``reconcile.due`` says; a ``new`` when the scheduler picks the
+        athlete (within the shared read budget, spread over the day, sooner after signs
+        of missed updates)."""
         settings = self.runtime.settings
         store = self.runtime.store
         if subscription.live_id(store, settings.webhook_subscription_id) is None:
@@ -106,7 +113,10 @@ class Worker:
         now = time.time() if now is None else now
         repo = AthleteRepo(store)
         ran: dict[int, str] = {}
-        for athlete_id in repo.list_ids():
+        ids = repo.list_ids()
+        # the scheduler (budget/schedule.py) says who is due a `new` reconciliation
+        scheduled = set(planner.choose(store, settings, self.runtime.budget, ids, now))
+        for athlete_id in ids:
             try:
                 config = repo.load_config(athlete_id)
                 state, _ = repo.load_state(athlete_id)
@@ -115,6 +125,8 @@ class Worker:
                 last = parse_timestamp(state.last_success_at)
                 runs = self.runtime.warehouse.fetch_runs(athlete_id, limit=50)
                 mode = reconcile.due(now, last, reconcile.last_all_success(runs), settings)
+                if mode != "all":
+                    mode = "new" if athlete_id in scheduled else None
                 if mode is None:
                     continue
                 request = SyncRequest(athlete_id=athlete_id, mode=mode, trigger="reconcile")
