@@ -13,11 +13,13 @@ from datetime import date, timedelta
 from typing import Any
 
 import plotly.graph_objects as go
+from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from nunis_ingest.reporting.figures import ZONE_UPPER_PCT
 
 Rows = list[dict[str, Any]]
+PALETTE = qualitative.Plotly
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _LOWER = (0, *ZONE_UPPER_PCT[:-1])
 ZONE_NAMES = (
@@ -53,10 +55,11 @@ def weekly(rows: Rows) -> go.Figure | None:
         rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
         subplot_titles=("Distance (km)", "Moving time (h)"),
     )  # fmt: skip
-    for sport in sorted({r["sport"] for r in rows}):
+    for n, sport in enumerate(sorted({r["sport"] for r in rows})):
         mine = [r for r in rows if r["sport"] == sport]
         weeks = [r["week"] for r in mine]
-        group = {"legendgroup": sport, "name": sport}
+        color = PALETTE[n % len(PALETTE)]
+        group = {"legendgroup": sport, "name": sport, "marker": {"color": color}}
         fig.add_trace(go.Bar(x=weeks, y=[r["distance"] / 1000 for r in mine], **group), 1, 1)
         hours = [r["moving_time"] / 3600 for r in mine]
         fig.add_trace(go.Bar(x=weeks, y=hours, showlegend=False, **group), 2, 1)

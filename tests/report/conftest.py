@@ -49,8 +49,6 @@ def bigquery_report(bigquery_client: Any, report_rows: Rows) -> Iterator[Any]:
     bigquery_client.delete_dataset(name, delete_contents=True, not_found_ok=True)
 
 
-@pytest.fixture(
-    params=["duckdb", pytest.param("bigquery", marks=pytest.mark.gcp)], scope="session"
-)
+@pytest.fixture(params=["duckdb", pytest.param("bigquery", marks=pytest.mark.gcp)], scope="session")
 def report_warehouse(request: pytest.FixtureRequest) -> Any:
     return request.getfixturevalue(f"{request.param}_report")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -141,7 +142,7 @@ def test_heart_rate_zone_time_per_week(report_warehouse, report_rows):
         if not SINCE <= day <= UNTIL:
             continue
         points.sort(key=lambda s: s["point"])
-        for before, s in zip(points, points[1:], strict=False):
+        for before, s in pairwise(points):
             dt = min(s["time"] - before["time"], figures.MAX_SAMPLE_GAP)
             week = day - timedelta(days=day.weekday())
             want[(week, _zone(s["heartrate"], MAX_HR))] += dt
