@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import click
 
 from nunis_ingest.errors import AthleteNotConfigured
 from nunis_ingest.runtime import get_runtime
+
+QUIET_LOGGERS = ("kaleido", "choreographer", "logistro")
 
 
 def _athlete(store: object, athlete_id: int | None) -> int:
@@ -50,6 +53,10 @@ def report(
     from nunis_ingest.reporting.build import ReportParams, write_report
 
     rt = get_runtime()
+    verbose = bool(click.get_current_context().find_root().params.get("verbose"))
+    logging.getLogger().setLevel(logging.INFO if verbose else logging.ERROR)
+    for name in QUIET_LOGGERS:  # kaleido's browser steps are no news, even with -v
+        logging.getLogger(name).setLevel(logging.WARNING)
     aid = _athlete(rt.store, athlete_id)
     params = ReportParams.last_year(aid, max_hr=max_hr)
     if since is not None:
