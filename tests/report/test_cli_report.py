@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bench.report_data import load_duckdb, synthetic
+from bench.report_data import load_bigquery, load_duckdb, synthetic
 from nunis_ingest.athletes import AthleteConfig, AthleteRepo
 from nunis_ingest.cli import cli
 from nunis_ingest.stores.localfs import LocalObjectStore
@@ -113,3 +113,44 @@ def test_two_athletes_need_athlete(local_env, tmp_path):
     result = CliRunner().invoke(cli, ["report", "--out", str(tmp_path / "r.html")])
     assert result.exit_code == 2
     assert "pass --athlete" in result.output
+
+
+@pytest.mark.gcp
+def test_report_on_the_gcp_backend_reads_bigquery(
+    gcs_endpoint, bigquery_endpoint, gcs_bucket, bigquery_dataset, tmp_path, monkeypatch
+):
+    from nunis_ingest.runtime import get_runtime
+    from tests.standins import PROJECT
+
+    env = {
+        "NUNIS_BACKEND": "gcp",
+        "NUNIS_BUCKET": gcs_bucket,
+        "NUNIS_DATASET": bigquery_dataset,
+        "NUNIS_PROJECT": PROJECT,
+        "STORAGE_EMULATOR_HOST": gcs_endpoint,
+        "BIGQUERY_EMULATOR_HOST": bigquery_endpoint,
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    rt = get_runtime()
+    AthleteRepo(rt.store).save_config(AthleteConfig(ATHLETE))
+    rows = synthetic(ATHLETE, FIRST, LAST, streams=False)
+    load_bigquery(rt.warehouse, {k: v for k, v in rows.items() if k != "activity_streams"})
+
+    html, _ = _report(tmp_path, "--since", "2025-01-15")
+
+    assert network_loads(html) == []
+    assert html.count("Plotly.newPlot(") == 5  # no streams table: zones are a note
+    in_period = [a for a in rows["activities"] if a["start_date_local"] >= "2025-01-15"]
+    assert f": {len(in_period)} activities, " in html
+    assert "Last run</td><td>2025-12-31 21:00 UTC (partial, mode new)" in html
+
+
+def test_since_after_today_is_a_usage_error(local_env, tmp_path):
+    load_duckdb(local_env / "nunis.duckdb", {})
+    result = CliRunner().invoke(
+        cli, ["report", "--out", str(tmp_path / "r.html"), "--since", "2999-01-01"]
+    )
+    assert result.exit_code == 2
+    assert "--since" in result.output
+    assert not (tmp_path / "r.html").exists()
