@@ -7,7 +7,6 @@ the demo call it); ``build_html(source, params, state)`` is its part without fil
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -226,7 +225,6 @@ def write_report(
     params: ReportParams,
     out: Path,
     png_dir: Path | None = None,
-    on_done: Callable[[Report], None] | None = None,
 ) -> list[Path]:
     """Write the HTML report (and PNGs into ``png_dir``); returns every path written."""
     state, problem = load_state(store, params.athlete_id)
@@ -237,8 +235,6 @@ def write_report(
     written = [out]
     if png_dir is not None:
         written += write_png(report, png_dir)
-    if on_done is not None:
-        on_done(report)
     return written
 
 
