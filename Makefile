@@ -12,7 +12,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[gcp,dev]'
+	$(PY) -m pip install --quiet -e '.[gcp,dev,report]'
 	touch $(STAMP)
 
 local-gcp: $(STAMP)
@@ -33,8 +33,11 @@ bundle-check: local-gcp
 
 ## make test: the bundle check, checkov over infra/, then every test, with the local
 ## BigQuery and Cloud Storage stand-ins required
-test: bundle-check checkov
+test: bundle-check checkov browser
 	NUNIS_REQUIRE_GCP=1 $(PY) -m pytest -q $(PYTEST_ARGS)
+
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .

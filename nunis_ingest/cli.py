@@ -17,6 +17,7 @@ from nunis_ingest import cli_errors, cli_status
 from nunis_ingest.athletes import AthleteConfig, AthleteRepo
 from nunis_ingest.budget import planner
 from nunis_ingest.cli_replay import replay
+from nunis_ingest.cli_report import report as report_command
 from nunis_ingest.cli_webhook import webhook
 from nunis_ingest.errors import AthleteNotConfigured, ConfigError, NunisError
 from nunis_ingest.events import SyncRequest
@@ -89,6 +90,7 @@ def cli(debug: bool, verbose: bool) -> None:
 
 cli.add_command(webhook)
 cli.add_command(replay)
+cli.add_command(report_command)
 
 
 @cli.command()

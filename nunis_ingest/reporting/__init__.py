@@ -1,0 +1,1 @@
+"""The training report: queries (figures), charts and one self-contained HTML page."""
