@@ -7,7 +7,8 @@
 4. deliver a second message, mode `new`, to show the poll is idempotent;
 5. print what was loaded and the Strava requests spent, the details and streams the
    enrichment queue fetched within its share of the read budget (newest first), and the
-   per-kilometre splits of the newest run; then stop the sandbox.
+   per-kilometre splits of the newest run; then stop the sandbox;
+6. write the HTML training report (`nunis-ingest report`) and print its path.
 """
 
 from __future__ import annotations
@@ -155,6 +156,8 @@ def main() -> None:
     print(f'\nDuckDB file: {rel}\nTry:\n  .venv/bin/python -c "import duckdb; {hint}"')
     print("\n$ nunis-ingest status")
     subprocess.run([*cli, "status"], check=True, env=os.environ)
+    print("\n$ nunis-ingest report")
+    subprocess.run([*cli, "report", "--out", str(DATA / "report.html")], check=True, env=os.environ)
     if loaded != truth:
         sys.exit(f"demo failed: loaded {loaded} rows, expected {truth}")
 
