@@ -95,8 +95,10 @@ class Enricher:
         share: float,
         proceed: Callable[[], Stop | None],
         on_progress: Callable[[int, int], None] | None = None,
+        kind: str = "enrich",
     ) -> None:
         self.ctx, self.api, self.athlete_id, self.run_id = ctx, api, athlete_id, run_id
+        self.kind = kind  # what the shared ledger counts these reads as (budget/rules.py)
         self.share, self.proceed, self.on_progress = share, proceed, on_progress
         self.out = Drained()
         self._details = _Group(tuple(t.name for t in sd.FROM_DETAIL))
@@ -216,10 +218,10 @@ class Enricher:
         self.out.requests += 1
         try:
             if kind == "detail":
-                body, data = self.api.call(lambda c: c.get_activity(activity_id), kind="enrich")
+                body, data = self.api.call(lambda c: c.get_activity(activity_id), kind=self.kind)
             else:
                 body, data = self.api.call(
-                    lambda c: c.get_streams(activity_id, sd.STREAM_TYPES), kind="enrich"
+                    lambda c: c.get_streams(activity_id, sd.STREAM_TYPES), kind=self.kind
                 )
         except StravaNotFound:
             return _GONE
@@ -318,10 +320,18 @@ def drain_queue(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Drained:
     """Drain ``queue`` in place. ``driven`` (``sync --details``) may use the whole read
-    budget (less the usual headroom, ``proceed``) instead of the enrichment share."""
+    budget (less the usual headroom, ``proceed``) instead of the enrichment share: the
+    shared ledger then counts its reads as the poll a user asked for, not as enrichment."""
     share = 1.0 if driven else ctx.settings.enrich_read_share
     enricher = Enricher(
-        ctx, api, athlete_id, run_id, share=share, proceed=proceed, on_progress=on_progress
+        ctx,
+        api,
+        athlete_id,
+        run_id,
+        share=share,
+        proceed=proceed,
+        on_progress=on_progress,
+        kind="poll" if driven else "enrich",
     )
     drained = enricher.drain(queue)
     if drained.stop:

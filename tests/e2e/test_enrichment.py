@@ -236,3 +236,16 @@ def test_a_webhook_create_fills_summary_and_details_with_one_request(rt, sandbox
     process([_event(sandbox, aid, new_id, "delete")], ctx)
     for table in ("activity_details", "activity_laps", "activity_splits", "activity_streams"):
         assert new_id not in table_counts(rt, table, aid), table
+
+
+def test_sync_details_drives_the_backfill_with_the_whole_budget(rt, sandbox, sync) -> None:
+    athlete = sandbox.create_athlete(activities=150)
+    aid = register(rt, athlete)
+    sandbox.clear_requests()
+    report = sync(aid, "all", details=True)
+    assert report.enrichment is not None
+    spent = report.enrichment.drained.requests
+    # the whole 15-minute read budget less the usual headroom (10), not the 50 % share
+    assert 80 <= spent + report.pages <= 90
+    assert "429" not in sandbox.requests_log()["counts"]["by_status"]
+    assert len(_state(rt, aid).enrich) == 150 - report.enrichment.drained.enriched
