@@ -33,7 +33,7 @@ bundle-check: local-gcp
 
 ## make test: the bundle check, checkov over infra/, then every test, with the local
 ## BigQuery and Cloud Storage stand-ins required
-test: bundle-check checkov
+test: bundle-check checkov browser
 	NUNIS_REQUIRE_GCP=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -60,3 +60,9 @@ checkov:
 	CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(CHECKOV_VENV)/bin/checkov -d infra --framework terraform --quiet --compact --skip-download
 
 .PHONY: checkov
+
+## make browser: headless Chromium and its driver for the onboarding browser test
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null)
+
+.PHONY: browser

@@ -14,6 +14,7 @@ import click
 
 from nunis_ingest import cli_errors, cli_status
 from nunis_ingest.athletes import AthleteConfig, AthleteRepo
+from nunis_ingest.cli_onboard import onboard
 from nunis_ingest.cli_webhook import webhook
 from nunis_ingest.errors import AthleteNotConfigured, ConfigError
 from nunis_ingest.events import SyncRequest
@@ -85,6 +86,7 @@ def cli(debug: bool, verbose: bool) -> None:
 
 
 cli.add_command(webhook)
+cli.add_command(onboard)
 
 
 @cli.command()
