@@ -19,6 +19,16 @@ from nunis_ingest.webhook.queue import LocalQueue
 from tests.e2e.conftest import app_env  # noqa: F401  (fixture)
 
 SECRET = "onboard-test-secret-0123456789abcdef"
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Remember whether the test body failed, for fixtures that keep evidence (screenshots)."""
+    report = yield
+    if report.when == "call":
+        item.stash[FAILED] = report.failed
+    return report
 
 
 @pytest.fixture
