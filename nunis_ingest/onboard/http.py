@@ -129,7 +129,7 @@ class _Flow:
             return self._refused(
                 "This link was started in another browser or tab (or cookies are blocked).", 403
             )
-        if not nonces.claim(self.rt.store, state.nonce, self.now):
+        if not nonces.claim(self.rt.store, state, self.now):
             log.warning("onboarding callback refused: state already used")
             return self._refused("This link was already used.", 409)
         if query.get("error"):
