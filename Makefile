@@ -63,3 +63,6 @@ checkov:
 	CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(CHECKOV_VENV)/bin/checkov -d infra --framework terraform --quiet --compact --skip-download
 
 .PHONY: checkov
+
+## make browser: headless Chromium and its driver for the onboarding browser test
+.PHONY: browser

@@ -77,3 +77,11 @@ def webhook(request: Any) -> Any:
     from nunis_ingest.webhook.http import handle
 
     return handle(request, get_runtime)
+
+
+@functions_framework.http  # type: ignore[untyped-decorator]
+def onboard(request: Any) -> Any:
+    """Web onboarding: the Connect page, Strava's OAuth callback and the confirmation."""
+    from nunis_ingest.onboard.http import handle
+
+    return handle(request, get_runtime)

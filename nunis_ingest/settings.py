@@ -168,6 +168,8 @@ SETTINGS: dict[str, Setting] = {
             1.0,
             "longest wait for the queue before answering 503",
         ),
+        Setting("NUNIS_ONBOARD_SECRET", _text, None, "signs onboarding states", secret=True),
+        Setting("NUNIS_ONBOARD_URL", _url, None, "public URL of the onboarding page"),
     )
 }
 
@@ -206,6 +208,8 @@ class Settings:
     reconcile_all_hours: float = 168.0
     webhook_coalesce_seconds: float = 0.5
     webhook_enqueue_timeout_seconds: float = 1.0
+    onboard_secret: str | None = field(default=None, repr=False)
+    onboard_url: str | None = None
 
     @property
     def duckdb_file(self) -> Path:

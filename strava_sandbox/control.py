@@ -68,6 +68,14 @@ def app_status() -> Response:
     return app_info()
 
 
+@bp.post("/oauth/consent")
+def oauth_consent() -> Response:
+    """``{"page": true}``: /oauth/authorize shows an Authorize page with scope boxes."""
+    box = sandbox()
+    box.consent_page = bool(_body().get("page", True))
+    return jsonify({"page": box.consent_page})
+
+
 @bp.get("/athletes")
 def athletes() -> Response:
     box = sandbox()

@@ -1,8 +1,10 @@
-"""OAuth endpoints: authorize (auto-approve), token (code and refresh grants), deauthorize."""
+"""OAuth endpoints: authorize (auto-approve, or an Authorize page with scope boxes when
+the control API turned it on), token (code and refresh grants), deauthorize."""
 
 from __future__ import annotations
 
 import secrets
+from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
@@ -44,7 +46,12 @@ def authorize() -> Any:
         return redirect(
             f"{redirect_uri}{sep}{urlencode({'state': state, 'error': 'access_denied'})}"
         )
-    scope = args.get("accept_scope") or args.get("scope") or "read"
+    if box.consent_page and not args.get("approve"):
+        return _consent(args)
+    if args.get("approve"):
+        scope = ",".join(args.getlist("scope_choice")) or "read"
+    else:
+        scope = args.get("accept_scope") or args.get("scope") or "read"
     with box.lock:
         athlete_id = int(args.get("athlete_id") or next(iter(box.store.athletes)))
         if athlete_id not in box.store.athletes:
@@ -53,6 +60,29 @@ def authorize() -> Any:
         box.codes[code] = (athlete_id, scope)
     query = urlencode({"state": state, "code": code, "scope": scope})
     return redirect(f"{redirect_uri}{sep}{query}")
+
+
+def _consent(args: Any) -> Response:
+    """Strava's authorize page, reduced: a box per requested scope, Authorize and Cancel.
+    Submitting comes back here with ``approve=1`` and the ticked ``scope_choice`` values."""
+    keep = "".join(
+        f'<input type=hidden name="{escape(k)}" value="{escape(v)}">'
+        for k, v in args.items(multi=True)
+        if k not in ("approve", "deny", "scope_choice")
+    )
+    boxes = "".join(
+        f'<p><label><input type=checkbox name=scope_choice id="scope-{escape(s)}" '
+        f'value="{escape(s)}" checked> {escape(s)}</label></p>'
+        for s in str(args.get("scope") or "read").split(",")
+        if s
+    )
+    page = (
+        "<!doctype html><title>Authorize</title><h1>Authorize application</h1>"
+        f'<form method=get action="/oauth/authorize">{keep}{boxes}'
+        "<button id=authorize name=approve value=1>Authorize</button> "
+        "<button id=cancel name=deny value=1>Cancel</button></form>"
+    )
+    return Response(page, mimetype="text/html")
 
 
 def _token_body(athlete: AthleteState, now: float) -> dict[str, Any]:

@@ -46,6 +46,7 @@ class Sandbox:
         self.subscription: Subscription | None = None
         self.subscription_count = 0
         self.codes: dict[str, tuple[int, str]] = {}
+        self.consent_page = False  # /oauth/authorize shows an Authorize page (browsers)
         self.current = (config.seed, config.athletes, config.activities)
         self.store = self._fresh_store(*self.current)
 
@@ -75,6 +76,7 @@ class Sandbox:
             self.active = True
             self.subscription = None
             self.codes.clear()
+            self.consent_page = False
             self.deliverer.reset()
             self.deliverer.retry_delay = cfg.retry_delay
 

@@ -187,6 +187,10 @@ class SandboxControl:
         result: dict[str, Any] = self._call("POST", "/app/status", {"active": active})
         return result
 
+    def set_consent_page(self, on: bool = True) -> None:
+        """Make /oauth/authorize show an Authorize page (scope boxes, Authorize, Cancel)."""
+        self._call("POST", "/oauth/consent", {"page": on})
+
     def requests_log(self) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", "/requests")
         return result

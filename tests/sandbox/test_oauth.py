@@ -158,3 +158,26 @@ def test_wrong_client_secret_is_rejected(sandbox, athlete):
         timeout=10,
     )
     assert resp.status_code == 400
+
+
+def test_the_consent_page_shows_scope_boxes_and_approves_what_stays_ticked(sandbox):
+    app = sandbox.app()
+    base = {
+        "client_id": app["client_id"],
+        "redirect_uri": "http://localhost/cb",
+        "state": "s",
+        "scope": "read,activity:read_all",
+    }
+    url = f"{sandbox.base_url}/oauth/authorize"
+    sandbox.set_consent_page(True)
+    page = requests.get(url, params=base, allow_redirects=False, timeout=10)
+    assert page.status_code == 200
+    assert 'value="activity:read_all" checked' in page.text
+    assert "id=authorize" in page.text
+    submitted = base | {"approve": "1", "scope_choice": ["read"]}
+    back = requests.get(url, params=submitted, allow_redirects=False, timeout=10)
+    query = parse_qs(urlparse(back.headers["Location"]).query)
+    assert query["scope"] == ["read"]
+    assert query["state"] == ["s"]
+    sandbox.reset()  # a reset turns it off again: auto-approve, as before
+    assert requests.get(url, params=base, allow_redirects=False, timeout=10).status_code == 302

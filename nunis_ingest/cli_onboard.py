@@ -1,0 +1,65 @@
+"""``nunis-ingest onboard serve``: the web onboarding page on this machine."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+import click
+from werkzeug.serving import WSGIRequestHandler
+
+from nunis_ingest.runtime import get_runtime
+
+log = logging.getLogger("nunis_ingest.onboard")
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Logs the path only: the callback's query string carries the one-time code."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        path = self.path.partition("?")[0]
+        log.info("%s %s %s", self.command, path, code)
+
+
+@click.group()
+def onboard() -> None:
+    """Web onboarding: athletes connect their Strava account in the browser."""
+
+
+@onboard.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8090, show_default=True, help="0 = a free port.")
+def serve(host: str, port: int) -> None:
+    """Serve the onboarding page; set the Strava app's callback domain to this host."""
+    from werkzeug.serving import make_server
+
+    from nunis_ingest.onboard import enroll
+    from nunis_ingest.onboard.app import make_app
+
+    rt = get_runtime()
+    rt.settings.require_strava_app()
+    server = make_server(
+        host, port, make_app(lambda: rt), threaded=True, request_handler=_QuietHandler
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    click.echo(f"http://{host}:{server.server_port}/")
+    try:
+        while not stop.wait(0.2):
+            pass
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        enroll.wait_for_loads(timeout=60)
+        close = getattr(rt.__dict__.get("warehouse"), "close", None)
+        if close:
+            close()

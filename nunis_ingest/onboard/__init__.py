@@ -1,0 +1,1 @@
+"""Web onboarding: a page with Strava's authorize link, its callback and a confirmation."""
