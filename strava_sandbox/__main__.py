@@ -27,6 +27,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--anchor", type=int, default=None, help="clock start, epoch seconds (default: now)"
     )
     parser.add_argument("--webhook-retry-delay", type=float, default=0.5)
+    parser.add_argument(
+        "--stream-points", type=int, default=None, help="every stream this long (default ≤1000)"
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser.parse_args(argv)
 
@@ -40,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         activities=args.activities,
         anchor=int(time.time()) if args.anchor is None else args.anchor,
         retry_delay=args.webhook_retry_delay,
+        stream_points=args.stream_points,
     )
     app = create_app(config)
     server = make_server(args.host, args.port, app, threaded=True)

@@ -133,27 +133,30 @@ def list_activities() -> Response:
 
 @bp.get("/activities/<int:activity_id>")
 def get_activity(activity_id: int) -> Response:
-    with sandbox().lock:
+    box = sandbox()
+    with box.lock:
         activity = _own_activity(authed(need_activity_scope=True), activity_id)
-    return json_text(json.dumps(detail.detailed(activity), ensure_ascii=False))
+    return json_text(json.dumps(detail.detailed(activity, box.stream_points), ensure_ascii=False))
 
 
 @bp.get("/activities/<int:activity_id>/laps")
 def get_laps(activity_id: int) -> Response:
-    with sandbox().lock:
+    box = sandbox()
+    with box.lock:
         activity = _own_activity(authed(need_activity_scope=True), activity_id)
-    return json_text(json.dumps(detail.laps(activity), ensure_ascii=False))
+    return json_text(json.dumps(detail.laps(activity, box.stream_points), ensure_ascii=False))
 
 
 @bp.get("/activities/<int:activity_id>/streams")
 def get_streams(activity_id: int) -> Response:
-    with sandbox().lock:
+    box = sandbox()
+    with box.lock:
         activity = _own_activity(authed(need_activity_scope=True), activity_id)
     if activity.summary.get("manual"):
         return errors.not_found()
     keys = ",".join(request.args.getlist("keys")).split(",")
     by_type = request.args.get("key_by_type", "").lower() == "true"
-    return json_text(json.dumps(detail.streams(activity, keys, by_type)))
+    return json_text(json.dumps(detail.streams(activity, keys, by_type, box.stream_points)))
 
 
 def _client_ok(params: Any) -> bool:

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from strava_sandbox import detail, track
 from strava_sandbox.oauth import sandbox
 from strava_sandbox.store import DEFAULT_SCOPE
 
@@ -203,3 +204,38 @@ def webhook_config() -> Response:
     if "retry_delay" in body:
         box.deliverer.retry_delay = float(body["retry_delay"])
     return jsonify({"retry_delay": box.deliverer.retry_delay})
+
+
+@bp.get("/athletes/<int:athlete_id>/expected")
+def expected_for_athlete(athlete_id: int) -> Any:
+    """Per activity, the counts the detail endpoints serve (laps, splits, efforts, streams)."""
+    box = sandbox()
+    with box.lock:
+        athlete = box.store.athletes.get(athlete_id)
+        if athlete is None:
+            return _problem(404, "no such athlete")
+        return jsonify([detail.expected(a, box.stream_points) for a in athlete.activities])
+
+
+@bp.get("/activities/<int:activity_id>/expected")
+def expected(activity_id: int) -> Any:
+    box = sandbox()
+    with box.lock:
+        activity = box.store.by_id.get(activity_id)
+        if activity is None:
+            return _problem(404, "no such activity")
+        return jsonify(detail.expected(activity, box.stream_points))
+
+
+@bp.route("/streams", methods=["GET", "POST"])
+def stream_config() -> Any:
+    """`points`: every stream's length (e.g. 10000 for benchmarks); null: the default."""
+    box, body = sandbox(), _body()
+    if "points" in body:
+        points = body["points"]
+        if points is not None and (
+            not isinstance(points, int) or not track.MIN_POINTS <= points <= track.MAX_POINTS
+        ):
+            return _problem(400, f"points must be null or {track.MIN_POINTS}..{track.MAX_POINTS}")
+        box.stream_points = points
+    return jsonify({"points": box.stream_points})

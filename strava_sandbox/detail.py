@@ -1,13 +1,15 @@
-"""Detail views computed on request: detailed activity, laps, streams, athlete stats."""
+"""Detail views computed on request: detailed activity, laps, streams, athlete stats.
+
+`expected` counts what they serve, for tests to compare with.
+"""
 
 from __future__ import annotations
 
-import math
-import random
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from strava_sandbox.clock import iso
+from strava_sandbox import efforts, track
 from strava_sandbox.data import Activity
 
 STREAM_TYPES = (
@@ -23,83 +25,17 @@ STREAM_TYPES = (
     "moving",
     "grade_smooth",
 )
-MAX_LAPS = 40
 
 
-def _rng(activity: Activity, what: str) -> random.Random:
-    return random.Random(f"{activity.id}:{what}")
+def laps(activity: Activity, points: int | None = None) -> list[dict[str, Any]]:
+    """The laps, as both GET /activities/{id}/laps and the DetailedActivity carry them."""
+    return efforts.laps(activity, track.build(activity, points))
 
 
-def laps(activity: Activity) -> list[dict[str, Any]]:
+def detailed(activity: Activity, points: int | None = None) -> dict[str, Any]:
     s = activity.summary
-    distance = float(s.get("distance") or 0.0)
-    count = max(1, min(MAX_LAPS, math.ceil(distance / 1000))) if distance else 1
-    moving, elapsed = int(s.get("moving_time") or 0), int(s.get("elapsed_time") or 0)
-    rng = _rng(activity, "laps")
-    out = []
-    for i in range(count):
-        lap_distance = round(distance / count, 1)
-        lap_moving, lap_elapsed = moving // count, elapsed // count
-        lap: dict[str, Any] = {
-            "id": activity.id * 100 + i,
-            "resource_state": 2,
-            "name": f"Lap {i + 1}",
-            "activity": {"id": activity.id, "resource_state": 1},
-            "athlete": {"id": activity.athlete_id, "resource_state": 1},
-            "elapsed_time": lap_elapsed,
-            "moving_time": lap_moving,
-            "start_date": iso(activity.start + i * lap_elapsed),
-            "start_date_local": iso(activity.start + i * lap_elapsed + int(s["utc_offset"])),
-            "distance": lap_distance,
-            "start_index": i * 100,
-            "end_index": i * 100 + 99,
-            "total_elevation_gain": round(rng.uniform(0, 20), 1),
-            "average_speed": round(lap_distance / lap_moving, 2) if lap_moving else 0,
-            "max_speed": round(lap_distance / lap_moving * 1.3, 2) if lap_moving else 0,
-            "lap_index": i + 1,
-            "split": i + 1,
-            "pace_zone": rng.randint(1, 5),
-        }
-        if "average_cadence" in s:
-            lap["average_cadence"] = round(rng.uniform(75, 90), 1)
-        if s.get("has_heartrate"):
-            lap["average_heartrate"] = round(rng.uniform(120, 165), 1)
-            lap["max_heartrate"] = float(rng.randint(165, 190))
-        if "average_watts" in s:
-            lap["average_watts"] = round(rng.uniform(140, 260), 1)
-            lap["device_watts"] = bool(s.get("device_watts"))
-        out.append(lap)
-    return out
-
-
-def _splits(activity: Activity, unit: float) -> list[dict[str, Any]]:
-    s = activity.summary
-    distance = float(s.get("distance") or 0.0)
-    if not distance or s.get("manual"):
-        return []
-    speed = float(s.get("average_speed") or 1.0) or 1.0
-    count = min(MAX_LAPS, math.ceil(distance / unit))
-    out = []
-    for i in range(count):
-        length = min(unit, distance - i * unit)
-        seconds = int(length / speed)
-        out.append(
-            {
-                "distance": round(length, 1),
-                "elapsed_time": seconds,
-                "elevation_difference": 0.0,
-                "moving_time": seconds,
-                "split": i + 1,
-                "average_speed": round(speed, 2),
-                "pace_zone": 0,
-            }
-        )
-    return out
-
-
-def detailed(activity: Activity) -> dict[str, Any]:
-    s = activity.summary
-    rng = _rng(activity, "detail")
+    rng = track.rng_for(activity, "detail")
+    recording = track.build(activity, points)
     d = dict(s)
     d["resource_state"] = 3
     d["description"] = rng.choice([None, "", "Felt great 💪", "Avec des amis, très bien."])
@@ -116,92 +52,77 @@ def detailed(activity: Activity) -> dict[str, Any]:
         if gear_id
         else None
     )
-    d["photos"] = {"primary": None, "count": 0}
+    d["photos"] = {"primary": None, "use_primary_photo": False, "count": 0}
     d["map"] = dict(s["map"], polyline=s["map"].get("summary_polyline"), resource_state=3)
-    d["laps"] = laps(activity)
-    d["splits_metric"] = _splits(activity, 1000.0)
-    d["splits_standard"] = _splits(activity, 1609.34)
-    d["segment_efforts"] = []
-    d["best_efforts"] = []
-    d["embed_token"] = f"{activity.id:x}"
+    d["laps"] = efforts.laps(activity, recording)
+    d["splits_metric"] = efforts.splits(activity, recording, efforts.METRIC)
+    d["splits_standard"] = efforts.splits(activity, recording, efforts.STANDARD)
+    d["segment_efforts"] = efforts.segment_efforts(activity, recording)
+    d["best_efforts"] = efforts.best_efforts(activity, recording)
+    d["embed_token"] = hashlib.sha1(
+        f"embed:{activity.id}".encode(), usedforsecurity=False
+    ).hexdigest()
     d["hide_from_home"] = False
-    d["available_zones"] = []
+    d["available_zones"] = ["heartrate"] if s.get("has_heartrate") else []
     return d
 
 
-def _samples(activity: Activity) -> int:
-    return max(2, min(1000, int(activity.summary.get("elapsed_time") or 0) // 10))
-
-
 def available_streams(activity: Activity) -> set[str]:
+    """Stream types the activity has: none for manual entries (404), no GPS ones indoors."""
     s = activity.summary
+    if not track.has_track(activity):
+        return set()
     have = {"time", "distance", "moving", "velocity_smooth", "temp"}
-    if s.get("start_latlng"):
-        have |= {"latlng", "altitude", "grade_smooth"}
+    if track.has_gps(activity):
+        have |= track.GPS_STREAMS
     if s.get("has_heartrate"):
         have.add("heartrate")
     if "average_cadence" in s:
         have.add("cadence")
-    if "average_watts" in s:
+    if "average_watts" in s or s.get("device_watts"):
         have.add("watts")
     return have
 
 
-def _series(activity: Activity, kind: str, n: int) -> list[Any]:
-    s = activity.summary
-    rng = _rng(activity, f"stream:{kind}")
-    elapsed = int(s.get("elapsed_time") or 0)
-    distance = float(s.get("distance") or 0.0)
-    if kind == "time":
-        return [round(i * elapsed / (n - 1)) for i in range(n)]
-    if kind == "distance":
-        return [round(i * distance / (n - 1), 1) for i in range(n)]
-    if kind == "latlng":
-        lat, lng = s["start_latlng"]
-        r = max(distance, 100.0) / (2 * math.pi) / 111_000
-        return [
-            [
-                round(lat + r * math.sin(2 * math.pi * i / (n - 1)), 6),
-                round(lng + r * (1 - math.cos(2 * math.pi * i / (n - 1))), 6),
-            ]
-            for i in range(n)
-        ]
-    if kind == "moving":
-        return [True] * n
-    ranges = {
-        "altitude": (10, 200),
-        "velocity_smooth": (1, 5),
-        "heartrate": (110, 185),
-        "cadence": (70, 95),
-        "watts": (80, 400),
-        "temp": (5, 30),
-        "grade_smooth": (-8, 8),
-    }
-    lo, hi = ranges[kind]
-    integral = kind in ("heartrate", "cadence", "watts", "temp")
-    return [rng.randint(lo, hi) if integral else round(rng.uniform(lo, hi), 1) for _ in range(n)]
-
-
-def streams(activity: Activity, keys: Iterable[str], key_by_type: bool) -> Any:
+def streams(
+    activity: Activity, keys: Iterable[str], key_by_type: bool, points: int | None = None
+) -> Any:
     """Strava returns the asked-for streams that exist, always with distance (and time)."""
     wanted = {k for k in keys if k in STREAM_TYPES} | {"distance", "time"}
     have = available_streams(activity)
-    n = _samples(activity)
+    recording = track.build(activity, points)
     out: list[dict[str, Any]] = []
+    if recording is None:
+        return {} if key_by_type else out
     for kind in STREAM_TYPES:
         if kind in wanted and kind in have:
             out.append(
                 {
                     "type": kind,
-                    "data": _series(activity, kind, n),
+                    "data": recording.series(kind),
                     "series_type": "distance",
-                    "original_size": n,
+                    "original_size": recording.n,
                     "resolution": "high",
                 }
             )
     if key_by_type:
         return {item.pop("type"): item for item in out}
     return out
+
+
+def expected(activity: Activity, points: int | None = None) -> dict[str, Any]:
+    """What the server serves for an activity, counted without building it."""
+    return {
+        "id": activity.id,
+        "laps": efforts.lap_count(activity),
+        "splits_metric": efforts.split_count(activity, efforts.METRIC),
+        "splits_standard": efforts.split_count(activity, efforts.STANDARD),
+        "best_efforts": len(efforts.best_effort_distances(activity)),
+        "best_effort_names": [name for name, _ in efforts.best_effort_distances(activity)],
+        "stream_points": track.sample_count(activity, points),
+        "stream_types": sorted(available_streams(activity), key=STREAM_TYPES.index),
+        "streams_status": 200 if track.has_track(activity) else 404,
+    }
 
 
 def _totals(acts: list[Activity]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ class Config:
     activities: int = 60
     anchor: int = field(default_factory=lambda: int(time.time()))
     retry_delay: float = 0.5
+    stream_points: int | None = None  # None: ~1 point per 10 s, up to 1000
 
 
 class Sandbox:
@@ -43,6 +44,7 @@ class Sandbox:
         self.deliverer = Deliverer(config.retry_delay)
         self.limiter = RateLimiter()
         self.active = True
+        self.stream_points = config.stream_points
         self.subscription: Subscription | None = None
         self.subscription_count = 0
         self.codes: dict[str, tuple[int, str]] = {}
@@ -74,6 +76,7 @@ class Sandbox:
             self.limiter = RateLimiter()
             self.log.new_epoch()
             self.active = True
+            self.stream_points = cfg.stream_points
             self.subscription = None
             self.codes.clear()
             self.consent_page = False

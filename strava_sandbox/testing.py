@@ -152,6 +152,22 @@ class SandboxControl:
         result: list[dict[str, Any]] = self._call("GET", f"/athletes/{athlete_id}/activities")
         return result
 
+    def expected(self, activity_id: int) -> dict[str, Any]:
+        """Counts the server serves for one activity: laps, splits_metric, splits_standard,
+        best_efforts (+ best_effort_names), stream_points, stream_types, streams_status."""
+        result: dict[str, Any] = self._call("GET", f"/activities/{activity_id}/expected")
+        return result
+
+    def expected_for_athlete(self, athlete_id: int) -> list[dict[str, Any]]:
+        """`expected` for every activity of the athlete, oldest first."""
+        result: list[dict[str, Any]] = self._call("GET", f"/athletes/{athlete_id}/expected")
+        return result
+
+    def set_stream_points(self, points: int | None) -> int | None:
+        """Make every stream `points` long (e.g. 10000 for benchmarks); None: the default."""
+        result: int | None = self._call("POST", "/streams", {"points": points})["points"]
+        return result
+
     def revoke(self, athlete_id: int) -> dict[str, Any]:
         result: dict[str, Any] = self._call("POST", f"/athletes/{athlete_id}/revoke")
         return result
