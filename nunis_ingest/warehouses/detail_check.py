@@ -68,11 +68,11 @@ class Checked:
     set_aside: dict[int, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
     """Activity id -> (reason naming table and column, the first row that did not fit)."""
 
-    def rows(self, write: DetailRows, table: str) -> list[Mapping[str, Any]]:
-        """The rows of ``table`` to write (references, not copies)."""
+    def rows(self, write: DetailRows, table: str) -> Sequence[Mapping[str, Any]]:
+        """The rows of ``table`` to write (the caller's rows, not copies)."""
         rows = write.rows.get(table, ())
         if not self.set_aside:
-            return list(rows)
+            return rows
         return [r for r in rows if r["activity_id"] not in self.set_aside]
 
 
