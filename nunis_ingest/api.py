@@ -52,6 +52,7 @@ class AthleteApi:
     ) -> None:
         self._ctx = ctx
         self.kind = kind
+        self._kind_now = kind
         self.athlete_id = athlete_id
         self._repo = AthleteRepo(ctx.store)
         self._deadline = deadline
@@ -115,6 +116,7 @@ class AthleteApi:
                 ) from again
 
     def _admit(self, kind: str) -> None:
+        self._kind_now = kind
         budget = self._ctx.budget
         if budget is None:
             return
@@ -130,7 +132,11 @@ class AthleteApi:
     def _observe(self, usage: RateLimitUsage | None) -> None:
         budget = self._ctx.budget
         if budget is not None:
-            budget.record(self.athlete_id, usage, self._ctx.now())
+            # Enrichment reads count for the app (its usage) but not for the athlete's
+            # fair share: a backfill must never defer the athlete's own polls. Enrichment
+            # is bounded by its own ceiling here and by NUNIS_ENRICH_READ_SHARE.
+            owner = None if self._kind_now == "enrich" else self.athlete_id
+            budget.record(owner, usage, self._ctx.now())
 
     def refresh(self) -> None:
         """Force a token refresh now (saved before use); a refused refresh raises

@@ -29,7 +29,9 @@ day, 100 per 15 minutes, minus the headroom: 900 and 90 usable):
 4. **Spread over the day**: each athlete's slots are ``offset + k * interval``, with a
    stable offset from a hash of its id, so 1,000 daily reconciliations fall evenly over
    the day, not all at 00:00. An athlete is due when it has not been listed since its
-   latest slot began; one that has never been listed, or has a listing to resume, is due.
+   latest slot began and not within half an interval (a listing just before its slot
+   does not earn a second one an hour later); one that has never been listed, or has a
+   listing to resume, is due.
 5. **Per tick, at most what the ledger has left** for listing now: the 15-minute window's
    usable reads minus the event reserve (twice a tick's expected events), and the day's
    minus the events expected in the rest of the day; a first load counts
@@ -180,8 +182,10 @@ def pick(athletes: Sequence[Signals], ledger: Ledger, policy: Policy, now: float
             )
             continue
         slot = latest_slot(a.athlete_id, interval, now)
-        if interval > TICK_SECONDS and a.last_listed_at >= slot:
-            continue  # listed since its latest slot began
+        if interval > TICK_SECONDS and (
+            a.last_listed_at >= slot or now - a.last_listed_at < interval / 2
+        ):
+            continue  # listed since its latest slot began, or too recently for another
         late = (now - max(a.last_listed_at, slot - interval)) / interval
         ranked.append(((2, -late, a.athlete_id), Pick(a.athlete_id, "due"), READS_PER_LISTING))
     ranked.sort(key=lambda item: item[0])

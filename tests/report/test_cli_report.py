@@ -73,7 +73,7 @@ def test_report_is_self_contained_with_every_chart(local_env, tmp_path):
     for key in CHARTS:
         assert f'id="figure-{key}"' in html
     assert "read requests left at the last run: 15 min: 60 of 100, daily: unknown" in html
-    assert "Enrichment queue (state)</td><td>unknown" in html
+    assert "Enrichment queue (state)</td><td>0 activities (0 requests)" in html
     assert REFRESH not in html
 
 
@@ -84,7 +84,7 @@ def test_without_details_or_streams_the_page_says_so(local_env, tmp_path):
     html, _ = _report(tmp_path, "--since", "2025-01-15", "--athlete", str(ATHLETE))
 
     assert html.count("Plotly.newPlot(") == 4
-    assert "No best efforts: activity details are not loaded" in html
+    assert "No best efforts in this period" in html
     assert "No heart-rate streams" in html
     assert "Last successful sync</td><td>unknown" in html  # no ingest_runs rows, no state
 

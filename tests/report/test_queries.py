@@ -170,9 +170,20 @@ def test_freshness_from_ingest_runs(report_warehouse, report_rows):
     assert success["runs"] == len(runs)
 
 
-def test_a_query_over_a_missing_table_gives_none(report_warehouse):
-    with query.open_source(report_warehouse) as source:
+def test_a_query_over_a_missing_table_gives_none(tmp_path):
+    # a warehouse from before the detail tables existed (ensure_schema now creates them)
+    import duckdb
+
+    from nunis_ingest import schema
+    from nunis_ingest.warehouses.duckdb import DuckDBWarehouse
+
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute(schema.duckdb_ddl("activities", schema.ACTIVITIES, primary_key="id"))
+    old = DuckDBWarehouse(path)
+    with query.open_source(old) as source:
         assert query.run(source, "without_details", PARAMS) is None  # no activity_details
+    old.close()
 
 
 def test_summary_totals(report_warehouse, report_rows):
