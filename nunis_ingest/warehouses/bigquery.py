@@ -110,7 +110,8 @@ def _classify(what: str, exc: gexc.GoogleAPICallError) -> errors.NunisError:
 
 
 class BigQueryWarehouse:
-    """``activities`` and ``ingest_runs`` in one dataset (``"dataset"`` or ``"project.ds"``)."""
+    """``activities``, ``ingest_runs``, ``quarantine`` and the detail tables
+    (``bigquery_details``) in one dataset (``"dataset"`` or ``"project.ds"``)."""
 
     def __init__(self, client: Any, dataset: str, *, location: str | None = None) -> None:
         self.client = client

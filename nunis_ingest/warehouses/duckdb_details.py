@@ -10,9 +10,12 @@
   table. Deletes and inserts are bulk statements (``activity_id IN (unnest(?))``, then
   ``INSERT … SELECT`` from ``read_json`` of the staged NDJSON with every column's type
   given), never row by row.
-- **No primary key.** Keys are checked in Python before the write (``detail_check``); an
-  index over tens of millions of stream rows would cost memory and insert time, and
-  DuckDB refuses to re-insert a key deleted earlier in the same transaction.
+- **No primary key.** Keys are checked in Python before the write (``detail_check``): an
+  index over tens of millions of stream rows would cost memory and insert time for
+  nothing the check does not already guarantee.
+- **Measured** (``python -m bench.details_write``, 2 shared cores): 100,000 stream rows
+  replace at ~65,000 rows/s, check and encoding included; ``executemany`` managed under
+  100 rows/s.
 - **Deletes reach every table.** ``delete_activities``, ``purge_athlete`` and a full
   refresh that deletes activities also delete their rows from each detail table, in the
   same transaction as ``activities``.

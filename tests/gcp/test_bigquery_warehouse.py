@@ -12,7 +12,7 @@ import google.api_core.exceptions as gexc
 import pytest
 from google.cloud import bigquery
 
-from nunis_ingest import errors, schema
+from nunis_ingest import errors, schema, schema_detail
 from nunis_ingest.warehouses.bigquery import (
     BigQueryWarehouse,
     WarehouseRejected,
@@ -23,6 +23,7 @@ from nunis_ingest.warehouses.staging import encode_line
 
 pytestmark = pytest.mark.gcp
 ATHLETE = 42
+TABLES = sorted(["activities", "ingest_runs", "quarantine", *schema_detail.BY_NAME])
 
 
 def row(activity_id: int, version: str = "v1", **extra):
@@ -86,14 +87,14 @@ def test_schema_as_declared_clustered_and_idempotent(wh, bigquery_client):
     assert shape([f.to_api_repr() for f in runs.schema]) == shape(
         schema.bigquery_fields(schema.RUNS)
     )
-    assert tables(wh) == ["activities", "ingest_runs", "quarantine"]
+    assert tables(wh) == TABLES
 
 
 def test_load_and_merge_counts_and_no_staging_left(wh):
     result = commit(wh, [row(1), row(2), row(3)])
     assert (result.inserted, result.updated, result.unchanged, result.deleted) == (3, 0, 0, 0)
     assert wh.operations == {"load": 1, "dml": 1}
-    assert tables(wh) == ["activities", "ingest_runs", "quarantine"]
+    assert tables(wh) == TABLES
 
     again = commit(wh, [row(1), row(2, "v2"), row(4)], run_id="r/2:x")
     assert (again.inserted, again.updated, again.unchanged) == (1, 1, 1)
@@ -112,13 +113,13 @@ def test_load_and_merge_counts_and_no_staging_left(wh):
     same = commit(wh, [row(1), row(4)], run_id="r3")
     assert (same.unchanged, same.inserted, same.updated) == (2, 0, 0)
     assert wh.operations == {"load": 3, "dml": 2}  # nothing changed: no MERGE
-    assert tables(wh) == ["activities", "ingest_runs", "quarantine"]
+    assert tables(wh) == TABLES
 
 
 def test_empty_batch_without_replace_does_nothing(wh):
     assert commit(wh, []) == commit(wh, [])
     assert wh.operations == {"load": 0, "dml": 0}
-    assert tables(wh) == ["activities", "ingest_runs", "quarantine"]
+    assert tables(wh) == TABLES
 
 
 def test_replace_deletes_missing_and_mass_delete_guard(wh):
@@ -130,7 +131,7 @@ def test_replace_deletes_missing_and_mass_delete_guard(wh):
     with pytest.raises(errors.MassDeleteRefused, match="would delete 9 of 11"):
         commit(wh, [row(1), row(99)], replace=True, share=0.5, run_id="r2")
     assert len(wh.fetch_activity_hashes(ATHLETE)) == 11
-    assert tables(wh) == ["activities", "ingest_runs", "quarantine"]
+    assert tables(wh) == TABLES
 
     result = commit(wh, [row(i) for i in range(1, 9)], replace=True, share=0.5, run_id="r3")
     assert (result.deleted, result.unchanged) == (3, 8)
@@ -148,7 +149,7 @@ def test_replace_with_empty_batch_deletes_all(wh):
 def test_a_row_the_load_would_reject_is_quarantined_and_staging_dropped(wh):
     result = commit(wh, [row(1, distance="not a number"), row(2)])
     assert (result.inserted, result.quarantined) == (1, 1)
-    assert tables(wh) == ["activities", "ingest_runs", "quarantine"]
+    assert tables(wh) == TABLES
     assert list(wh.fetch_activity_hashes(ATHLETE)) == [2]
 
 
