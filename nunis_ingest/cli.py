@@ -85,6 +85,7 @@ def cli(debug: bool, verbose: bool) -> None:
 
 
 cli.add_command(webhook)
+cli.add_command(__import__("nunis_ingest.cli_import", fromlist=["x"]).import_export)
 
 
 @cli.command()

@@ -44,3 +44,10 @@ def archive_page_key(athlete_id: int, run_id: str, started: float, page: int) ->
 def archive_activity_key(athlete_id: int, run_id: str, started: float, activity_id: int) -> str:
     """One ``GET /activities/{id}`` response (webhook fetches, deletion checks)."""
     return f"{archive_run_prefix(athlete_id, run_id, started)}activity-{int(activity_id)}.json"
+
+
+def archive_export_key(athlete_id: int, filename: str) -> str:
+    """An original file of a bulk export, under its own base name (safe characters only)."""
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in base)
+    return f"{archive_prefix(athlete_id)}export/{safe.lstrip('.') or 'file'}"
