@@ -112,7 +112,7 @@ def tcx_bytes(activity: Activity) -> bytes:
     )
     start = dt.datetime.fromtimestamp(activity.start, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     out.write(
-        f'<Id>{start}</Id><Lap StartTime="{start}"><TotalTimeSeconds>{s["time"][-1]}</TotalTimeSeconds><DistanceMeters>{s["distance"][-1]}</DistanceMeters><Track>'
+        f'<Id>{start}</Id><Lap StartTime="{start}"><TotalTimeSeconds>{s["time"][-1]}</TotalTimeSeconds><DistanceMeters>{s["distance"][-1]}</DistanceMeters><Track>'  # noqa: E501
     )
     for i, t in enumerate(s["time"]):
         when = dt.datetime.fromtimestamp(activity.start + t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

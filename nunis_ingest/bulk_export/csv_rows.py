@@ -58,11 +58,11 @@ def parse_date(text: str) -> datetime | None:
             year_at = next(i for i, n in enumerate(numbers) if n > 31)
             year = numbers.pop(year_at)
             day = numbers.pop(0)
-            hour, minute, second = (numbers + [0, 0, 0])[:3]
+            hour, minute, second = [*numbers, 0, 0, 0][:3]
         elif numbers and numbers[0] > 31:
-            year, month, day, hour, minute, second = (numbers + [0, 0, 0])[:6]
+            year, month, day, hour, minute, second = [*numbers, 0, 0, 0][:6]
         else:
-            day, month, year, hour, minute, second = (numbers + [0, 0, 0])[:6]
+            day, month, year, hour, minute, second = [*numbers, 0, 0, 0][:6]
         if pm and hour < 12:
             hour += 12
         elif am and hour == 12:

@@ -147,9 +147,8 @@ def parse_fit(data: bytes) -> Track:
 
 
 def _haversine(a: Point, b: Point) -> float:
-    assert a.lat is not None and a.lng is not None and b.lat is not None and b.lng is not None
-    p1, p2 = math.radians(a.lat), math.radians(b.lat)
-    dp, dl = p2 - p1, math.radians(b.lng - a.lng)
+    p1, p2 = math.radians(a.lat or 0.0), math.radians(b.lat or 0.0)
+    dp, dl = p2 - p1, math.radians((b.lng or 0.0) - (a.lng or 0.0))
     h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * 6_371_000 * math.asin(min(1.0, math.sqrt(h)))
 

@@ -25,6 +25,7 @@ Merge rules (by activity id, so importing twice changes nothing):
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -205,12 +206,10 @@ class Importer:
         if data is None:
             self.report.problems.append((str(name), "file named in activities.csv is missing"))
             return None
-        try:
+        with contextlib.suppress(errors.PreconditionFailed):  # archived earlier
             self.store.put(
                 archive_export_key(self.athlete_id, str(name)), data, if_generation=CREATE_ONLY
             )
-        except errors.PreconditionFailed:
-            pass  # archived by an earlier import
         try:
             return parse_file(str(name), data)
         except UnreadableFile as error:
