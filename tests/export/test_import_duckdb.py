@@ -41,7 +41,8 @@ def test_import_matches_truth_and_twice_changes_nothing(tmp_path, export):
     wh, store, report = _import(tmp_path, path, athlete)
     truth = {a.id: a.summary for a in _truth()}
     assert report.activities == len(truth)
-    assert {p[0] for p in report.problems} and all("gzip" in p[1] for p in report.problems)
+    assert {p[0] for p in report.problems}
+    assert all("gzip" in p[1] for p in report.problems)
     hashes = wh.fetch_activity_hashes(athlete)
     assert set(hashes) == set(truth)
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as db:
@@ -58,7 +59,8 @@ def test_import_matches_truth_and_twice_changes_nothing(tmp_path, export):
             s["elapsed_time"],
         )
         assert distance == pytest.approx(s["distance"])
-        assert manual == bool(s["manual"]) and marker == "export"
+        assert manual == bool(s["manual"])
+        assert marker == "export"
         assert start == next(a.start for a in _truth() if a.id == id_)
     assert report.points > 0
     assert wh.count_rows("activity_streams", athlete) == report.points
