@@ -135,8 +135,6 @@ def _file_for(activity: Activity, n: int) -> tuple[str, bytes] | None:
     if s.get("manual"):
         return None
     number = activity.id - 1000 - n  # device uploads: a number near the id, not equal
-    if n % 29 == 5:
-        return f"activities/{number}.fit.gz", b"\x1f\x8b this is not gzip"
     gps = bool(s.get("start_latlng"))
     kind = n % 4
     if kind == 1 and gps:
@@ -187,7 +185,8 @@ def write_export(
     for n, activity in enumerate(athlete.activities):
         made = _file_for(activity, n)
         if made is not None:
-            files[made[0]] = made[1]
+            corrupt = len(files) % 25 == 3  # a corrupt file or two per export
+            files[made[0]] = b"\x1f\x8b this is not gzip" if corrupt else made[1]
         writer.writerow(csv_row(activity, made[0] if made else "", language))
     files["activities.csv"] = text.getvalue().encode()
     files["profile.csv"] = b"Athlete ID\n" + str(athlete.id).encode() + b"\n"
