@@ -26,6 +26,10 @@ demo: $(STAMP)
 demo-cloud: local-gcp
 	$(PY) scripts/demo_cloud.py
 
+## make demo-import: generate a Strava bulk export and import it (no API, no credentials)
+demo-import: $(STAMP)
+	$(PY) scripts/demo_import.py
+
 ## make bundle-check: the Cloud Function bundle as it deploys (.gcloudignore, only
 ## requirements.txt, Python 3.12): import everything it reaches, run both targets
 bundle-check: local-gcp

@@ -16,6 +16,7 @@ import click
 from nunis_ingest import cli_errors, cli_status
 from nunis_ingest.athletes import AthleteConfig, AthleteRepo
 from nunis_ingest.budget import planner
+from nunis_ingest.cli_import import import_export
 from nunis_ingest.cli_onboard import onboard
 from nunis_ingest.cli_replay import replay
 from nunis_ingest.cli_report import report as report_command
@@ -93,6 +94,7 @@ cli.add_command(webhook)
 cli.add_command(replay)
 cli.add_command(report_command)
 cli.add_command(onboard)
+cli.add_command(import_export)
 
 
 @cli.command()

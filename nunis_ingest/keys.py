@@ -67,3 +67,10 @@ def archive_deleted_key(athlete_id: int, run_id: str, started: float, activity_i
 
 BUDGET_KEY = "app/budget.json"
 """The app-wide Strava read ledger (``budget/ledger.py``): no athlete, no secret."""
+
+
+def archive_export_key(athlete_id: int, filename: str) -> str:
+    """An original file of a bulk export, under its own base name (safe characters only)."""
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in base)
+    return f"{archive_prefix(athlete_id)}export/{safe.lstrip('.') or 'file'}"

@@ -1,0 +1,1 @@
+"""Import a Strava bulk export ("Download your data"): see ``importer``."""
