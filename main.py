@@ -85,3 +85,11 @@ def onboard(request: Any) -> Any:
     from nunis_ingest.onboard.http import handle
 
     return handle(request, get_runtime)
+
+
+@functions_framework.http  # type: ignore[untyped-decorator]
+def drain_events(request: Any) -> Any:
+    """Cloud Scheduler, every minute: webhook events from the pull subscription, batched."""
+    from nunis_ingest.webhook.pull import run
+
+    return run(get_runtime())

@@ -153,6 +153,7 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting("NUNIS_PURGE_ON_DEAUTH", _bool, True, "delete a revoked athlete's data"),
         Setting("NUNIS_EVENTS_TOPIC", _text, None, "Pub/Sub topic for webhook events (gcp)"),
+        Setting("NUNIS_EVENTS_SUBSCRIPTION", _text, None, "pull subscription of the events topic"),
         Setting(
             "NUNIS_INGEST_TOPIC",
             _text,
@@ -203,6 +204,7 @@ class Settings:
     webhook_subscription_id: int | None = None
     purge_on_deauth: bool = True
     events_topic: str | None = None
+    events_subscription: str | None = None
     ingest_topic: str | None = None
     reconcile_new_hours: float = 24.0
     reconcile_all_hours: float = 168.0

@@ -11,6 +11,11 @@ activity settles the truth (event bodies are never trusted):
   poll counts it unchanged. When the athlete has details on, the same response fills
   the detail tables (create and edit alike: one request for both); a create with
   streams on queues the streams request. An activity another athlete owns is not loaded.
+  The batch's fetched activities are written together, per athlete: ONE stage/commit
+  (one load job and one MERGE on BigQuery), ONE ``replace_details`` for every detail
+  table, ONE state save, however many events the batch holds (``_flush``). Nothing is
+  recorded (state, marks) before that commit succeeded, so a failed write is retried
+  whole; the archive objects written before it are idempotent by key.
 - 404, confirmed by a second GET after a token refresh (``confirm.fetch_confirmed``):
   delete the rows (every table), leave a tombstone in the marks, and forget the id in
   ``state.json``, so that a later listing that shows the activity makes the poll write it again.
@@ -130,9 +135,17 @@ def _athlete(
         if not per_activity:
             return outcomes
         marks = load_marks(ctx.store, athlete_id)
+        fetched: list[_Fetched] = []
         try:
-            for activity_id, events in per_activity.items():
-                outcomes.append(_activity(batch, marks, activity_id, events, wall))
+            try:
+                for activity_id, events in per_activity.items():
+                    done = _activity(batch, marks, activity_id, events, wall)
+                    if isinstance(done, _Fetched):
+                        fetched.append(done)
+                    else:
+                        outcomes.append(done)
+            finally:  # what was fetched before a failure is still written (and marked)
+                outcomes += _flush(batch, marks, fetched)
         finally:
             marks.prune(ctx.now(), wall())
             save_marks(ctx.store, athlete_id, marks)
@@ -154,7 +167,9 @@ def _activity(
     activity_id: int,
     items: list[QueuedEvent],
     wall: Callable[[], float],
-) -> Outcome:
+) -> Outcome | _Fetched:
+    """A skip, a confirmed delete or an ownership refusal as its outcome (applied now);
+    a 200 as ``_Fetched``, written with the rest of the batch by ``_flush``."""
     athlete_id, ctx = batch.athlete_id, batch.ctx
     pending = [i for i in items if not marks.covered(activity_id, i.event, i.received_at)]
     if not pending:
@@ -175,57 +190,83 @@ def _activity(
     owner = (data.get("athlete") or {}).get("id")
     if owner is not None and owner != athlete_id:
         return Outcome(athlete_id, "ignored", activity_id, f"owned by {owner}")
-    summary = summary_of(data)
-    digest = content_hash(summary)
-    result = _write(batch, activity_id, body, summary, digest)
-    start = start_epoch(summary)
-    queued = _details(batch, activity_id, data, summary, pending)
-    change = statesync.loaded(activity_id, digest, start, result, batch.lookback, ctx.now(), queued)
+    # Archived now, as received (idempotent by key); the rows wait for the batch commit.
+    ctx.store.put(archive_activity_key(athlete_id, batch.run_id, ctx.now(), activity_id), body)
+    return _Fetched(activity_id, data, summary_of(data), pending, fetch_started)
+
+
+@dataclass
+class _Fetched:
+    """An activity fetched (200) and archived, its rows not yet written."""
+
+    activity_id: int
+    data: dict[str, Any]
+    summary: dict[str, Any]
+    pending: list[QueuedEvent]
+    fetch_started: float
+
+
+def _flush(batch: _Batch, marks: Marks, fetched: list[_Fetched]) -> list[Outcome]:
+    """Write every fetched activity of the batch at once: one stage/commit, one
+    ``replace_details``, one state save; then mark them. Nothing when none was fetched."""
+    if not fetched:
+        return []
+    ctx, athlete_id = batch.ctx, batch.athlete_id
+    digests = [content_hash(f.summary) for f in fetched]
+    result = _write(batch, fetched, digests)
+    queued = _details(batch, fetched)
+    loaded = [
+        (f.activity_id, d, start_epoch(f.summary)) for f, d in zip(fetched, digests, strict=True)
+    ]
+    change = statesync.loaded_many(loaded, result, batch.lookback, ctx.now(), queued)
     statesync.apply(batch.repo, athlete_id, change)
-    marks.deleted.pop(activity_id, None)
-    marks.record_fetch(activity_id, fetch_started, [i.event for i in pending])
-    return Outcome(athlete_id, "loaded", activity_id)
+    for f in fetched:
+        marks.deleted.pop(f.activity_id, None)
+        marks.record_fetch(f.activity_id, f.fetch_started, [i.event for i in f.pending])
+    return [Outcome(athlete_id, "loaded", f.activity_id) for f in fetched]
 
 
-def _details(
-    batch: _Batch,
-    activity_id: int,
-    data: dict[str, Any],
-    summary: dict[str, Any],
-    pending: list[QueuedEvent],
-) -> list[eq.Item]:
-    """The fetched DetailedActivity also fills the detail tables (no extra request);
-    a created activity's streams join the enrichment queue."""
+def _details(batch: _Batch, fetched: list[_Fetched]) -> list[eq.Item]:
+    """The fetched DetailedActivities also fill the detail tables (no extra request, one
+    ``replace_details`` for the batch); created activities' streams join the queue."""
     config, ctx = batch.config, batch.ctx
     if config.details:
-        rows = detail_rows(
-            data,
-            athlete_id=batch.athlete_id,
-            activity_id=activity_id,
-            run_id=batch.run_id,
-            loaded_at=ctx.now(),
-            fingerprint=summary_fingerprint(summary),
-        )
+        rows: dict[str, list[Any]] = {}
+        for f in fetched:
+            one = detail_rows(
+                f.data,
+                athlete_id=batch.athlete_id,
+                activity_id=f.activity_id,
+                run_id=batch.run_id,
+                loaded_at=ctx.now(),
+                fingerprint=summary_fingerprint(f.summary),
+            )
+            for table, table_rows in one.items():
+                rows.setdefault(table, []).extend(table_rows)
         tables = tuple(t.name for t in sd.FROM_DETAIL)
-        ctx.warehouse.replace_details(batch.athlete_id, DetailRows((activity_id,), tables, rows))
-    created = any(i.event.aspect_type == "create" for i in pending)
-    if config.streams and created and data.get("manual") is not True:
-        return [eq.Item(activity_id, start_epoch(summary) or 0, eq.STREAMS, int(ctx.now()))]
-    return []
+        ids = tuple(f.activity_id for f in fetched)
+        ctx.warehouse.replace_details(batch.athlete_id, DetailRows(ids, tables, rows))
+    queued: list[eq.Item] = []
+    for f in fetched:
+        created = any(i.event.aspect_type == "create" for i in f.pending)
+        if config.streams and created and f.data.get("manual") is not True:
+            start = start_epoch(f.summary) or 0
+            queued.append(eq.Item(f.activity_id, start, eq.STREAMS, int(ctx.now())))
+    return queued
 
 
-def _write(
-    batch: _Batch, activity_id: int, body: bytes, summary: dict[str, Any], digest: str
-) -> WriteResult:
-    """Archive the detail body as received, then upsert the summary row."""
+def _write(batch: _Batch, fetched: list[_Fetched], digests: list[str]) -> WriteResult:
+    """Upsert the batch's summary rows: one stage, one commit."""
     ctx, athlete_id, run_id = batch.ctx, batch.athlete_id, batch.run_id
-    now = ctx.now()
-    ctx.store.put(archive_activity_key(athlete_id, run_id, now, activity_id), body)
-    seen_at = datetime.fromtimestamp(now, UTC)
+    seen_at = datetime.fromtimestamp(ctx.now(), UTC)
     staged = ctx.warehouse.stage(athlete_id, run_id)
     try:
-        row = to_row(summary, athlete_id=athlete_id, run_id=run_id, seen_at=seen_at, digest=digest)
-        staged.add([row])
+        staged.add(
+            [
+                to_row(f.summary, athlete_id=athlete_id, run_id=run_id, seen_at=seen_at, digest=d)
+                for f, d in zip(fetched, digests, strict=True)
+            ]
+        )
         return staged.commit(replace=False)
     finally:
         staged.discard()

@@ -57,6 +57,25 @@ def loaded(
     )
 
 
+def loaded_many(
+    loaded: Sequence[tuple[int, str, int | None]],
+    result: WriteResult,
+    lookback: int,
+    now: float,
+    queued: Sequence[Item] = (),
+) -> Change:
+    """``loaded`` for a batch: (id, content hash, start) of every row one commit wrote."""
+    return lambda state: settle_events(
+        state,
+        loaded=loaded,
+        deleted=[],
+        result=result,
+        lookback=lookback,
+        now=now,
+        queued=queued,
+    )
+
+
 def deleted(activity_id: int, lookback: int, now: float) -> Change:
     return lambda state: settle_events(
         state,
