@@ -49,7 +49,7 @@ def _register(gcs_client, bucket: str, athlete: dict[str, Any]) -> int:
             athlete["scope"],
         ),
     )
-    repo.save_config(AthleteConfig(aid))
+    repo.save_config(AthleteConfig(aid, details=False))  # the push path; details: own tests
     return aid
 
 
