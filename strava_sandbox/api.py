@@ -47,6 +47,17 @@ def _rate_headers(response: Response) -> Response:
     return response
 
 
+def _dumps(doc: Any) -> str:
+    """UTF-8 JSON; a lone surrogate (half an emoji in a name) travels as a ``\\u`` escape,
+    as from Strava, instead of failing the response."""
+    text = json.dumps(doc, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(doc)
+    return text
+
+
 def json_text(text: str, status: int = 200) -> Response:
     return Response(text, status=status, mimetype="application/json")
 
@@ -136,7 +147,7 @@ def get_activity(activity_id: int) -> Response:
     box = sandbox()
     with box.lock:
         activity = _own_activity(authed(need_activity_scope=True), activity_id)
-    return json_text(json.dumps(detail.detailed(activity, box.stream_points), ensure_ascii=False))
+    return json_text(_dumps(detail.detailed(activity, box.stream_points)))
 
 
 @bp.get("/activities/<int:activity_id>/laps")
@@ -144,7 +155,7 @@ def get_laps(activity_id: int) -> Response:
     box = sandbox()
     with box.lock:
         activity = _own_activity(authed(need_activity_scope=True), activity_id)
-    return json_text(json.dumps(detail.laps(activity, box.stream_points), ensure_ascii=False))
+    return json_text(_dumps(detail.laps(activity, box.stream_points)))
 
 
 @bp.get("/activities/<int:activity_id>/streams")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -103,5 +104,6 @@ def sandbox(sandbox_server: SandboxServer) -> Iterator[SandboxControl]:
     """The session's sandbox, reset to its initial state; `.base_url` is its root URL."""
     control = SandboxControl(sandbox_server.base_url)
     control.reset()
+    control.set_clock(time.time())  # a test that moved the clock by days must not leak it
     yield control
     control.session.close()
