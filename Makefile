@@ -57,6 +57,10 @@ check: lint types test
 bench: local-gcp
 	$(PY) -m bench
 
+## make simulate: a simulated day on one Strava app (not part of make test)
+simulate: $(STAMP)
+	$(PY) -m bench.simulate
+
 clean:
 	rm -rf demo-data .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
