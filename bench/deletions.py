@@ -23,12 +23,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench.env import sandbox_runtime
 from bench.report import Record, table
-from nunis_ingest.athletes import AthleteConfig, AthleteRepo
 from nunis_ingest.events import SyncRequest
 from nunis_ingest.runtime import Runtime
-from nunis_ingest.settings import load_settings
-from nunis_ingest.strava.oauth import Token
 from nunis_ingest.sync import run_sync
 from strava_sandbox.testing import SandboxControl, SandboxServer
 
@@ -41,34 +39,6 @@ def _counts(control: SandboxControl) -> tuple[int, int]:
     listing = sum(1 for r in requests if r["path"] == LISTING)
     checks = sum(1 for r in requests if r["path"].startswith("/api/v3/activities/"))
     return listing, checks
-
-
-def _runtime(control: SandboxControl, folder: Path) -> tuple[Runtime, int]:
-    app = control.app()
-    env = {
-        "NUNIS_BACKEND": "local",
-        "NUNIS_DATA_DIR": str(folder),
-        "NUNIS_STRAVA_BASE_URL": control.base_url,
-        "STRAVA_CLIENT_ID": str(app["client_id"]),
-        "STRAVA_CLIENT_SECRET": str(app["client_secret"]),
-        "NUNIS_LOG_FORMAT": "console",
-    }
-    rt = Runtime(load_settings(env))
-    athlete: dict[str, Any] = control.athletes()[0]
-    aid = int(athlete["id"])
-    repo = AthleteRepo(rt.store)
-    repo.save_token(
-        aid,
-        Token(
-            athlete["access_token"],
-            athlete["refresh_token"],
-            int(athlete["expires_at"]),
-            athlete.get("scope"),
-            aid,
-        ),
-    )
-    repo.save_config(AthleteConfig(aid))
-    return rt, aid
 
 
 def _all(rt: Runtime, control: SandboxControl, aid: int) -> Any:
@@ -100,7 +70,7 @@ def figures(n: int = 1000, log: Any = print) -> list[Record]:
             control.set_rate_limits(read_15min=UNLIMITED, read_daily=UNLIMITED)
             folder = Path(tempfile.mkdtemp(prefix="nunis-bench-del-"))
             try:
-                rt, aid = _runtime(control, folder)
+                rt, aid = sandbox_runtime(control, folder, control.athletes()[0], details=False)
                 _all(rt, control, aid)
                 for activity in control.truth(aid)[:k]:
                     control.delete_activity(activity["id"])

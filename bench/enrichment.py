@@ -27,13 +27,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from bench.env import sandbox_runtime
 from bench.report import Record, table
-from nunis_ingest.athletes import AthleteConfig, AthleteRepo
 from nunis_ingest.events import SyncRequest
 from nunis_ingest.ports import DetailRows
 from nunis_ingest.runtime import Runtime
-from nunis_ingest.settings import load_settings
-from nunis_ingest.strava.oauth import Token
 from nunis_ingest.sync import run_sync
 from nunis_ingest.transform_detail import detail_rows, stream_rows
 from strava_sandbox.testing import SandboxControl, SandboxServer
@@ -41,35 +39,6 @@ from strava_sandbox.testing import SandboxControl, SandboxServer
 UNLIMITED = 10**9
 DETAIL = "/api/v3/activities/{id}"
 STREAMS = "/api/v3/activities/{id}/streams"
-
-
-def _runtime(
-    control: SandboxControl, folder: Path, athlete: dict[str, Any], **config: Any
-) -> tuple[Runtime, int]:
-    app = control.app()
-    env = {
-        "NUNIS_BACKEND": "local",
-        "NUNIS_DATA_DIR": str(folder),
-        "NUNIS_STRAVA_BASE_URL": control.base_url,
-        "STRAVA_CLIENT_ID": str(app["client_id"]),
-        "STRAVA_CLIENT_SECRET": str(app["client_secret"]),
-        "NUNIS_LOG_FORMAT": "console",
-    }
-    rt = Runtime(load_settings(env))
-    aid = int(athlete["id"])
-    repo = AthleteRepo(rt.store)
-    repo.save_token(
-        aid,
-        Token(
-            athlete["access_token"],
-            athlete["refresh_token"],
-            int(athlete["expires_at"]),
-            athlete.get("scope"),
-            aid,
-        ),
-    )
-    repo.save_config(AthleteConfig(aid, **config))
-    return rt, aid
 
 
 def _hits(control: SandboxControl, endpoint: str) -> int:
@@ -92,7 +61,7 @@ def request_figures(n: int = 200, log: Any = print) -> list[Record]:
             athlete = control.create_athlete(activities=n)
             folder = Path(tempfile.mkdtemp(prefix="nunis-bench-enrich-"))
             try:
-                rt, aid = _runtime(control, folder, athlete, streams=streams)
+                rt, aid = sandbox_runtime(control, folder, athlete, streams=streams)
                 control.clear_requests()
                 ctx = rt.context()
                 ctx.now = control.clock
@@ -118,7 +87,7 @@ def request_figures(n: int = 200, log: Any = print) -> list[Record]:
                     Record(f"enrich-{label}", n, "activities enriched", enriched, "acts", float(n))
                 )
                 records += _webhook_create(control, rt, aid, label)
-                rt.warehouse.close()  # type: ignore[attr-defined]
+                rt.warehouse.close()
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
     return records

@@ -109,7 +109,7 @@ class Bench:
             scope=athlete.get("scope"),
         )
         repo.save_token(self.athlete_id, token)
-        repo.save_config(AthleteConfig(self.athlete_id))
+        repo.save_config(AthleteConfig(self.athlete_id, details=False))  # the listing alone
         return env
 
     def counted(self, spec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -141,3 +141,37 @@ def local_gcp() -> ModuleType:
 
 def workdir() -> Path:
     return Path(tempfile.mkdtemp(prefix="nunis-bench-"))
+
+
+def sandbox_runtime(
+    control: SandboxControl, folder: Path, athlete: dict[str, Any], **config: Any
+) -> tuple[Any, int]:
+    """A local runtime in ``folder`` against the sandbox, with ``athlete`` registered
+    (its current token) and an ``AthleteConfig`` of ``config``."""
+    from nunis_ingest.athletes import AthleteConfig, AthleteRepo
+    from nunis_ingest.runtime import Runtime
+    from nunis_ingest.settings import load_settings
+    from nunis_ingest.strava.oauth import Token
+
+    app = control.app()
+    env = {
+        "NUNIS_BACKEND": "local",
+        "NUNIS_DATA_DIR": str(folder),
+        "NUNIS_STRAVA_BASE_URL": control.base_url,
+        "STRAVA_CLIENT_ID": str(app["client_id"]),
+        "STRAVA_CLIENT_SECRET": str(app["client_secret"]),
+        "NUNIS_LOG_FORMAT": "console",
+    }
+    rt = Runtime(load_settings(env))
+    aid = int(athlete["id"])
+    repo = AthleteRepo(rt.store)
+    token = Token(
+        athlete["access_token"],
+        athlete["refresh_token"],
+        int(athlete["expires_at"]),
+        athlete.get("scope"),
+        aid,
+    )
+    repo.save_token(aid, token)
+    repo.save_config(AthleteConfig(aid, **config))
+    return rt, aid
