@@ -172,6 +172,9 @@ class Run:
             proceed=self._proceed,
             on_progress=self.ctx.on_enrich,
         )
+        drained = enriched.drained
+        if not (drained.requests or drained.from_archive or drained.rows or drained.suspects):
+            return  # paused before its first request (budget): the saved state stands
         report.requests = self.api.requests_made
         report.usage = self.api.last_usage
         suspects = sorted(set(saved.suspects) | set(enriched.drained.suspects))
