@@ -9,6 +9,7 @@ from tests.sandbox.conftest import Api
 
 def test_reset_restores_data_tokens_clock_and_log(sandbox, athlete, api):
     before = sandbox.truth(athlete["id"])
+    sandbox.reset()  # the fixture moved the clock to real time; a reset restores the start
     clock0 = sandbox.clock()
     sandbox.delete_activity(before[0]["id"])
     sandbox.advance_clock(86400)
