@@ -54,8 +54,8 @@ def report(
         from nunis_ingest.reporting.build import ReportParams, write_report
     except ImportError as exc:
         raise ConfigError(
-            f"The report needs the optional report dependencies ({exc.name} is missing).",
-            action="pip install 'nunis-ingest[report]' (make venv installs them).",
+            f"The report needs {exc.name}, which is not installed.",
+            action="pip install nunis-ingest (and 'nunis-ingest[report]' for --png).",
         ) from None
 
     rt = get_runtime()

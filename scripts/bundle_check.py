@@ -26,9 +26,10 @@ from typing import Any
 from scripts.bundle import ROOT, Bundle, BundleError, ensure_venv, prepare
 
 # In the bundle (nunis_ingest/ deploys whole) but never imported by a function: the local
-# backend's warehouse, and the command-line report's charts (the `report` extra). The only
+# backend's warehouse, and kaleido, which renders the report's PNGs (the `report` extra;
+# plotly itself is pinned, since nunis_ingest/reporting deploys with the package). The only
 # modules allowed to be missing there.
-LOCAL_ONLY = {"duckdb", "plotly", "kaleido"}
+LOCAL_ONLY = {"duckdb", "kaleido"}
 PROBE = Path(__file__).with_name("bundle_probe.py")
 
 
