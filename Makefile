@@ -5,7 +5,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo demo-cloud bundle-check test check lint types bench local-gcp venv clean
+.PHONY: demo demo-cloud bundle-check test check lint types bench local-gcp venv clean \
+	provider-schema infra-bundle
 
 venv: $(STAMP)
 
@@ -36,9 +37,20 @@ bundle-check: local-gcp
 	$(PY) scripts/bundle.py check
 
 ## make test: the bundle check, checkov over infra/, then every test, with the local
-## BigQuery and Cloud Storage stand-ins required
-test: bundle-check checkov browser
+## BigQuery and Cloud Storage stand-ins required (the deploy checks need gcloud and the
+## google provider's schema, fetched into .local-gcp/ by provider-schema)
+test: bundle-check checkov browser provider-schema
 	NUNIS_REQUIRE_GCP=1 $(PY) -m pytest -q $(PYTEST_ARGS)
+
+## make provider-schema: the Terraform google provider's schema (a wheel's jsii assembly),
+## into .local-gcp/provider-schema/, for tests/deploy/test_provider_schema.py
+provider-schema: $(STAMP)
+	$(PY) -m tests.deploy.provider_schema
+
+## make infra-bundle: the zip Terraform deploys (infra/.build/bundle.zip), made only once the
+## checks Cloud Build runs before a deploy have passed
+infra-bundle: bundle-check check
+	$(PY) scripts/bundle.py zip infra/.build/bundle.zip
 
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null)

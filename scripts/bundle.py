@@ -256,6 +256,13 @@ def main(argv: list[str]) -> int:
     if argv[1:2] == ["files"]:
         print("\n".join(bundle_files()))
         return 0
+    if argv[1:2] == ["zip"] and len(argv) == 3:
+        sys.path.insert(0, str(ROOT))
+        from scripts.source_archive import zip_bundle
+
+        files = bundle_files()
+        print(f"{zip_bundle(Path(argv[2]), files)}: {len(files)} files")
+        return 0
     if argv[1:2] == ["check"]:
         sys.path.insert(0, str(ROOT))
         from scripts.source_archive import is_git_tree
@@ -265,7 +272,7 @@ def main(argv: list[str]) -> int:
         from scripts.bundle_check import run
 
         return run()
-    print("usage: scripts/bundle.py check | files", file=sys.stderr)
+    print("usage: scripts/bundle.py check | files | zip OUT.zip", file=sys.stderr)
     return 2
 
 

@@ -56,3 +56,20 @@ def archive_working_tree(dest: Path, root: Path = ROOT) -> list[str]:
             shutil.copy2(root / name, dest / name)
             names.append(name)
     return sorted(set(names))
+
+
+def zip_bundle(dest: Path, files: list[str], root: Path = ROOT) -> Path:
+    """The bundle as one zip (Terraform uploads it): the files in order, with fixed times and
+    modes, so the same files always give the same bytes (and the same object name)."""
+    import zipfile
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    partial = dest.with_suffix(".partial")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, (root / name).read_bytes())
+    partial.replace(dest)
+    return dest
