@@ -1,6 +1,6 @@
 # Web onboarding (var.onboard): the page where an invited athlete connects their Strava
 # account. It runs as its own account, which may only create objects under onboard/ in the
-# bucket (used states and invites, and the hand-over of a new token), publish to the ingest
+# bucket (used invites, and the hand-over of a new token), publish to the ingest
 # topic (the hand-over message) and read its two secrets: no athlete's token or config, no
 # BigQuery. The ingest function applies the hand-over.
 

@@ -9,7 +9,7 @@ resource "google_storage_bucket" "data" {
   force_destroy               = false      # never lose the archive by accident
 
   # lifecycle.json (the guide uses it too): the raw archive (archive/) to colder classes,
-  # never deleted (it is how tables are rebuilt); the web onboarding's used states, used
+  # never deleted (it is how tables are rebuilt); the web onboarding's used
   # invites and unclaimed hand-overs (onboard/) deleted once they can no longer matter.
   dynamic "lifecycle_rule" {
     for_each = jsondecode(file("${path.module}/lifecycle.json")).rule
