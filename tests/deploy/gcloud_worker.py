@@ -23,7 +23,6 @@ leaves the machine. The verdicts:
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
@@ -165,8 +164,10 @@ def main() -> None:
     signal.signal(signal.SIGALRM, _alarm)
     calliope_cli.CLI._HandleAllErrors = _stop  # type: ignore[method-assign]
     commands = [json.loads(line) for line in sys.stdin.read().splitlines() if line.strip()]
-    # `--data-file=-` reads standard input: give it bytes of its own, never our commands
-    sys.stdin = io.TextIOWrapper(io.BytesIO(b"stdin-for-a-data-file"))
+    # a command reading standard input (`--data-file=-`, a login prompt) finds it empty
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115 - fd 0 lives as long as the process
     cli = gcloud_main.CreateCLI([])
     with open(RESULTS, "a", encoding="utf-8") as results:  # gcloud may close stdout
         for command in commands:

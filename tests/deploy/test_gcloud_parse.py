@@ -98,31 +98,41 @@ def test_the_alert_commands_of_the_old_guide_are_refused(gcloud: str, tmp_path: 
     ]
 
 
-@pytest.mark.parametrize(
-    ("line", "expected"),
-    [
-        (  # a misspelt flag
-            'gcloud pubsub subscriptions update "$DLQ_SUB" --max-delivery-attempt=10',
-            "unrecognized arguments: --max-delivery-attempt=10",
-        ),
-        (  # a flag value of the wrong shape
-            'gcloud pubsub subscriptions create x --topic="$TOPIC" --ack-deadline=ten',
-            "argument --ack-deadline",
-        ),
-        (  # a required flag left out
-            'gcloud scheduler jobs create pubsub "$NEW_JOB" --location="$REGION"',
-            "Must be specified",
-        ),
-        (  # a duration gcloud cannot read
-            'gcloud functions deploy "$FUNCTION" --region="$REGION" --timeout=forever',
-            "argument --timeout",
-        ),
-    ],
-)
-def test_a_broken_command_is_refused(gcloud: str, tmp_path: Path, line: str, expected: str):
-    refused = _broken(gcloud, tmp_path, f"```bash\n{line}\n```\n")
-    assert len(refused) == 1, [str(v) for v in refused]
-    assert expected in refused[0].detail
+BROKEN = {  # a line of shell -> what gcloud says of it
+    # a misspelt flag
+    'gcloud pubsub subscriptions update "$DLQ_SUB" --max-delivery-attempt=10': (
+        "unrecognized arguments: --max-delivery-attempt=10"
+    ),
+    # a flag value of the wrong shape
+    'gcloud pubsub subscriptions create x --topic="$TOPIC" --ack-deadline=ten': (
+        "argument --ack-deadline"
+    ),
+    # a required flag left out
+    'gcloud scheduler jobs create pubsub "$NEW_JOB" --location="$REGION"': "Must be specified",
+    # a duration gcloud cannot read
+    'gcloud functions deploy "$FUNCTION" --region="$REGION" --timeout=forever': (
+        "argument --timeout"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def broken(gcloud: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Verdict]:
+    """Every line of BROKEN in its own block after the guide's variables, checked in one
+    pass: the refusals by the line they came from."""
+    head = _step0() + "\n"
+    text, lines = head, {}
+    for line in BROKEN:
+        lines[f"deployment-guide.md:{text.count(chr(10)) + 2}"] = line
+        text += f"```bash\n{line}\n```\n"
+    _, verdicts = _check(tmp_path_factory.mktemp("broken"), {"deployment-guide.md": text})
+    return {lines[v.command.where]: v for v in verdicts if not v.ok}
+
+
+@pytest.mark.parametrize("line", list(BROKEN))
+def test_a_broken_command_is_refused(broken: dict[str, Verdict], line: str) -> None:
+    assert set(broken) == set(BROKEN)  # each refused, and nothing else
+    assert BROKEN[line] in broken[line].detail
 
 
 def test_a_policy_file_with_a_field_the_api_does_not_know_is_refused(
