@@ -175,6 +175,13 @@ def drain_problems(build: dict[str, Any], guide: str, tf_text: str) -> list[str]
         or "max_instance_count               = 1" not in tf_text
     ):
         problems.append("Terraform's events function is not the one-instance drain")
+    job = re.search(r'"google_cloud_scheduler_job" "events" \{(.*?)\n\}', tf_text, re.S)
+    if (
+        not job
+        or "google_service_account.trigger.email" not in job.group(1)
+        or ("google_cloudfunctions2_function.events[0].service_config[0].uri" not in job.group(1))
+    ):
+        problems.append("Terraform's scheduler job does not call the drain as the trigger account")
     binding = [
         s
         for s in build["steps"]
@@ -186,7 +193,7 @@ def drain_problems(build: dict[str, Any], guide: str, tf_text: str) -> list[str]
 
 
 def _tf_functions() -> str:
-    return (ROOT / "infra" / "functions.tf").read_text()
+    return "".join((ROOT / "infra" / f).read_text() for f in ("functions.tf", "scheduler.tf"))
 
 
 def test_the_drain_runs_alone_on_the_guides_subscription(build: dict[str, Any]) -> None:

@@ -538,3 +538,94 @@ def test_alert_and_metric_rules_catch(tf: dict[str, Any]) -> None:
     assert metric_problems(tf, guide) == [
         "nunis-scheduler-failures: Terraform's filter differs from the guide's"
     ]
+
+
+# --- the onboarding page's account: what enrolment writes, nothing else -------------------
+
+ONBOARD_SA_REF = "google_service_account.onboard"
+ALLOWED_ONBOARD_ROLES = {
+    (
+        "google_storage_bucket_iam_member",
+        "roles/storage.objectCreator",
+        "google_storage_bucket.data",
+    ),
+    ("google_pubsub_topic_iam_member", "roles/pubsub.publisher", "google_pubsub_topic.ingest"),
+    (
+        "google_secret_manager_secret_iam_member",
+        "roles/secretmanager.secretAccessor",
+        "google_secret_manager_secret.onboard_secret",
+    ),
+    (
+        "google_secret_manager_secret_iam_member",
+        "roles/secretmanager.secretAccessor",
+        "google_secret_manager_secret.client_secret",
+    ),
+}
+
+
+def onboard_account_problems(tf: dict[str, Any], guide: str) -> list[str]:
+    problems = []
+    for rtype, named in tf["resource"].items():
+        for name, body in named.items():
+            if ONBOARD_SA_REF not in str(body.get("member", "")):
+                continue
+            target = next(
+                (str(body[k]) for k in ("topic", "secret_id", "bucket", "dataset_id") if k in body),
+                "",
+            )
+            if not any(
+                g[:2] == (rtype, body.get("role")) and g[2] in target for g in ALLOWED_ONBOARD_ROLES
+            ):
+                problems.append(
+                    f"the onboarding account gets {body.get('role')} via {rtype}.{name}"
+                )
+            if body.get("role") == "roles/storage.objectCreator":
+                condition = block(body, "condition").get("expression", "")
+                if "/objects/onboard/" not in str(condition):
+                    problems.append("the onboarding account may create objects outside onboard/")
+    page = _resources(tf, "google_cloudfunctions2_function").get("onboard", {})
+    if ONBOARD_SA_REF not in str(block(page, "service_config").get("service_account_email")):
+        problems.append("the onboarding page does not run as its own account")
+    # the guide grants the same, and only that
+    grants = re.findall(
+        r'--member="serviceAccount:\$\{ONBOARD_SA\}" --role=(\S+)', guide.replace("\\\n", "")
+    )
+    grants += re.findall(r'--member="serviceAccount:\$\{ONBOARD_SA\}"\s*\\\n\s*--role=(\S+)', guide)
+    allowed = {
+        "roles/storage.objectCreator",
+        "roles/pubsub.publisher",
+        "roles/secretmanager.secretAccessor",
+    }
+    problems += [f"the guide grants the onboarding account {g}" for g in grants if g not in allowed]
+    if not re.search(r'objects/onboard/\\"\)"', guide):
+        problems.append("the guide's object-creator grant is not limited to onboard/")
+    return problems
+
+
+def test_the_onboarding_account_may_only_write_what_enrolment_writes(tf: dict[str, Any]) -> None:
+    assert onboard_account_problems(tf, GUIDE.read_text()) == []
+
+
+def test_the_onboarding_account_rule_catches(tf: dict[str, Any]) -> None:
+    reads_tokens = copy.deepcopy(tf)
+    reads_tokens["resource"]["google_storage_bucket_iam_member"]["onboard_reads"] = {
+        "bucket": "${google_storage_bucket.data.name}",
+        "role": "roles/storage.objectViewer",
+        "member": "serviceAccount:${google_service_account.onboard[0].email}",
+    }
+    assert onboard_account_problems(reads_tokens, GUIDE.read_text())
+    unconditioned = copy.deepcopy(tf)
+    grant = unconditioned["resource"]["google_storage_bucket_iam_member"][
+        "onboard_creates_handovers"
+    ]
+    del grant["condition"]
+    assert onboard_account_problems(unconditioned, GUIDE.read_text()) == [
+        "the onboarding account may create objects outside onboard/"
+    ]
+    guide = GUIDE.read_text().replace(
+        '--member="serviceAccount:${ONBOARD_SA}" --role=roles/pubsub.publisher',
+        '--member="serviceAccount:${ONBOARD_SA}" --role=roles/bigquery.dataEditor',
+    )
+    assert onboard_account_problems(tf, guide) == [
+        "the guide grants the onboarding account roles/bigquery.dataEditor"
+    ]

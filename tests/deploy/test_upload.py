@@ -143,3 +143,28 @@ def test_the_check_build_takes_the_git_archive_and_refuses_a_stripped_folder(
     refused = _first_step(build, stripped)
     assert refused.returncode != 0
     assert "git archive" in refused.stdout + refused.stderr
+
+
+def test_the_terraform_zip_holds_what_gcloud_uploads_and_is_reproducible(
+    gcloud: None, tmp_path: Path
+) -> None:
+    """`make infra-bundle`'s zip (scripts/bundle.py zip), the object Terraform deploys."""
+    import zipfile
+
+    def make(name: str) -> bytes:
+        out = subprocess.run(
+            [sys.executable, "scripts/bundle.py", "zip", str(tmp_path / name)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert out.returncode == 0, out.stderr
+        return (tmp_path / name).read_bytes()
+
+    first, second = make("a.zip"), make("b.zip")
+    assert first == second  # same files, same bytes: no redeploy when nothing changed
+    with zipfile.ZipFile(tmp_path / "a.zip") as archive:
+        names = sorted(archive.namelist())
+        assert archive.read("main.py") == (ROOT / "main.py").read_bytes()
+    assert names == list_files_for_upload(ROOT)
