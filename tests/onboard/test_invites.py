@@ -54,6 +54,12 @@ def test_any_change_to_an_invite_is_refused(data: st.DataObject) -> None:
             invites.check_invite(SECRET, changed, NOW)
 
 
+@given(st.text(max_size=300))
+def test_arbitrary_text_is_never_an_invite(text: str) -> None:
+    with pytest.raises(StateRejected):
+        invites.check_invite(SECRET, text, NOW)
+
+
 class CountingStore:
     """A narrow wrapper around the real local store: counts what the page asks of it."""
 
