@@ -8,7 +8,7 @@ log says how to re-enable them (``nunis-ingest athlete enable``). A "needs
 re-authorisation" mark is cleared: the token is fresh.
 
 The first full load then runs in the ingest function's own invocation (``apply_and_load``),
-or in a background thread of ``onboard serve`` (``start_first_load``).
+or in a background thread of ``onboard serve`` (``apply_here``).
 """
 
 from __future__ import annotations

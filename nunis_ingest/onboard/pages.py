@@ -96,10 +96,3 @@ def done(athlete_id: int, how: str) -> str:
 
 def unavailable(what: str) -> str:
     return _page("Onboarding is not available", f"<p id=reason>{escape(what)}</p>")
-
-
-def refused_with_link(reason: str, authorize_url: str) -> str:
-    return _page(
-        "Not connected",
-        f"<p id=reason>{escape(reason)}</p>" + _connect(authorize_url, "Connect again"),
-    )

@@ -4,8 +4,9 @@ The OAuth ``state`` is ``v2.<nonce>.<invite id>.<issued-at>.<mac>``: HMAC-SHA256
 server's ``NUNIS_ONBOARD_SECRET``, of the nonce, the invite it was issued for
 (``invites.py``) and the time it was issued. A state is refused when it is malformed, its
 MAC does not match (any change to any part), or it is older than ``MAX_AGE_SECONDS`` (or
-issued in the future beyond a small clock skew). Refusing a replay needs a record of used
-nonces, which lives in the object store (``nonces.py``).
+issued in the future beyond a small clock skew). A replayed state is refused by its invite,
+which connects once (``invites.claim``, a create-only record in the object store); the
+nonce binds the state to the browser's cookie.
 
 The confirmation page's address carries ``<athlete id>.<issued-at>.<mac>`` sealed the
 same way under another purpose, so nobody can craft a confirmation for an athlete who
