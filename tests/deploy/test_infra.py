@@ -199,21 +199,30 @@ def pubsub_function_problems(tf: dict[str, Any]) -> list[str]:
     return problems
 
 
-def webhook_account_problems(tf: dict[str, Any]) -> list[str]:
-    problems = []
+def grants_outside(
+    tf: dict[str, Any], account: str, allowed: set[tuple[str, str, str]]
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """(resource type, name, body) of every IAM grant to ``account`` that ``allowed``
+    ((type, role, target) triples) does not list."""
+    found = []
     for rtype, named in tf["resource"].items():
         for name, body in named.items():
-            if WEBHOOK_SA_REF not in str(body.get("member", "")):
+            if account not in str(body.get("member", "")):
                 continue
             target = next(
                 (str(body[k]) for k in ("topic", "secret_id", "bucket", "dataset_id") if k in body),
                 "",
             )
-            allowed = any(
-                g[:2] == (rtype, body.get("role")) and g[2] in target for g in ALLOWED_WEBHOOK_ROLES
-            )
-            if not allowed:
-                problems.append(f"the webhook account gets {body.get('role')} via {rtype}.{name}")
+            if not any(g[:2] == (rtype, body.get("role")) and g[2] in target for g in allowed):
+                found.append((rtype, name, body))
+    return found
+
+
+def webhook_account_problems(tf: dict[str, Any]) -> list[str]:
+    problems = [
+        f"the webhook account gets {body.get('role')} via {rtype}.{name}"
+        for rtype, name, body in grants_outside(tf, WEBHOOK_SA_REF, ALLOWED_WEBHOOK_ROLES)
+    ]
     hook = _resources(tf, "google_cloudfunctions2_function").get("webhook", {})
     config = block(hook, "service_config")
     if WEBHOOK_SA_REF not in str(config.get("service_account_email")):
@@ -564,25 +573,17 @@ ALLOWED_ONBOARD_ROLES = {
 
 
 def onboard_account_problems(tf: dict[str, Any], guide: str) -> list[str]:
-    problems = []
-    for rtype, named in tf["resource"].items():
-        for name, body in named.items():
-            if ONBOARD_SA_REF not in str(body.get("member", "")):
-                continue
-            target = next(
-                (str(body[k]) for k in ("topic", "secret_id", "bucket", "dataset_id") if k in body),
-                "",
-            )
-            if not any(
-                g[:2] == (rtype, body.get("role")) and g[2] in target for g in ALLOWED_ONBOARD_ROLES
-            ):
-                problems.append(
-                    f"the onboarding account gets {body.get('role')} via {rtype}.{name}"
-                )
-            if body.get("role") == "roles/storage.objectCreator":
-                condition = block(body, "condition").get("expression", "")
-                if "/objects/onboard/" not in str(condition):
-                    problems.append("the onboarding account may create objects outside onboard/")
+    problems = [
+        f"the onboarding account gets {body.get('role')} via {rtype}.{name}"
+        for rtype, name, body in grants_outside(tf, ONBOARD_SA_REF, ALLOWED_ONBOARD_ROLES)
+    ]
+    for body in _resources(tf, "google_storage_bucket_iam_member").values():
+        if ONBOARD_SA_REF in str(body.get("member")) and body.get("role") == (
+            "roles/storage.objectCreator"
+        ):
+            condition = block(body, "condition").get("expression", "")
+            if "/objects/onboard/" not in str(condition):
+                problems.append("the onboarding account may create objects outside onboard/")
     page = _resources(tf, "google_cloudfunctions2_function").get("onboard", {})
     if ONBOARD_SA_REF not in str(block(page, "service_config").get("service_account_email")):
         problems.append("the onboarding page does not run as its own account")
