@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from google.cloud import bigquery
 
 from nunis_ingest import schema
-from nunis_ingest.ports import Row, WriteResult
+from nunis_ingest.ports import Listed, Row, WriteResult
 from nunis_ingest.warehouses.bigquery import (
     STAGING_TTL,
     _bq_errors,
@@ -53,6 +53,12 @@ class BigQueryBatch:
         if self._stage is None:
             raise RuntimeError("batch already committed or discarded")
         self._stage.add(rows)
+
+    def add_activities(self, items: Sequence[Listed], seen_at: datetime) -> None:
+        """Stage listed activities as ``transform.to_row`` rows (typed in Python here)."""
+        if self._stage is None:
+            raise RuntimeError("batch already committed or discarded")
+        self._stage.add_activities(items, seen_at)
 
     def discard(self) -> None:
         if self._stage is not None:

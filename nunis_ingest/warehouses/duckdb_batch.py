@@ -23,14 +23,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from nunis_ingest import schema
-from nunis_ingest.ports import Row, WriteResult
+from nunis_ingest.ports import Listed, Row, WriteResult
 from nunis_ingest.warehouses.duckdb import DuckDBWarehouse, _q, read_json_sql
+from nunis_ingest.warehouses.duckdb_sql import lit
 from nunis_ingest.warehouses.duckdb_details import delete_orphans
 from nunis_ingest.warehouses.guard import check_delete_share
 from nunis_ingest.warehouses.quarantine import ActivityStage
@@ -47,11 +49,34 @@ class DuckDBBatch:
         self.athlete_id = int(athlete_id)
         self.run_id = run_id
         self._stage: ActivityStage | None = ActivityStage(
-            athlete_id, run_id, directory=warehouse.stage_dir
+            athlete_id, run_id, directory=warehouse.stage_dir, engine_lines=True
         )
+        self._seen_at: datetime | None = None
 
     def add(self, rows: Sequence[Row]) -> None:
         self._live().add(rows)
+
+    def add_activities(self, items: Sequence[Listed], seen_at: datetime) -> None:
+        self._seen_at = seen_at
+        self._live().add_activities(items, seen_at)
+
+    def _staged(self, path: Path, columns: tuple[schema.Column, ...]) -> str:
+        """The staged rows of ``columns``: lines ``transform_engine`` wrote get this batch's
+        athlete, run and time, and ``[]`` for a missing list (what ``to_row`` gives)."""
+        seen = (self._seen_at or datetime.now(UTC)).isoformat()
+        fill = {
+            "athlete_id": str(self.athlete_id),
+            "run_id": lit(self.run_id),
+            "first_seen_at": f"CAST({lit(seen)} AS TIMESTAMPTZ)",
+            "updated_at": f"CAST({lit(seen)} AS TIMESTAMPTZ)",
+        }
+        for c in columns:
+            if c.repeated:
+                fill[c.name] = "[]"
+        used = [f"coalesce({_q(c.name)}, {fill[c.name]}) AS {_q(c.name)}"
+                for c in columns if c.name in fill]
+        replace = f" REPLACE ({', '.join(used)})" if used else ""
+        return f"(SELECT *{replace} FROM {read_json_sql(path, columns)})"
 
     def discard(self) -> None:
         if self._stage is not None:
@@ -111,7 +136,7 @@ class DuckDBBatch:
                 "t.id IS NOT NULL AS existed, "
                 "t.content_hash IS NOT DISTINCT FROM s.content_hash AS same, "
                 "t.athlete_id AS owner, t.first_seen_at AS kept_first_seen_at "
-                f"FROM {read_json_sql(path, _KEY_COLUMNS)} AS s "
+                f"FROM {self._staged(path, _KEY_COLUMNS)} AS s "
                 f"LEFT JOIN {act} AS t ON t.id = s.id"
             )
             counts = con.execute(
@@ -149,7 +174,7 @@ class DuckDBBatch:
             wh._dml(con, f"DELETE FROM {act} WHERE id IN (SELECT id FROM {gone})")
         if path is not None and (inserted or updated):
             cols = ", ".join(_q(n) for n in schema.column_names(schema.ACTIVITIES))
-            source = f"SELECT * FROM {read_json_sql(path, schema.ACTIVITIES)}"
+            source = f"SELECT * FROM {self._staged(path, schema.ACTIVITIES)}"
             if updated or unchanged:  # else all rows are new: no join needed
                 source = (
                     "SELECT s.* REPLACE (coalesce(k.kept_first_seen_at, s.first_seen_at) "

@@ -24,7 +24,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -106,6 +106,20 @@ class NdjsonStage:
         for row in batch:
             value = row.get(key)
             last[value if type(value) is int else _hashable(value)] = line
+            line += 1
+        self._lines = line
+
+    def add_lines(self, keys: Sequence[Any], data: bytes) -> None:
+        """Append ready NDJSON ``data`` holding one line per key of ``keys``, in order."""
+        if self._file is None:
+            raise RuntimeError(f"stage {self.path} is closed; rows can no longer be added")
+        self._file.write(data)
+        if self.key is None:
+            self._lines += len(keys)
+            return
+        last, line = self._last_line, self._lines
+        for key in keys:
+            last[key] = line
             line += 1
         self._lines = line
 
