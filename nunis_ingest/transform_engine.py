@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -42,7 +43,7 @@ Check = Callable[[Any], bool]
 """A value -> whether the reader's cast equals ``to_row``'s encoding of it."""
 
 
-def _int(v: Any) -> bool:
+def _int(v: int) -> bool:
     return INT64_MIN <= v <= INT64_MAX
 
 
@@ -60,30 +61,31 @@ def _stamp(v: str) -> bool:
     return True
 
 
-def _scalar_check(column: Column, kind: type) -> Check | None | bool:
-    """For a value of Python type ``kind`` in ``column``: ``True`` (always exact),
-    a check to run on the value, or ``False`` (never: use ``to_row``)."""
+_VERDICTS: dict[tuple[str, type], Check | bool] = {
+    ("INT64", int): _int,
+    ("INT64", float): _integral,
+    ("FLOAT64", float): True,
+    ("FLOAT64", int): _int,
+    ("STRING", str): True,
+    ("BOOL", bool): True,
+    ("TIMESTAMP", str): _stamp,
+    ("DATETIME", str): _stamp,
+}
+"""(column type, Python type of the value) -> always exact (True), a check, or never."""
+
+
+def _scalar_check(column: Column, kind: type) -> Check | bool:
+    """For a value of Python type ``kind`` in ``column``: ``True`` (always exact), a
+    check to run on the value, or ``False`` (never: ``to_row`` types it)."""
     if kind is type(None):
         return True
-    table: dict[tuple[str, type], Check | bool] = {
-        ("INT64", int): _int,
-        ("INT64", float): _integral,
-        ("FLOAT64", float): True,
-        ("FLOAT64", int): _int,
-        ("STRING", str): True,
-        ("BOOL", bool): True,
-        ("TIMESTAMP", str): _stamp,
-        ("DATETIME", str): _stamp,
-    }
-    return table.get((column.type, kind), False)
+    return _VERDICTS.get((column.type, kind), False)
 
 
 def _value_check(column: Column) -> Check:
     """The whole check of one value of ``column`` (structs and lists included)."""
     if column.repeated:
-        single = Column(column.name, column.type)
-
-        item = _value_check(single)
+        item = _value_check(Column(column.name, column.type))
 
         def items(v: Any) -> bool:
             return type(v) is list and None not in v and all(map(item, v))
@@ -93,26 +95,33 @@ def _value_check(column: Column) -> Check:
         fields = tuple((f.name, _value_check(f)) for f in column.fields)
 
         def struct(v: Any) -> bool:
-            return type(v) is dict and all(check(v.get(name)) for name, check in fields)
+            if type(v) is not dict:
+                return False
+            get = v.get
+            return all([check(get(name)) for name, check in fields])
 
         return struct
+    verdicts = {kind: verdict for (t, kind), verdict in _VERDICTS.items() if t == column.type}
+    verdicts[type(None)] = True
 
     def scalar(v: Any) -> bool:
-        verdict = _scalar_check(column, type(v))
-        return verdict if isinstance(verdict, bool) else verdict(v)
+        verdict = verdicts.get(type(v), False)
+        return verdict if verdict is True or verdict is False else verdict(v)
 
     return scalar
 
 
 _COLUMNS: dict[str, Column] = {c.name: c for c in ACTIVITIES}
 _VALUE_CHECKS: dict[str, Check] = {c.name: _value_check(c) for c in ACTIVITIES}
-Plan = tuple[tuple[str, Check], ...]
+Plan = tuple[Callable[[Mapping[str, Any]], Any] | None, tuple[tuple[str, Check], ...]]
+"""A getter of the shape's INT64-checked integers (or None), and per-key value checks."""
 _PLANS: dict[tuple[tuple[str, ...], tuple[type, ...]], Plan | None] = {}
 _PLANS_MAX = 512
 
 
 def _plan(keys: tuple[str, ...], kinds: tuple[type, ...]) -> Plan | None:
-    """The value checks an activity of this shape needs, or ``None`` if it never fits."""
+    """The checks an activity of this shape needs, or ``None`` if it never fits."""
+    ints: list[str] = []
     checks: list[tuple[str, Check]] = []
     for key, kind in zip(keys, kinds, strict=True):
         if key in DERIVED:
@@ -121,14 +130,22 @@ def _plan(keys: tuple[str, ...], kinds: tuple[type, ...]) -> Plan | None:
         if column is None or kind is type(None):
             continue  # not a column (kept in raw only), or null
         if column.repeated or column.type == "STRUCT":
-            checks.append((key, _VALUE_CHECKS[key]))
-            continue
-        verdict = _scalar_check(column, kind)
-        if verdict is False:
-            return None
-        if verdict is not True:
-            checks.append((key, verdict))  # type: ignore[arg-type]
-    return tuple(checks)
+            check = _VALUE_CHECKS[key]
+        else:
+            verdict = _scalar_check(column, kind)
+            if verdict is False:
+                return None
+            if verdict is True:
+                continue
+            if verdict is _int:
+                ints.append(key)  # checked together, below
+                continue
+            check = verdict
+        checks.append((key, check))
+    getter = None
+    if ints:
+        getter = itemgetter(*ints) if len(ints) > 1 else (lambda a, k=ints[0]: (a[k],))
+    return getter, tuple(checks)
 
 
 def engine_line(activity: Mapping[str, Any], digest: str) -> bytes | None:
@@ -137,14 +154,20 @@ def engine_line(activity: Mapping[str, Any], digest: str) -> bytes | None:
     if type(activity) is not dict:
         return None
     shape = (tuple(activity), tuple(map(type, activity.values())))
-    plan = _PLANS.get(shape, False)
-    if plan is False:
+    if shape in _PLANS:
+        plan = _PLANS[shape]
+    else:
         if len(_PLANS) >= _PLANS_MAX:
             _PLANS.clear()
         plan = _PLANS[shape] = _plan(*shape)
     if plan is None:
         return None
-    for key, check in plan:
+    getter, checks = plan
+    if getter is not None:
+        ints = getter(activity)
+        if min(ints) < INT64_MIN or max(ints) > INT64_MAX:
+            return None
+    for key, check in checks:
         if not check(activity[key]):
             return None
     try:

@@ -20,9 +20,9 @@ from typing import Any
 
 from nunis_ingest import schema
 from nunis_ingest.ports import Listed
-from nunis_ingest.transform import to_row
+from nunis_ingest.transform import repair_text, to_row
 from nunis_ingest.transform_engine import engine_line
-from nunis_ingest.transform import repair_text
+from nunis_ingest.warehouses import tempfiles
 from nunis_ingest.warehouses.staging import NdjsonStage
 from nunis_ingest.warehouses.validate import INT64_MAX, check_row, unknown_columns
 
@@ -45,6 +45,7 @@ class ActivityStage:
         """Whether the warehouse reads ``transform_engine`` lines (DuckDB does)."""
         self.run_id = run_id
         self.directory = directory
+        tempfiles.sweep(directory)  # what a killed run left behind
         self.rows = NdjsonStage(key=schema.ACTIVITY_KEY, directory=directory)
         self.quarantine: NdjsonStage | None = None  # created with the first row set aside
         self.quarantined_ids: set[int] = set()
@@ -80,8 +81,12 @@ class ActivityStage:
         like any row). Order is kept, so the last version of an id still wins."""
         if not self.engine_lines:
             self.add(
-                [to_row(a, athlete_id=self.athlete_id, run_id=self.run_id, seen_at=seen_at,
-                        digest=d) for _, d, a in items]
+                [
+                    to_row(
+                        a, athlete_id=self.athlete_id, run_id=self.run_id, seen_at=seen_at, digest=d
+                    )
+                    for _, d, a in items
+                ]
             )
             return
         keys: list[int] = []
@@ -96,8 +101,11 @@ class ActivityStage:
                 self.rows.add_lines(keys, b"".join(lines))
                 keys, lines = [], []
             row = to_row(
-                activity, athlete_id=self.athlete_id, run_id=self.run_id, seen_at=seen_at,
-                digest=digest
+                activity,
+                athlete_id=self.athlete_id,
+                run_id=self.run_id,
+                seen_at=seen_at,
+                digest=digest,
             )
             self.add([row])
         if lines:
