@@ -2,6 +2,7 @@
 
 .venv/bin/python -m bench                                  # N = 1,000 / 10,000 / 50,000
 .venv/bin/python -m bench --sizes 1000,10000 --repeat 3    # quicker
+.venv/bin/python -m bench.versus                           # only the side-by-side
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import deletions, enrichment, report_build, webhook_times
+from bench import deletions, enrichment, report_build, versus, webhook_times
 from bench import scenarios as sc
 from bench.env import SEED, Bench, local_gcp, machine, workdir
 from bench.report import Record, table, write_json
@@ -36,6 +37,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="SQL",
         help="statement run on the DuckDB connection before each `all` (an experiment, "
         "e.g. \"SET memory_limit='128MB'\"); repeatable",
+    )
+    parser.add_argument(
+        "--no-versus", action="store_true", help="skip the side-by-side with strava-offline"
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -102,6 +106,8 @@ def main(argv: list[str] | None = None) -> None:
             local_gcp().stop_service(bq_info)
         shutil.rmtree(work, ignore_errors=True)
     records += memory_growth(records)
+    if not args.no_versus:
+        records += versus.figures(sizes, args.repeat, log)
     records += deletions.figures(log=log)
     records += webhook_times.figures(log)
     records += enrichment.figures(log)
