@@ -2,12 +2,13 @@
 
 A run stages rows in temporary NDJSON files and deletes them when it commits or fails;
 a run killed outright (``kill -9``, an out-of-memory kill, a power cut) cannot. So every
-staged file is created in one folder (``<temp>/nunis-stage`` unless the warehouse names
-another) with its creator in the name, ``nunis-stage-<pid>.<host>.<random>.ndjson``, and
-every new batch first deletes the files there whose creator is gone: a process of this
+staged file is created in one folder (this user's private ``<temp>/nunis-stage-<uid>``
+unless the warehouse names another) with its creator in the name,
+``nunis-stage-<pid>.<host>.<random>.ndjson``, and every new batch first deletes the files there whose creator is gone: a process of this
 host that no longer runs, or, for any host (a folder shared between machines), a file
 untouched for ``MAX_AGE_SECONDS``, far longer than a run. Files of the older unnamed
-form (``nunis-stage-<random>.ndjson`` in the temp folder itself) go by age too.
+form (``nunis-stage-<random>.ndjson`` in the temp folder itself) go by age too. Only
+regular files this user owns are ever deleted.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import hashlib
 import os
 import re
 import socket
+import stat
 import tempfile
 import time
 from pathlib import Path
 
 FOLDER = "nunis-stage"
+"""Followed by ``-<uid>``: each user has a private folder."""
 MAX_AGE_SECONDS = 6 * 3600
 PREFIXES = ("nunis-stage-", "nunis-details-")
 _NAMED = re.compile(r"nunis-(?:stage|details)-(\d+)\.([0-9a-f]{8})\.")
@@ -32,9 +35,23 @@ def _host() -> str:
 
 
 def folder(directory: Path | None = None) -> Path:
-    """The folder staged files go to (created when missing)."""
-    path = Path(directory) if directory is not None else Path(tempfile.gettempdir()) / FOLDER
-    path.mkdir(parents=True, exist_ok=True)
+    """The folder staged files go to (created when missing): ``directory``, or this
+    user's ``<temp>/nunis-stage-<uid>``, private (0700). Where that name is taken by a
+    link or by another user's folder, the temp folder itself (``mkstemp`` files are
+    private there too, and swept the same way)."""
+    if directory is not None:
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    base = Path(tempfile.gettempdir())
+    path = base / f"{FOLDER}-{os.getuid()}"
+    try:
+        path.mkdir(mode=0o700, exist_ok=True)
+        info = os.lstat(path)
+    except OSError:
+        return base
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        return base
     return path
 
 
@@ -58,9 +75,12 @@ def _alive(pid: int) -> bool:
 
 def _abandoned(path: Path, host: str, now: float) -> bool:
     try:
-        age = now - path.stat().st_mtime
-    except FileNotFoundError:
+        info = os.lstat(path)
+    except OSError:
         return False
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+        return False  # not a file this user made: never ours to delete
+    age = now - info.st_mtime
     if age > MAX_AGE_SECONDS:
         return True
     named = _NAMED.match(path.name)
@@ -79,7 +99,7 @@ def sweep(directory: Path | None = None) -> int:
     for place in places:
         for path in place.glob("nunis-*.ndjson"):
             if path.name.startswith(PREFIXES) and _abandoned(path, host, now):
-                with contextlib.suppress(FileNotFoundError):
+                with contextlib.suppress(OSError):
                     path.unlink()
                     removed += 1
     return removed
