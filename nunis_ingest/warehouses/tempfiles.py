@@ -6,9 +6,10 @@ staged file is created in one folder (this user's private ``<temp>/nunis-stage-<
 unless the warehouse names another) with its creator in the name,
 ``nunis-stage-<pid>.<host>.<random>.ndjson``, and every new batch first deletes the
 files there whose creator is gone: a process of this host that no longer runs, or, for
-any host (a folder shared between machines), a file untouched for ``MAX_AGE_SECONDS``, far longer than a run. Files of the older unnamed
-form (``nunis-stage-<random>.ndjson`` in the temp folder itself) go by age too. Only
-regular files this user owns are ever deleted.
+any host (a folder shared between machines), a file untouched for ``MAX_AGE_SECONDS``,
+far longer than a run. Files of the older unnamed form (``nunis-stage-<random>.ndjson``
+in the temp folder itself) go by age too. Only regular files this user owns are ever
+deleted.
 """
 
 from __future__ import annotations
