@@ -87,27 +87,26 @@ class DuckDBWarehouse:
 
     def ensure_schema(self) -> None:
         """Create missing tables; add the (nullable) columns a newer schema declares to a
-        file an older version created (rows get them from ``raw``: ``replay``)."""
+        file an older version created (rows get them from ``raw``: ``replay``). One
+        catalog query decides; an up-to-date file runs no DDL (every process start)."""
+        tables = [
+            (_ACT, schema.ACTIVITIES, schema.ACTIVITY_KEY),
+            (_RUNS, schema.RUNS, None),
+            (schema.QUARANTINE_TABLE, schema.QUARANTINE, None),
+        ] + [(t.name, t.columns, None) for t in DETAIL_TABLES]
         with self.file.open(write=True) as con:
-            con.execute(schema.duckdb_ddl(_ACT, schema.ACTIVITIES, primary_key=schema.ACTIVITY_KEY))
-            con.execute(schema.duckdb_ddl(_RUNS, schema.RUNS))
-            con.execute(schema.duckdb_ddl(schema.QUARANTINE_TABLE, schema.QUARANTINE))
-            details.ensure_tables(con)
-            tables = [
-                (_ACT, schema.ACTIVITIES),
-                (_RUNS, schema.RUNS),
-                (schema.QUARANTINE_TABLE, schema.QUARANTINE),
-            ] + [(t.name, t.columns) for t in DETAIL_TABLES]
-            for name, columns in tables:
-                have = {
-                    str(r[0])
-                    for r in con.execute(
-                        "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
-                        [name],
-                    ).fetchall()
-                }
+            have: dict[str, set[str]] = {}
+            for table, column in con.execute(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_catalog = current_database()"
+            ).fetchall():
+                have.setdefault(str(table), set()).add(str(column))
+            for name, columns, key in tables:
+                if name not in have:
+                    con.execute(schema.duckdb_ddl(name, columns, primary_key=key))
+                    continue
                 for column in columns:
-                    if column.name not in have and not column.required:
+                    if column.name not in have[name] and not column.required:
                         con.execute(
                             f"ALTER TABLE {q(name)} ADD COLUMN {q(column.name)} "
                             f"{schema.duckdb_type(column)}"

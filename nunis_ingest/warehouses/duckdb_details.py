@@ -40,12 +40,6 @@ from nunis_ingest.warehouses.duckdb_sql import read_json_sql
 _IDS = "activity_id IN (SELECT unnest(?::BIGINT[]))"
 
 
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create any missing detail table (an older file gains them on the next start)."""
-    for table in schema_detail.DETAIL_TABLES:
-        con.execute(schema.duckdb_ddl(table.name, table.columns))
-
-
 def replace_details(
     db: DuckDBFile, athlete_id: int, write: DetailRows, stage_dir: Path | None = None
 ) -> dict[str, int]:
