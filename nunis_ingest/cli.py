@@ -17,6 +17,7 @@ import click
 from nunis_ingest import cli_errors, cli_status
 from nunis_ingest.athletes import AthleteConfig, AthleteRepo
 from nunis_ingest.budget import planner
+from nunis_ingest.cli_progress import NoBar, progress_bar
 from nunis_ingest.errors import AthleteNotConfigured, ConfigError, NunisError
 from nunis_ingest.events import SyncRequest
 from nunis_ingest.keys import archive_prefix
@@ -80,38 +81,6 @@ def _interrupted() -> NoReturn:
 def _debug(ctx: click.Context) -> bool:
     root = ctx.find_root()
     return bool(root.params.get("debug"))
-
-
-class _NoBar:
-    """What ``sync`` needs of a progress bar, doing nothing: cron runs (no terminal) do not
-    import rich, a fifth of an idle poll's start-up."""
-
-    def __enter__(self) -> _NoBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def add_task(self, description: str) -> int:
-        return 0
-
-    def update(self, task: int, **fields: Any) -> None:
-        return None
-
-    def remove_task(self, task: int) -> None:
-        return None
-
-
-def _progress_bar() -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
-
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        transient=True,
-    )
 
 
 def _runtime() -> Runtime:
@@ -321,7 +290,7 @@ def sync(
     show = sys.stderr.isatty() if progress is None else progress
     debug = _debug(click.get_current_context())
     failed = 0
-    with _progress_bar() if show else _NoBar() as bar:
+    with progress_bar() if show else NoBar() as bar:
         for athlete_id in ids:
             task = bar.add_task(f"athlete {athlete_id}: listing")
 
