@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -106,8 +107,12 @@ def main(argv: list[str] | None = None) -> None:
             local_gcp().stop_service(bq_info)
         shutil.rmtree(work, ignore_errors=True)
     records += memory_growth(records)
-    if not args.no_versus:
-        records += versus.figures(sizes, args.repeat, log)
+    versus_skip = "--no-versus" if args.no_versus else ""
+    if not versus_skip:
+        try:
+            records += versus.figures(sizes, args.repeat, log)
+        except (OSError, subprocess.CalledProcessError) as exc:  # no package index here
+            versus_skip = f"strava-offline could not be installed or run: {exc}"
     records += deletions.figures(log=log)
     records += webhook_times.figures(log)
     records += enrichment.figures(log)
@@ -116,6 +121,8 @@ def main(argv: list[str] | None = None) -> None:
     print(table(records))
     if bq is None:
         print(f"\nall-bigquery: SKIPPED ({bq_skip})")
+    if versus_skip:
+        print(f"\nside by side with strava-offline: SKIPPED ({versus_skip})")
     failed = [r for r in records if r.holds() is False]
     print(
         f"\n{len(records)} figures, {len(failed)} target(s) missed, "
