@@ -2,17 +2,19 @@
 
 .venv/bin/python -m bench                                  # N = 1,000 / 10,000 / 50,000
 .venv/bin/python -m bench --sizes 1000,10000 --repeat 3    # quicker
+.venv/bin/python -m bench.versus                           # only the side-by-side
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
-from bench import deletions, enrichment, report_build, webhook_times
+from bench import deletions, enrichment, report_build, versus, webhook_times
 from bench import scenarios as sc
 from bench.env import SEED, Bench, local_gcp, machine, workdir
 from bench.report import Record, table, write_json
@@ -36,6 +38,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="SQL",
         help="statement run on the DuckDB connection before each `all` (an experiment, "
         "e.g. \"SET memory_limit='128MB'\"); repeatable",
+    )
+    parser.add_argument(
+        "--no-versus", action="store_true", help="skip the side-by-side with strava-offline"
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -102,6 +107,12 @@ def main(argv: list[str] | None = None) -> None:
             local_gcp().stop_service(bq_info)
         shutil.rmtree(work, ignore_errors=True)
     records += memory_growth(records)
+    versus_skip = "--no-versus" if args.no_versus else ""
+    if not versus_skip:
+        try:
+            records += versus.figures(sizes, args.repeat, log)
+        except (OSError, subprocess.CalledProcessError) as exc:  # no package index here
+            versus_skip = f"strava-offline could not be installed or run: {exc}"
     records += deletions.figures(log=log)
     records += webhook_times.figures(log)
     records += enrichment.figures(log)
@@ -110,6 +121,8 @@ def main(argv: list[str] | None = None) -> None:
     print(table(records))
     if bq is None:
         print(f"\nall-bigquery: SKIPPED ({bq_skip})")
+    if versus_skip:
+        print(f"\nside by side with strava-offline: SKIPPED ({versus_skip})")
     failed = [r for r in records if r.holds() is False]
     print(
         f"\n{len(records)} figures, {len(failed)} target(s) missed, "

@@ -23,6 +23,27 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER = b"0" * 19
+
+
+def loads(body: bytes) -> Any:
+    """``json.loads(body)``, three times faster where that gives the same value.
+
+    orjson parses a listing page about three times faster, and gives the standard
+    library's value for everything it accepts, except integers beyond 64 bits (it returns
+    floats): a body holding a run of 19 digits, and anything orjson refuses (a lone
+    surrogate, NaN, a number too large for a float, UTF-16), goes to ``json.loads``,
+    which also raises what it always raised.
+    """
+    if _LONG_NUMBER not in body.translate(_DIGITS_AS_ZERO):  # a regex is 4x slower
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(body)
+
+
 def repair_text(text: str) -> str:
     """``text`` with every lone surrogate replaced by U+FFFD (the replacement character)."""
     return _SURROGATE.sub("\ufffd", text)

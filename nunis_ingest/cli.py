@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import logging
 import os
@@ -16,11 +17,7 @@ import click
 from nunis_ingest import cli_errors, cli_status
 from nunis_ingest.athletes import AthleteConfig, AthleteRepo
 from nunis_ingest.budget import planner
-from nunis_ingest.cli_import import import_export
-from nunis_ingest.cli_onboard import onboard
-from nunis_ingest.cli_replay import replay
-from nunis_ingest.cli_report import report as report_command
-from nunis_ingest.cli_webhook import webhook
+from nunis_ingest.cli_progress import NoBar, progress_bar
 from nunis_ingest.errors import AthleteNotConfigured, ConfigError, NunisError
 from nunis_ingest.events import SyncRequest
 from nunis_ingest.keys import archive_prefix
@@ -28,9 +25,28 @@ from nunis_ingest.runtime import Runtime, get_runtime
 from nunis_ingest.strava.oauth import Token
 from nunis_ingest.sync import run_sync
 
+LAZY_COMMANDS = {
+    "webhook": ("nunis_ingest.cli_webhook", "webhook"),
+    "replay": ("nunis_ingest.cli_replay", "replay"),
+    "report": ("nunis_ingest.cli_report", "report"),
+    "onboard": ("nunis_ingest.cli_onboard", "onboard"),
+    "import": ("nunis_ingest.cli_import", "import_export"),
+}
+"""Commands imported only when named: ``sync`` and ``status`` (the polls every user pays
+for) do not load the web server, the export parsers or the report's libraries."""
+
 
 class NunisGroup(click.Group):
     """Turns every failure below it into one line and an exit code (see ``cli_errors``)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
+            module, name = LAZY_COMMANDS[cmd_name]
+            self.add_command(getattr(importlib.import_module(module), name), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -88,13 +104,6 @@ def _runtime() -> Runtime:
 @click.option("--verbose", "-v", is_flag=True, help="Show the log (retries, pages) on stderr.")
 def cli(debug: bool, verbose: bool) -> None:
     """Ingest Strava activities into DuckDB (local) or BigQuery (NUNIS_BACKEND=gcp)."""
-
-
-cli.add_command(webhook)
-cli.add_command(replay)
-cli.add_command(report_command)
-cli.add_command(onboard)
-cli.add_command(import_export)
 
 
 @cli.command()
@@ -286,8 +295,6 @@ def sync(
 ) -> None:
     """Load new activities (mode new) or refresh everything (mode all), then fetch the
     details and streams the enrichment queue holds, within its share of the read budget."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
-
     rt = _runtime()
     ids = list(athlete_ids) or AthleteRepo(rt.store).list_ids()
     if not ids:
@@ -303,14 +310,7 @@ def sync(
     show = sys.stderr.isatty() if progress is None else progress
     debug = _debug(click.get_current_context())
     failed = 0
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        disable=not show,
-        transient=True,
-    ) as bar:
+    with progress_bar() if show else NoBar() as bar:
         for athlete_id in ids:
             task = bar.add_task(f"athlete {athlete_id}: listing")
 

@@ -25,7 +25,7 @@ from nunis_ingest.events import SyncRequest
 from nunis_ingest.keys import archive_activity_key, archive_page_key
 from nunis_ingest.listing import Listing
 from nunis_ingest.plan import CONFIRMATIONS_PER_RUN, Plan, make_plan
-from nunis_ingest.ports import StagedBatch, WriteResult
+from nunis_ingest.ports import Listed, StagedBatch, WriteResult
 from nunis_ingest.report import RunReport
 from nunis_ingest.representation import summary_of
 from nunis_ingest.settle import Fetched, Settlement, missing_from_listing, settle
@@ -33,7 +33,7 @@ from nunis_ingest.stops import Stop, budget_stop
 from nunis_ingest.strava.ratelimit import RateLimitUsage
 from nunis_ingest.tokens import scope_warning
 from nunis_ingest.tombstones import record_deletions
-from nunis_ingest.transform import InvalidActivity, content_hash, start_epoch, to_row
+from nunis_ingest.transform import InvalidActivity, content_hash, start_epoch
 from nunis_ingest.transform import activity_id as valid_activity_id
 from nunis_ingest.warehouses.guard import check_delete_share
 
@@ -209,35 +209,33 @@ class Run:
             fetched.archived.append(key)
         fetched.pages += 1
         fetched.seen += len(items)
-        rows = []
+        staged: list[Listed] = []
+        track = self._tracks_staged()
         for activity_id, activity in valid:
             digest, start = content_hash(activity), start_epoch(activity)
             fetched.see(activity_id, digest, start)
             if not plan.full and self.state.known.get(activity_id, ("",))[0] == digest:
                 fetched.filtered += 1  # unchanged since we loaded it: no warehouse work
                 continue
-            fetched.stage(activity_id, start, activity)
-            rows.append(self._row(activity, digest))
-        if rows:
-            self._stage(rows)
+            if track:
+                fetched.stage(activity_id, start, activity)
+            staged.append((activity_id, digest, activity))
+        if staged:
+            self._stage(staged)
         if self.ctx.on_page:
             self.ctx.on_page(fetched.pages, fetched.seen)
 
-    def _row(self, activity: dict[str, Any], digest: str) -> dict[str, Any]:
-        report = self.report
-        seen_at = datetime.fromtimestamp(report.started_at, UTC)
-        return to_row(
-            activity,
-            athlete_id=report.athlete_id,
-            run_id=report.run_id,
-            seen_at=seen_at,
-            digest=digest,
-        )
+    def _tracks_staged(self) -> bool:
+        """Whether enrichment decides from the activities staged (it does when details
+        or streams are on; otherwise ``Fetched.staged`` would only cost time per row)."""
+        return bool(eq.wanted(self.config.details, self.config.streams))
 
-    def _stage(self, rows: list[dict[str, Any]]) -> None:
+    def _stage(self, items: list[Listed]) -> None:
+        """Stage listed activities; the warehouse types them (``to_row``'s values)."""
+        report = self.report
         if self.batch is None:
-            self.batch = self.ctx.warehouse.stage(self.report.athlete_id, self.report.run_id)
-        self.batch.add(rows)
+            self.batch = self.ctx.warehouse.stage(report.athlete_id, report.run_id)
+        self.batch.add_activities(items, datetime.fromtimestamp(report.started_at, UTC))
 
     # --- deletions -------------------------------------------------------------------
 
@@ -262,7 +260,7 @@ class Run:
     def _restore(self, alive: list[tuple[int, bytes, dict[str, Any]]], fetched: Fetched) -> None:
         """Load activities the listing missed from their own responses (archived first)."""
         report, plan = self.report, self.plan
-        rows = []
+        staged: list[Listed] = []
         for activity_id, body, data in alive:
             key = archive_activity_key(
                 report.athlete_id, plan.archive_run_id, plan.archive_started_at, activity_id
@@ -272,8 +270,8 @@ class Run:
             digest = content_hash(summary)
             fetched.see(activity_id, digest, start_epoch(summary))
             fetched.stage(activity_id, start_epoch(summary), summary)
-            rows.append(self._row(summary, digest))
-        self._stage(rows)
+            staged.append((activity_id, digest, summary))
+        self._stage(staged)
 
     def _commit(self, confirmation: Confirmation, fetched: Fetched) -> WriteResult:
         athlete_id = self.report.athlete_id

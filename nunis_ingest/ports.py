@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 # A warehouse row: column name -> JSON-ready value (see schema.py for the encoding).
@@ -73,6 +74,10 @@ class DetailRows:
     rows: Mapping[str, Sequence[Row]]
 
 
+Listed = tuple[int, str, Mapping[str, Any]]
+"""An activity as the listing served it: ``(id, content_hash, parsed JSON object)``."""
+
+
 class StagedBatch(Protocol):
     """Rows for one athlete and one run, staged before one atomic commit.
 
@@ -85,6 +90,12 @@ class StagedBatch(Protocol):
         """Stage rows. A row whose content the warehouse would reject (a value that does
         not fit its column, a required value missing) is not staged but set aside for the
         ``quarantine`` table (``warehouses/validate.py``); it never fails the batch."""
+        ...
+
+    def add_activities(self, items: Sequence[Listed], seen_at: datetime) -> None:
+        """Stage listed activities; the rows are exactly ``transform.to_row``'s (with this
+        batch's athlete and run, ``seen_at`` as first seen / updated). The adapter may let
+        the warehouse type them from their JSON (DuckDB: ``transform_engine``)."""
         ...
 
     def commit(self, *, replace: bool, max_delete_share: float | None = None) -> WriteResult:

@@ -9,7 +9,6 @@ burn its time budget, so the run stops and records where it was (architecture, p
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -24,6 +23,7 @@ from tenacity import (
 )
 from tenacity.stop import stop_base
 
+from nunis_ingest.canonical import loads
 from nunis_ingest.errors import StravaBadResponse, StravaServerError, StravaUnavailable
 from nunis_ingest.strava.errors_map import error_for_response, scrub
 from nunis_ingest.strava.ratelimit import RateLimitUsage, from_headers
@@ -144,7 +144,7 @@ def request_json(
     if not 200 <= status <= 299:
         raise error_for_response(status, body, context=context, secrets=secrets, usage=usage)
     try:
-        data: Any = json.loads(body)
+        data: Any = loads(body)
     except (ValueError, UnicodeDecodeError):
         data = None
     if not isinstance(data, expect) or (

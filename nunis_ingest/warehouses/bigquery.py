@@ -1,5 +1,9 @@
 """BigQuery adapter for ``ports.Warehouse``: one load job into a staging table, then one MERGE.
 
+Composed of one class or function set per file: ``bigquery_jobs`` (statements, load
+jobs, errors), ``bigquery_batch`` (one staged commit), ``bigquery_details`` (the detail
+tables, functions over the jobs).
+
 Why this path (shared/facts/GCP.md): load jobs are free and atomic; a MERGE from a staging
 table is one atomic, idempotent upsert; streaming inserts would lock fresh rows against the
 very DML that follows. Costs and quotas shape the rest:
@@ -26,87 +30,31 @@ very DML that follows. Costs and quotas shape the rest:
 # ruff: noqa: S608
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
 
 import google.api_core.exceptions as gexc
 from google.cloud import bigquery
 
 from nunis_ingest import errors, schema
-from nunis_ingest.google_errors import TRANSIENT_GOOGLE_ERRORS
 from nunis_ingest.ports import DetailRows, Row
 from nunis_ingest.schema_detail import DETAIL_TABLES
-from nunis_ingest.warehouses.parts import PART_BYTES, FileWindow, line_ranges
-
-if TYPE_CHECKING:
-    from nunis_ingest.warehouses.bigquery_batch import BigQueryBatch
-
-_TRANSIENT_REASONS = {
-    "backendError",
-    "internalError",
-    "rateLimitExceeded",
-    "quotaExceeded",
-    "jobRateLimitExceeded",
-    "jobBackendError",
-    "resourcesExceeded",
-}
-_TRANSIENT_EXC = TRANSIENT_GOOGLE_ERRORS
-_LOCKS: dict[str, threading.Lock] = {}
-_LOCKS_GUARD = threading.Lock()
-STAGING_TTL = timedelta(hours=6)
-"""Staging tables expire on their own if a crash skips the drop."""
-
-
-WarehouseRejected = errors.WarehouseRejected  # one class for every adapter (ports.Warehouse)
-GRANT = (
-    "grant the function's service account roles/bigquery.dataEditor on the dataset and "
-    "roles/bigquery.jobUser on the project (deployment-guide.md)."
+from nunis_ingest.warehouses import bigquery_details as details
+from nunis_ingest.warehouses.bigquery_batch import BigQueryBatch
+from nunis_ingest.warehouses.bigquery_jobs import (
+    GRANT,
+    STAGING_TTL,
+    BigQueryJobs,
+    bq_errors,
+    schema_fields,
+    table_lock,
 )
+from nunis_ingest.warehouses.parts import PART_BYTES
 
-
-def _table_lock(table_id: str) -> threading.Lock:
-    with _LOCKS_GUARD:
-        return _LOCKS.setdefault(table_id, threading.Lock())
-
-
-def schema_fields(columns: tuple[schema.Column, ...]) -> list[bigquery.SchemaField]:
-    return [bigquery.SchemaField.from_api_repr(f) for f in schema.bigquery_fields(columns)]
-
-
-@contextmanager
-def _bq_errors(what: str) -> Iterator[None]:
-    """Map google errors to ours: transient ones are retried by Pub/Sub, the rest acked."""
-    try:
-        yield
-    except _TRANSIENT_EXC as exc:
-        raise errors.WarehouseTransientError(f"BigQuery {what} failed transiently: {exc}") from exc
-    except gexc.GoogleAPICallError as exc:
-        raise _classify(what, exc) from exc
-
-
-def _classify(what: str, exc: gexc.GoogleAPICallError) -> errors.NunisError:
-    """The error contract of ``ports.Warehouse`` for an error of the BigQuery API."""
-    reasons = {e.get("reason", "") for e in (exc.errors or []) if isinstance(e, dict)}
-    text = " ".join(str(exc).split())[:500]
-    if reasons & _TRANSIENT_REASONS or "concurrent update" in text:
-        return errors.WarehouseTransientError(f"BigQuery {what} failed: {text}")
-    if isinstance(exc, gexc.Forbidden | gexc.Unauthorized) or "accessDenied" in reasons:
-        return WarehouseRejected(f"BigQuery {what} was denied: {text}", action=GRANT)
-    if isinstance(exc, gexc.NotFound) or "notFound" in reasons:
-        return WarehouseRejected(
-            f"BigQuery {what}: the dataset or a table is missing: {text}",
-            action="check NUNIS_DATASET and NUNIS_PROJECT; the next cold start re-creates "
-            "missing tables (ensure_schema); if they were deleted, run a full sync (mode all).",
-        )
-    return WarehouseRejected(
-        f"BigQuery {what} was rejected: {text}",
-        action="check the table schema against this version (schema.py); if it matches, "
-        "report this message.",
-    )
+__all__ = ["GRANT", "STAGING_TTL", "BigQueryWarehouse", "WarehouseRejected", "schema_fields"]
+WarehouseRejected = errors.WarehouseRejected  # one class for every adapter (ports.Warehouse)
+_bq_errors = bq_errors  # the name reporting and tests import
 
 
 class BigQueryWarehouse:
@@ -114,35 +62,23 @@ class BigQueryWarehouse:
     (``bigquery_details``) in one dataset (``"dataset"`` or ``"project.ds"``)."""
 
     def __init__(self, client: Any, dataset: str, *, location: str | None = None) -> None:
+        self.jobs = BigQueryJobs(client, dataset, location=location)
         self.client = client
-        self.dataset = dataset if "." in dataset else f"{client.project}.{dataset}"
+        self.dataset = self.jobs.dataset
         self.location = location
-        self.operations: dict[str, int] = {"load": 0, "dml": 0}
+        self.operations = self.jobs.operations
 
     def table_id(self, name: str) -> str:
-        return f"{self.dataset}.{name}"
+        return self.jobs.table_id(name)
 
     def sql_table(self, name: str) -> str:
-        return f"`{self.table_id(name)}`"
-
-    # --- jobs ---------------------------------------------------------------------------
+        return self.jobs.sql_table(name)
 
     def query(self, sql: str, params: Sequence[Any] = (), *, dml: bool = False) -> Any:
-        """Run one statement and wait for it; returns its ``RowIterator`` (errors mapped).
-
-        ``query_and_wait`` uses the jobs.query fast path: one round trip for short
-        statements instead of insert-then-poll, and it raises the job's errors.
-        """
-        config = bigquery.QueryJobConfig(query_parameters=list(params))
-        with _bq_errors("DML statement" if dml else "query"):
-            if dml:
-                self.operations["dml"] += 1
-            return self.client.query_and_wait(sql, job_config=config, location=self.location)
+        return self.jobs.query(sql, params, dml=dml)
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        result = self.query(sql, params)
-        with _bq_errors("query"):
-            return [dict(r.items()) for r in result]
+        return self.jobs.rows(sql, params)
 
     def load_file(
         self,
@@ -153,34 +89,14 @@ class BigQueryWarehouse:
         append: bool = False,
         part_bytes: int = PART_BYTES,
     ) -> None:
-        """Load an NDJSON file into ``table_id`` in load jobs of at most ``part_bytes``
-        each (cut at line ends), so the upload's memory stays bounded: the first job
-        truncates the table (unless ``append``), the others append. ``operations['load']``
-        counts the file once."""
-        ranges = line_ranges(Path(path), part_bytes)
-        self.operations["load"] += 1
-        for number, (start, end) in enumerate(ranges):
-            truncate = number == 0 and not append
-            config = bigquery.LoadJobConfig(
-                source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
-                write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE
-                if truncate
-                else bigquery.WriteDisposition.WRITE_APPEND,
-                schema=schema_fields(columns),
-            )
-            with _bq_errors(f"load into {table_id}"), FileWindow(Path(path), start, end) as fh:
-                job = self.client.load_table_from_file(
-                    fh, table_id, job_config=config, size=end - start, location=self.location
-                )
-                job.result()
-                if job.errors:
-                    raise gexc.BadRequest(f"load errors: {job.errors}", errors=job.errors)
+        """``BigQueryJobs.load_file``: bounded load jobs, counted as one load."""
+        self.jobs.load_file(path, table_id, columns, append=append, part_bytes=part_bytes)
 
     # --- schema -------------------------------------------------------------------------
 
     def ensure_schema(self) -> None:
         """Create the dataset and tables if missing; add columns a newer schema declares."""
-        with _bq_errors("schema setup"):
+        with bq_errors("schema setup"):
             ds = bigquery.Dataset(self.dataset)
             if self.location:
                 ds.location = self.location
@@ -197,7 +113,7 @@ class BigQueryWarehouse:
                 table = bigquery.Table(self.table_id(name), schema=schema_fields(columns))
                 table.clustering_fields = ["athlete_id"]
                 specs.append((table, columns))
-            specs += [(details.table_spec(self, t), t.columns) for t in DETAIL_TABLES]
+            specs += [(details.table_spec(self.jobs, t), t.columns) for t in DETAIL_TABLES]
             for table, columns in specs:
                 table = self.client.create_table(table, exists_ok=True)
                 have = {f.name for f in table.schema}
@@ -209,14 +125,12 @@ class BigQueryWarehouse:
     # --- writes -------------------------------------------------------------------------
 
     def stage(self, athlete_id: int, run_id: str) -> BigQueryBatch:
-        from nunis_ingest.warehouses.bigquery_batch import BigQueryBatch  # imports this module
-
-        return BigQueryBatch(self, athlete_id, run_id)
+        return BigQueryBatch(self.jobs, athlete_id, run_id)
 
     def _delete(self, where: str, params: list[Any]) -> int:
         """One DELETE on ``activities`` under the table lock; returns rows deleted."""
         table = self.sql_table(schema.ACTIVITIES_TABLE)
-        with _table_lock(self.table_id(schema.ACTIVITIES_TABLE)):
+        with table_lock(self.table_id(schema.ACTIVITIES_TABLE)):
             done = self.query(f"DELETE FROM {table} WHERE {where}", params, dml=True)
         return int(done.num_dml_affected_rows or 0)
 
@@ -227,25 +141,25 @@ class BigQueryWarehouse:
             bigquery.ScalarQueryParameter("athlete", "INT64", athlete_id),
             bigquery.ArrayQueryParameter("ids", "INT64", [int(i) for i in activity_ids]),
         ]
-        details.delete_details(self, athlete_id, activity_ids)
+        details.delete_details(self.jobs, athlete_id, activity_ids)
         return self._delete("athlete_id = @athlete AND id IN UNNEST(@ids)", params)
 
     def purge_athlete(self, athlete_id: int) -> int:
         params = [bigquery.ScalarQueryParameter("athlete", "INT64", athlete_id)]
-        details.delete_details(self, athlete_id, None)
+        details.delete_details(self.jobs, athlete_id, None)
         return self._delete("athlete_id = @athlete", params)
 
     def replace_details(self, athlete_id: int, write: DetailRows) -> dict[str, int]:
-        return details.replace_details(self, athlete_id, write)
+        return details.replace_details(self.jobs, athlete_id, write)
 
     def fetch_unenriched(self, athlete_id: int, table: str) -> list[tuple[int, int | None]]:
-        return details.fetch_unenriched(self, athlete_id, table)
+        return details.fetch_unenriched(self.jobs, athlete_id, table)
 
     def count_rows(self, table: str, athlete_id: int) -> int:
-        return details.count_rows(self, table, athlete_id)
+        return details.count_rows(self.jobs, table, athlete_id)
 
     def fetch_detail_fingerprints(self, athlete_id: int) -> dict[int, str | None]:
-        return details.fetch_detail_fingerprints(self, athlete_id)
+        return details.fetch_detail_fingerprints(self.jobs, athlete_id)
 
     def record_run(self, run: Row) -> None:
         unknown = set(run) - set(schema.column_names(schema.RUNS))
@@ -289,9 +203,6 @@ class BigQueryWarehouse:
             bigquery.ScalarQueryParameter("limit", "INT64", limit),
         ]
         return [{k: _json_ready(v) for k, v in r.items()} for r in self.rows(sql, params)]
-
-
-from nunis_ingest.warehouses import bigquery_details as details  # noqa: E402 (imports this module)
 
 
 def _scalar_param(col: schema.Column, value: Any) -> bigquery.ScalarQueryParameter:

@@ -1,6 +1,6 @@
 """One BigQuery commit: load jobs into a per-run staging table, then one MERGE.
 
-The staged file is loaded in bounded pieces (``BigQueryWarehouse.load_file``: WRITE_TRUNCATE
+The staged file is loaded in bounded pieces (``BigQueryJobs.load_file``: WRITE_TRUNCATE
 then WRITE_APPEND into the run's own staging table, so the daily load quota of the target
 table is not touched); the MERGE stays the one atomic step that makes rows visible.
 Counts come from one read-only query before the MERGE (it works the same on real BigQuery
@@ -17,34 +17,31 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace as replace_result
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from google.cloud import bigquery
 
 from nunis_ingest import schema
-from nunis_ingest.ports import Row, WriteResult
-from nunis_ingest.warehouses.bigquery import (
-    STAGING_TTL,
-    _bq_errors,
-    _table_lock,
-    schema_fields,
-)
+from nunis_ingest.ports import Listed, Row, WriteResult
 from nunis_ingest.warehouses.bigquery_details import delete_orphans
+from nunis_ingest.warehouses.bigquery_jobs import (
+    STAGING_TTL,
+    BigQueryJobs,
+    bq_errors,
+    schema_fields,
+    table_lock,
+)
 from nunis_ingest.warehouses.guard import check_delete_share
 from nunis_ingest.warehouses.quarantine import ActivityStage
-
-if TYPE_CHECKING:
-    from nunis_ingest.warehouses.bigquery import BigQueryWarehouse
 
 
 class BigQueryBatch:
     """Rows of one athlete and run, streamed to a local NDJSON file until ``commit``."""
 
-    def __init__(self, warehouse: BigQueryWarehouse, athlete_id: int, run_id: str) -> None:
-        self.wh = warehouse
+    def __init__(self, jobs: BigQueryJobs, athlete_id: int, run_id: str) -> None:
+        self.wh = jobs
         self.athlete_id = athlete_id
         safe = re.sub(r"[^A-Za-z0-9_]", "_", run_id)[:200]
-        self.staging_table = warehouse.table_id(f"_stage_{athlete_id}_{safe}")
+        self.staging_table = jobs.table_id(f"_stage_{athlete_id}_{safe}")
         self._stage: ActivityStage | None = ActivityStage(athlete_id, run_id)
 
     def add(self, rows: Sequence[Row]) -> None:
@@ -53,6 +50,12 @@ class BigQueryBatch:
         if self._stage is None:
             raise RuntimeError("batch already committed or discarded")
         self._stage.add(rows)
+
+    def add_activities(self, items: Sequence[Listed], seen_at: datetime) -> None:
+        """Stage listed activities as ``transform.to_row`` rows (typed in Python here)."""
+        if self._stage is None:
+            raise RuntimeError("batch already committed or discarded")
+        self._stage.add_activities(items, seen_at)
 
     def discard(self) -> None:
         if self._stage is not None:
@@ -70,11 +73,11 @@ class BigQueryBatch:
             result = WriteResult()
             if stage.count or replace:
                 target_id = wh.table_id(schema.ACTIVITIES_TABLE)
-                with _table_lock(target_id):
+                with table_lock(target_id):
                     try:
                         result = self._commit(stage, replace, max_delete_share)
                     finally:
-                        with _bq_errors("drop of the staging table"):
+                        with bq_errors("drop of the staging table"):
                             wh.client.delete_table(self.staging_table, not_found_ok=True)
             if stage.quarantine is not None:
                 table = wh.table_id(schema.QUARANTINE_TABLE)
@@ -85,7 +88,7 @@ class BigQueryBatch:
 
     def _commit(self, stage: ActivityStage, replace: bool, share: float | None) -> WriteResult:
         wh = self.wh
-        with _bq_errors("staging table setup"):
+        with bq_errors("staging table setup"):
             table = bigquery.Table(self.staging_table, schema=schema_fields(schema.ACTIVITIES))
             table.expires = datetime.now(UTC) + STAGING_TTL
             wh.client.create_table(table, exists_ok=True)

@@ -1,7 +1,7 @@
 # SQL here is built from schema/schema_detail names (table names checked against those
 # modules first) and sanitised table ids only; every value is a query parameter.
 # ruff: noqa: S608
-"""The detail tables on BigQuery (``ports.Warehouse``'s detail methods, for ``bigquery.py``).
+"""The detail tables on BigQuery: functions over ``BigQueryJobs`` (for ``bigquery.py``).
 
 One ``replace_details`` call:
 
@@ -42,13 +42,19 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from google.cloud import bigquery
 
 from nunis_ingest import schema, schema_detail
 from nunis_ingest.ports import DetailRows
-from nunis_ingest.warehouses.bigquery import STAGING_TTL, _bq_errors, _table_lock, schema_fields
+from nunis_ingest.warehouses.bigquery_jobs import (
+    STAGING_TTL,
+    BigQueryJobs,
+    bq_errors,
+    schema_fields,
+    table_lock,
+)
 from nunis_ingest.warehouses.detail_check import WRITE_ORDER, check, countable, detail_table
 from nunis_ingest.warehouses.detail_stage import (
     TABLE_COLUMN,
@@ -56,9 +62,6 @@ from nunis_ingest.warehouses.detail_stage import (
     stage_combined,
     stage_rows,
 )
-
-if TYPE_CHECKING:
-    from nunis_ingest.warehouses.bigquery import BigQueryWarehouse
 
 _IDS = "athlete_id = @athlete AND activity_id IN UNNEST(@ids)"
 
@@ -70,7 +73,7 @@ def _params(athlete_id: int, ids: Sequence[int] | None = None) -> list[Any]:
     return params
 
 
-def table_spec(wh: BigQueryWarehouse, table: schema_detail.DetailTable) -> bigquery.Table:
+def table_spec(wh: BigQueryJobs, table: schema_detail.DetailTable) -> bigquery.Table:
     """The table as ``ensure_schema`` creates it: clustered, streams partitioned by month."""
     spec = bigquery.Table(wh.table_id(table.name), schema=schema_fields(table.columns))
     spec.clustering_fields = list(schema_detail.CLUSTER_BY)
@@ -81,7 +84,7 @@ def table_spec(wh: BigQueryWarehouse, table: schema_detail.DetailTable) -> bigqu
     return spec
 
 
-def replace_details(wh: BigQueryWarehouse, athlete_id: int, write: DetailRows) -> dict[str, int]:
+def replace_details(wh: BigQueryJobs, athlete_id: int, write: DetailRows) -> dict[str, int]:
     checked = check(athlete_id, write)
     written: dict[str, int] = {}
     if checked.ids:
@@ -90,14 +93,14 @@ def replace_details(wh: BigQueryWarehouse, athlete_id: int, write: DetailRows) -
             staging = _load_staging(wh, path) if any(written.values()) else None
             try:
                 for name in checked.tables:
-                    with _table_lock(wh.table_id(name)):
+                    with table_lock(wh.table_id(name)):
                         if staging is None or not written[name]:
                             _delete(wh, name, _IDS, _params(athlete_id, checked.ids))
                         else:
                             _merge(wh, detail_table(name), staging, athlete_id, checked.ids)
             finally:
                 if staging is not None:
-                    with _bq_errors("drop of a staging table"):
+                    with bq_errors("drop of a staging table"):
                         wh.client.delete_table(staging, not_found_ok=True)
         finally:
             path.unlink(missing_ok=True)
@@ -126,24 +129,24 @@ def staging_columns() -> tuple[schema.Column, ...]:
     return (schema.Column(TABLE_COLUMN, "STRING", required=True), *columns.values())
 
 
-def _load_staging(wh: BigQueryWarehouse, path: Path) -> str:
+def _load_staging(wh: BigQueryJobs, path: Path) -> str:
     """One load job of every table's rows into a new staging table; returns its id."""
     staging = wh.table_id(f"_stage_details_{uuid.uuid4().hex[:16]}")
-    with _bq_errors("staging table setup"):
+    with bq_errors("staging table setup"):
         spec = bigquery.Table(staging, schema=schema_fields(staging_columns()))
         spec.expires = datetime.now(UTC) + STAGING_TTL
         wh.client.create_table(spec)
     try:
         wh.load_file(str(path), staging, staging_columns())
     except BaseException:
-        with _bq_errors("drop of a staging table"):
+        with bq_errors("drop of a staging table"):
             wh.client.delete_table(staging, not_found_ok=True)
         raise
     return staging
 
 
 def _merge(
-    wh: BigQueryWarehouse,
+    wh: BigQueryJobs,
     table: schema_detail.DetailTable,
     staging: str,
     athlete_id: int,
@@ -166,32 +169,30 @@ WHEN NOT MATCHED BY SOURCE AND T.athlete_id = @athlete AND T.activity_id IN UNNE
     wh.query(sql, params, dml=True)
 
 
-def _delete(wh: BigQueryWarehouse, name: str, where: str, params: list[Any]) -> None:
+def _delete(wh: BigQueryJobs, name: str, where: str, params: list[Any]) -> None:
     wh.query(f"DELETE FROM {wh.sql_table(name)} WHERE {where}", params, dml=True)
 
 
-def delete_details(wh: BigQueryWarehouse, athlete_id: int, ids: Sequence[int] | None) -> None:
+def delete_details(wh: BigQueryJobs, athlete_id: int, ids: Sequence[int] | None) -> None:
     """One DELETE per detail table, in write order: the athlete's rows of ``ids``
     (``None``: all of them)."""
     where = _IDS if ids is not None else "athlete_id = @athlete"
     for name in WRITE_ORDER:
-        with _table_lock(wh.table_id(name)):
+        with table_lock(wh.table_id(name)):
             _delete(wh, name, where, _params(athlete_id, ids))
 
 
-def delete_orphans(wh: BigQueryWarehouse, athlete_id: int) -> None:
+def delete_orphans(wh: BigQueryJobs, athlete_id: int) -> None:
     """After a full refresh deleted activities: the athlete's detail rows whose activity
     is no longer in ``activities``, one DELETE per table."""
     kept = f"SELECT id FROM {wh.sql_table(schema.ACTIVITIES_TABLE)} WHERE athlete_id = @athlete"
     where = f"athlete_id = @athlete AND activity_id NOT IN ({kept})"
     for name in WRITE_ORDER:
-        with _table_lock(wh.table_id(name)):
+        with table_lock(wh.table_id(name)):
             _delete(wh, name, where, _params(athlete_id))
 
 
-def fetch_unenriched(
-    wh: BigQueryWarehouse, athlete_id: int, table: str
-) -> list[tuple[int, int | None]]:
+def fetch_unenriched(wh: BigQueryJobs, athlete_id: int, table: str) -> list[tuple[int, int | None]]:
     name = detail_table(table).name
     manual = "AND a.manual IS NOT TRUE" if name == schema_detail.STREAMS.name else ""
     sql = f"""
@@ -206,13 +207,13 @@ ORDER BY a.start_date DESC NULLS LAST, a.id DESC
     return [(int(r["id"]), None if r["epoch"] is None else int(r["epoch"])) for r in rows]
 
 
-def count_rows(wh: BigQueryWarehouse, table: str, athlete_id: int) -> int:
+def count_rows(wh: BigQueryJobs, table: str, athlete_id: int) -> int:
     sql = f"SELECT COUNT(*) AS n FROM {wh.sql_table(countable(table))} WHERE athlete_id = @athlete"
     rows = wh.rows(sql, _params(athlete_id))
     return int(rows[0]["n"]) if rows else 0
 
 
-def fetch_detail_fingerprints(wh: BigQueryWarehouse, athlete_id: int) -> dict[int, str | None]:
+def fetch_detail_fingerprints(wh: BigQueryJobs, athlete_id: int) -> dict[int, str | None]:
     sql = (
         f"SELECT activity_id, summary_fingerprint FROM {wh.sql_table(schema_detail.DETAILS.name)} "
         "WHERE athlete_id = @athlete"

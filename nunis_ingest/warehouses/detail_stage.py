@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import IO, Any
 
 from nunis_ingest.ports import DetailRows
 from nunis_ingest.transform import repair_text
+from nunis_ingest.warehouses import tempfiles
 from nunis_ingest.warehouses.detail_check import Checked
 from nunis_ingest.warehouses.quarantine import REASON_MAX, _json_text
 from nunis_ingest.warehouses.staging import encode_line
@@ -45,8 +45,7 @@ def _write_lines(fh: IO[bytes], rows: Sequence[Mapping[str, Any]], prefix: bytes
 
 def stage_rows(rows: Sequence[Mapping[str, Any]], directory: Path | None = None) -> Path:
     """``rows`` in a new NDJSON file; the caller deletes it."""
-    fd, name = tempfile.mkstemp(prefix="nunis-details-", suffix=".ndjson", dir=directory)
-    path = Path(name)
+    fd, path = tempfiles.create("nunis-details-", directory)
     try:
         with os.fdopen(fd, "wb") as fh:
             _write_lines(fh, rows)
@@ -116,8 +115,7 @@ def stage_combined(
     The tag is spliced into the encoded bytes (``{"_table":"…",`` + the row's JSON
     without its opening brace), so no row is copied to add a key.
     """
-    fd, name = tempfile.mkstemp(prefix="nunis-details-", suffix=".ndjson", dir=directory)
-    path = Path(name)
+    fd, path = tempfiles.create("nunis-details-", directory)
     written: dict[str, int] = {}
     try:
         with os.fdopen(fd, "wb") as fh:

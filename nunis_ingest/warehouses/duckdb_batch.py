@@ -23,15 +23,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from nunis_ingest import schema
-from nunis_ingest.ports import Row, WriteResult
-from nunis_ingest.warehouses.duckdb import DuckDBWarehouse, _q, read_json_sql
+from nunis_ingest.ports import Listed, Row, WriteResult
 from nunis_ingest.warehouses.duckdb_details import delete_orphans
+from nunis_ingest.warehouses.duckdb_file import DuckDBFile
+from nunis_ingest.warehouses.duckdb_sql import lit, read_json_sql
+from nunis_ingest.warehouses.duckdb_sql import q as _q
 from nunis_ingest.warehouses.guard import check_delete_share
 from nunis_ingest.warehouses.quarantine import ActivityStage
 
@@ -42,16 +45,44 @@ _KEY_COLUMNS = tuple(c for c in schema.ACTIVITIES if c.name in {"id", "athlete_i
 class DuckDBBatch:
     """``ports.StagedBatch``: rows of one athlete and run, on disk until ``commit``."""
 
-    def __init__(self, warehouse: DuckDBWarehouse, athlete_id: int, run_id: str) -> None:
-        self.warehouse = warehouse
+    def __init__(
+        self, db: DuckDBFile, athlete_id: int, run_id: str, *, stage_dir: Path | None = None
+    ) -> None:
+        self.db = db
         self.athlete_id = int(athlete_id)
         self.run_id = run_id
         self._stage: ActivityStage | None = ActivityStage(
-            athlete_id, run_id, directory=warehouse.stage_dir
+            athlete_id, run_id, directory=stage_dir, engine_lines=True
         )
+        self._seen_at: datetime | None = None
 
     def add(self, rows: Sequence[Row]) -> None:
         self._live().add(rows)
+
+    def add_activities(self, items: Sequence[Listed], seen_at: datetime) -> None:
+        self._seen_at = seen_at
+        self._live().add_activities(items, seen_at)
+
+    def _staged(self, path: Path, columns: tuple[schema.Column, ...]) -> str:
+        """The staged rows of ``columns``: lines ``transform_engine`` wrote get this batch's
+        athlete, run and time, and ``[]`` for a missing list (what ``to_row`` gives)."""
+        seen = (self._seen_at or datetime.now(UTC)).isoformat()
+        fill = {
+            "athlete_id": str(self.athlete_id),
+            "run_id": lit(self.run_id),
+            "first_seen_at": f"CAST({lit(seen)} AS TIMESTAMPTZ)",
+            "updated_at": f"CAST({lit(seen)} AS TIMESTAMPTZ)",
+        }
+        for c in columns:
+            if c.repeated:
+                fill[c.name] = "[]"
+        used = [
+            f"coalesce({_q(c.name)}, {fill[c.name]}) AS {_q(c.name)}"
+            for c in columns
+            if c.name in fill
+        ]
+        replace = f" REPLACE ({', '.join(used)})" if used else ""
+        return f"(SELECT *{replace} FROM {read_json_sql(path, columns)})"
 
     def discard(self) -> None:
         if self._stage is not None:
@@ -64,7 +95,7 @@ class DuckDBBatch:
             stage.close()
             if stage.count == 0 and stage.quarantined == 0 and not replace:
                 return WriteResult()
-            with self.warehouse._transaction() as con:
+            with self.db.transaction() as con:
                 result = self._apply(con, stage, uuid.uuid4().hex, replace, max_delete_share)
                 if stage.quarantine is not None:
                     quarantine = read_json_sql(stage.quarantine.path, schema.QUARANTINE)
@@ -98,20 +129,20 @@ class DuckDBBatch:
         columns DuckDB does that several times faster than ``UPDATE`` or ``MERGE``.
         Ids set aside in quarantine are never deleted by ``replace``.
         """
-        wh, act, me = self.warehouse, _q(_ACT), self.athlete_id
+        db, act, me = self.db, _q(_ACT), self.athlete_id
         path: Path | None = stage.rows.path if stage.count else None
         keys, gone = _q(f"nunis_keys_{tag}"), _q(f"nunis_gone_{tag}")
         inserted = updated = unchanged = 0
         parts: list[str] = []
         params: list[Any] = []
         if path is not None:
-            wh.operations["load"] += 1
+            db.operations["load"] += 1
             con.execute(
                 f"CREATE TEMP TABLE {keys} AS SELECT s.id, s.athlete_id, "
                 "t.id IS NOT NULL AS existed, "
                 "t.content_hash IS NOT DISTINCT FROM s.content_hash AS same, "
                 "t.athlete_id AS owner, t.first_seen_at AS kept_first_seen_at "
-                f"FROM {read_json_sql(path, _KEY_COLUMNS)} AS s "
+                f"FROM {self._staged(path, _KEY_COLUMNS)} AS s "
                 f"LEFT JOIN {act} AS t ON t.id = s.id"
             )
             counts = con.execute(
@@ -146,19 +177,19 @@ class DuckDBBatch:
                 me, deleted, _count(con, act, "WHERE athlete_id = ?", [me]), max_delete_share
             )
         if deleted or updated:
-            wh._dml(con, f"DELETE FROM {act} WHERE id IN (SELECT id FROM {gone})")
+            db.dml(con, f"DELETE FROM {act} WHERE id IN (SELECT id FROM {gone})")
         if path is not None and (inserted or updated):
             cols = ", ".join(_q(n) for n in schema.column_names(schema.ACTIVITIES))
-            source = f"SELECT * FROM {read_json_sql(path, schema.ACTIVITIES)}"
+            source = f"SELECT * FROM {self._staged(path, schema.ACTIVITIES)}"
             if updated or unchanged:  # else all rows are new: no join needed
                 source = (
                     "SELECT s.* REPLACE (coalesce(k.kept_first_seen_at, s.first_seen_at) "
                     f"AS first_seen_at) FROM ({source}) AS s "
                     f"JOIN {keys} AS k ON k.id = s.id WHERE NOT k.same"
                 )
-            wh._dml(con, f"INSERT INTO {act} ({cols}) {source}")
+            db.dml(con, f"INSERT INTO {act} ({cols}) {source}")
         if deleted:  # activities that are gone take their detail rows along
-            delete_orphans(wh, con, me)
+            delete_orphans(db, con, me)
         for table in (keys if path else None, gone if parts else None):
             if table:
                 con.execute(f"DROP TABLE {table}")

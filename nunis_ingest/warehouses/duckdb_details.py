@@ -2,7 +2,7 @@
 # checked against those modules first) and stage paths (quoted by _lit); every value is a
 # bound parameter.
 # ruff: noqa: S608
-"""The detail tables on DuckDB (``ports.Warehouse``'s detail methods, for ``duckdb.py``).
+"""The detail tables on DuckDB: functions over a ``DuckDBFile`` (for ``duckdb.py``).
 
 - **One transaction per call.** ``replace_details`` deletes the athlete's rows of the
   given activities and inserts the new ones in every listed table, plus any quarantine
@@ -24,7 +24,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -32,49 +33,44 @@ from nunis_ingest import schema, schema_detail
 from nunis_ingest.ports import DetailRows
 from nunis_ingest.warehouses.detail_check import WRITE_ORDER, check, countable, detail_table
 from nunis_ingest.warehouses.detail_stage import quarantine_records, stage_rows, staged_tables
-from nunis_ingest.warehouses.duckdb import _q, read_json_sql
-
-if TYPE_CHECKING:
-    from nunis_ingest.warehouses.duckdb import DuckDBWarehouse
+from nunis_ingest.warehouses.duckdb_file import DuckDBFile
+from nunis_ingest.warehouses.duckdb_sql import q as _q
+from nunis_ingest.warehouses.duckdb_sql import read_json_sql
 
 _IDS = "activity_id IN (SELECT unnest(?::BIGINT[]))"
 
 
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create any missing detail table (an older file gains them on the next start)."""
-    for table in schema_detail.DETAIL_TABLES:
-        con.execute(schema.duckdb_ddl(table.name, table.columns))
-
-
-def replace_details(wh: DuckDBWarehouse, athlete_id: int, write: DetailRows) -> dict[str, int]:
+def replace_details(
+    db: DuckDBFile, athlete_id: int, write: DetailRows, stage_dir: Path | None = None
+) -> dict[str, int]:
     checked = check(athlete_id, write)
     ids = list(checked.ids)
     written: dict[str, int] = {}
     records = quarantine_records(athlete_id, checked)
     if not ids and not records:
         return written
-    with wh._transaction() as con, staged_tables(write, checked, wh.stage_dir) as tables:
+    with db.transaction() as con, staged_tables(write, checked, stage_dir) as tables:
         for name, path, count in tables if ids else ():
             table = detail_table(name)
-            wh._dml(
+            db.dml(
                 con, f"DELETE FROM {_q(name)} WHERE athlete_id = ? AND {_IDS}", [athlete_id, ids]
             )
             if path is not None:
-                wh.operations["load"] += 1
+                db.operations["load"] += 1
                 cols = ", ".join(_q(c.name) for c in table.columns)
                 source = read_json_sql(path, table.columns)
-                wh._dml(con, f"INSERT INTO {_q(name)} ({cols}) SELECT {cols} FROM {source}")
+                db.dml(con, f"INSERT INTO {_q(name)} ({cols}) SELECT {cols} FROM {source}")
             written[name] = count
         if records:
-            _insert_quarantine(wh, con, records)
+            _insert_quarantine(con, records, stage_dir)
             written[schema.QUARANTINE_TABLE] = len(records)
     return written
 
 
 def _insert_quarantine(
-    wh: DuckDBWarehouse, con: duckdb.DuckDBPyConnection, records: list[dict[str, Any]]
+    con: duckdb.DuckDBPyConnection, records: list[dict[str, Any]], stage_dir: Path | None
 ) -> None:
-    path = stage_rows(records, wh.stage_dir)
+    path = stage_rows(records, stage_dir)
     try:
         source = read_json_sql(path, schema.QUARANTINE)
         con.execute(f"INSERT INTO {_q(schema.QUARANTINE_TABLE)} SELECT * FROM {source}")
@@ -83,7 +79,7 @@ def _insert_quarantine(
 
 
 def delete_details(
-    wh: DuckDBWarehouse,
+    db: DuckDBFile,
     con: duckdb.DuckDBPyConnection,
     athlete_id: int,
     activity_ids: Sequence[int] | None,
@@ -94,24 +90,22 @@ def delete_details(
     if activity_ids is not None:
         where, params = f"{where} AND {_IDS}", [athlete_id, [int(i) for i in activity_ids]]
     for name in WRITE_ORDER:
-        wh._dml(con, f"DELETE FROM {_q(name)} WHERE {where}", params)
+        db.dml(con, f"DELETE FROM {_q(name)} WHERE {where}", params)
 
 
-def delete_orphans(wh: DuckDBWarehouse, con: duckdb.DuckDBPyConnection, athlete_id: int) -> None:
+def delete_orphans(db: DuckDBFile, con: duckdb.DuckDBPyConnection, athlete_id: int) -> None:
     """Delete the athlete's detail rows whose activity is no longer in ``activities``
     (after a full refresh deleted some), inside the caller's transaction."""
     kept = f"SELECT id FROM {_q(schema.ACTIVITIES_TABLE)} WHERE athlete_id = ?"
     for name in WRITE_ORDER:
-        wh._dml(
+        db.dml(
             con,
             f"DELETE FROM {_q(name)} WHERE athlete_id = ? AND activity_id NOT IN ({kept})",
             [athlete_id, athlete_id],
         )
 
 
-def fetch_unenriched(
-    wh: DuckDBWarehouse, athlete_id: int, table: str
-) -> list[tuple[int, int | None]]:
+def fetch_unenriched(db: DuckDBFile, athlete_id: int, table: str) -> list[tuple[int, int | None]]:
     name = detail_table(table).name
     manual = "AND a.manual IS NOT TRUE" if name == schema_detail.STREAMS.name else ""
     sql = (
@@ -121,22 +115,22 @@ def fetch_unenriched(
         "WHERE d.activity_id = a.id AND d.athlete_id = a.athlete_id) "
         "ORDER BY a.start_date DESC NULLS LAST, a.id DESC"
     )
-    with wh._open(write=False) as con:
+    with db.open(write=False) as con:
         rows = con.execute(sql, [athlete_id]).fetchall()
     return [(int(i), None if epoch is None else int(epoch)) for i, epoch in rows]
 
 
-def count_rows(wh: DuckDBWarehouse, table: str, athlete_id: int) -> int:
+def count_rows(db: DuckDBFile, table: str, athlete_id: int) -> int:
     sql = f"SELECT count(*) FROM {_q(countable(table))} WHERE athlete_id = ?"
-    with wh._open(write=False) as con:
+    with db.open(write=False) as con:
         row = con.execute(sql, [athlete_id]).fetchone()
     return int(row[0]) if row else 0
 
 
-def fetch_detail_fingerprints(wh: DuckDBWarehouse, athlete_id: int) -> dict[int, str | None]:
+def fetch_detail_fingerprints(db: DuckDBFile, athlete_id: int) -> dict[int, str | None]:
     sql = (
         f"SELECT activity_id, summary_fingerprint FROM {_q(schema_detail.DETAILS.name)} "
         "WHERE athlete_id = ?"
     )
-    with wh._open(write=False) as con:
+    with db.open(write=False) as con:
         return {int(i): h for i, h in con.execute(sql, [athlete_id]).fetchall()}

@@ -19,7 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from nunis_ingest import schema
-from nunis_ingest.transform import repair_text
+from nunis_ingest.ports import Listed
+from nunis_ingest.transform import repair_text, to_row
+from nunis_ingest.transform_engine import engine_line
+from nunis_ingest.warehouses import tempfiles
 from nunis_ingest.warehouses.staging import NdjsonStage
 from nunis_ingest.warehouses.validate import INT64_MAX, check_row, unknown_columns
 
@@ -29,10 +32,20 @@ REASON_MAX = 500
 class ActivityStage:
     """Activity rows of one athlete and run on disk, plus the quarantined ones."""
 
-    def __init__(self, athlete_id: int, run_id: str, *, directory: Path | None = None) -> None:
+    def __init__(
+        self,
+        athlete_id: int,
+        run_id: str,
+        *,
+        directory: Path | None = None,
+        engine_lines: bool = False,
+    ) -> None:
         self.athlete_id = int(athlete_id)
+        self.engine_lines = engine_lines
+        """Whether the warehouse reads ``transform_engine`` lines (DuckDB does)."""
         self.run_id = run_id
         self.directory = directory
+        tempfiles.sweep(directory)  # what a killed run left behind
         self.rows = NdjsonStage(key=schema.ACTIVITY_KEY, directory=directory)
         self.quarantine: NdjsonStage | None = None  # created with the first row set aside
         self.quarantined_ids: set[int] = set()
@@ -61,6 +74,42 @@ class ActivityStage:
             else:
                 self.set_aside(row, reason)
         self.rows.add(good, reject=self.set_aside)
+
+    def add_activities(self, items: Sequence[Listed], seen_at: datetime) -> None:
+        """Stage listed activities: as lines the warehouse types itself where that is
+        exact (``transform_engine``), else as rows built by ``transform.to_row`` (checked
+        like any row). Order is kept, so the last version of an id still wins."""
+        if not self.engine_lines:
+            self.add(
+                [
+                    to_row(
+                        a, athlete_id=self.athlete_id, run_id=self.run_id, seen_at=seen_at, digest=d
+                    )
+                    for _, d, a in items
+                ]
+            )
+            return
+        keys: list[int] = []
+        lines: list[bytes] = []
+        for activity_id, digest, activity in items:
+            line = engine_line(activity, digest)
+            if line is not None:
+                keys.append(activity_id)
+                lines.append(line)
+                continue
+            if lines:
+                self.rows.add_lines(keys, b"".join(lines))
+                keys, lines = [], []
+            row = to_row(
+                activity,
+                athlete_id=self.athlete_id,
+                run_id=self.run_id,
+                seen_at=seen_at,
+                digest=digest,
+            )
+            self.add([row])
+        if lines:
+            self.rows.add_lines(keys, b"".join(lines))
 
     def set_aside(self, row: Mapping[str, Any], reason: str) -> None:
         """Write one quarantine record for ``row``."""

@@ -23,8 +23,7 @@ import contextlib
 import json
 import math
 import os
-import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -32,6 +31,7 @@ from typing import IO, Any
 import orjson
 
 from nunis_ingest.transform import repair_text
+from nunis_ingest.warehouses import tempfiles
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 """The fallback for what orjson refuses (integers beyond 64 bits, lone surrogates)."""
@@ -68,8 +68,7 @@ class NdjsonStage:
     """
 
     def __init__(self, *, key: str | None = "id", directory: Path | None = None) -> None:
-        fd, name = tempfile.mkstemp(prefix="nunis-stage-", suffix=".ndjson", dir=directory)
-        self.path = Path(name)
+        fd, self.path = tempfiles.create("nunis-stage-", directory)
         self.key = key
         self._file: IO[bytes] | None = os.fdopen(fd, "wb")
         self._lines = 0
@@ -109,6 +108,20 @@ class NdjsonStage:
             line += 1
         self._lines = line
 
+    def add_lines(self, keys: Sequence[Any], data: bytes) -> None:
+        """Append ready NDJSON ``data`` holding one line per key of ``keys``, in order."""
+        if self._file is None:
+            raise RuntimeError(f"stage {self.path} is closed; rows can no longer be added")
+        self._file.write(data)
+        if self.key is None:
+            self._lines += len(keys)
+            return
+        last, line = self._last_line, self._lines
+        for key in keys:
+            last[key] = line
+            line += 1
+        self._lines = line
+
     def close(self) -> Path:
         """Flush, drop superseded duplicates, and return the path ready to load."""
         if self._file is not None:
@@ -139,7 +152,8 @@ class NdjsonStage:
 
     def _rewrite_last_only(self) -> None:
         keep = set(self._last_line.values())
-        fd, name = tempfile.mkstemp(prefix="nunis-stage-", suffix=".ndjson", dir=self.path.parent)
+        fd, path = tempfiles.create("nunis-stage-", self.path.parent)
+        name = str(path)
         try:
             with (
                 open(self.path, "rb") as src,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -18,7 +19,15 @@ import requests
 from nunis_ingest.athletes import AthleteConfig, AthleteRepo
 from nunis_ingest.errors import NunisError, decide
 from nunis_ingest.events import SyncRequest
-from nunis_ingest.ports import ObjectStore, Row, StagedBatch, Stored, Warehouse, WriteResult
+from nunis_ingest.ports import (
+    Listed,
+    ObjectStore,
+    Row,
+    StagedBatch,
+    Stored,
+    Warehouse,
+    WriteResult,
+)
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.settings import load_settings
 from nunis_ingest.strava.oauth import Token
@@ -86,6 +95,10 @@ class TapBatch:
     def add(self, rows: Sequence[Row]) -> None:
         self.tap.hit("stage", str(len(rows)))
         self.inner.add(rows)
+
+    def add_activities(self, items: Sequence[Listed], seen_at: datetime) -> None:
+        self.tap.hit("stage", str(len(items)))
+        self.inner.add_activities(items, seen_at)
 
     def commit(self, *, replace: bool, max_delete_share: float | None = None) -> WriteResult:
         self.tap.hit("commit", "")
