@@ -68,7 +68,7 @@ def import_export(path: str, athlete_id: int | None, wait: float) -> None:
             wait=wait,
         )
     click.echo(report.summary())
-    for warning in report.warnings:
+    for warning in report.all_warnings():
         click.echo(f"warning: {cli_errors.one_line(warning)}", err=True)
     for name, reason in report.problems:
         click.echo(f"not read: {cli_errors.one_line(name, 300)}: {reason}", err=True)

@@ -46,27 +46,32 @@ def fit_bytes(
     bad_crc: bool = False,
     cut: int = 0,
     kind: int = FILE_ACTIVITY,
+    shift: int = 0,
+    scale: float = 1.0,
 ) -> bytes:
+    """``shift`` seconds later and distances times ``scale``: the same ride as another
+    device (or platform) recorded it."""
     s, summary = series(activity), activity.summary
+    start = activity.start + shift
     writer = FitWriter(big_endian=big_endian)
     writer.file_id(
         kind=kind,
         manufacturer=MANUFACTURERS[manufacturer],
         product=3990,
         serial=serial if serial is not None else 3_900_000_000 + activity.id % 10_000_000,
-        created=activity.start + int(summary.get("elapsed_time") or 0),
+        created=start + int(summary.get("elapsed_time") or 0),
     )
     if kind != FILE_ACTIVITY:  # a monitoring or settings file: one record, no session
-        writer.records([Point(activity.start, heartrate=60)])
+        writer.records([Point(start, heartrate=60)])
         return writer.to_bytes()
     latlng = s.get("latlng")
     points = [
         Point(
-            t=activity.start + t,
+            t=start + t,
             lat=latlng[i][0] if latlng else None,
             lng=latlng[i][1] if latlng else None,
             altitude=s["altitude"][i] if "altitude" in s else None,
-            distance=s["distance"][i],
+            distance=s["distance"][i] * scale,
             heartrate=s["heartrate"][i] if "heartrate" in s else None,
             cadence=s["cadence"][i] if "cadence" in s else None,
             watts=s["watts"][i] if "watts" in s else None,
@@ -77,16 +82,18 @@ def fit_bytes(
     ]
     writer.records(points, compressed=compressed)
     for lap in sandbox_laps(activity):
-        start = int(dt.datetime.fromisoformat(lap["start_date"].replace("Z", "+00:00")).timestamp())
-        writer.lap(start, start + lap["elapsed_time"], lap["elapsed_time"], lap["moving_time"],
-                   lap["distance"])  # fmt: skip
+        at = shift + int(
+            dt.datetime.fromisoformat(lap["start_date"].replace("Z", "+00:00")).timestamp()
+        )
+        writer.lap(at, at + lap["elapsed_time"], lap["elapsed_time"], lap["moving_time"],
+                   lap["distance"] * scale)  # fmt: skip
     sport = str(summary.get("sport_type"))
     writer.session(
         Session(
-            start=activity.start,
+            start=start,
             elapsed=float(summary.get("elapsed_time") or 0),
             moving=float(summary.get("moving_time") or 0),
-            distance=float(summary.get("distance") or 0),
+            distance=float(summary.get("distance") or 0) * scale,
             sport=FIT_SPORT.get(sport, "training"),
             sub_sport=FIT_SUB.get(sport, "generic"),
         )

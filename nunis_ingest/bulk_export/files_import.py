@@ -62,9 +62,12 @@ class FilesImport:
         }
         self.loaded: set[int] = set()
         for entry in self.export.walk():
-            if kind_of(entry.name)[0] is None:
-                continue  # JSON summaries, images, wellness data: not recordings
-            self._file(entry)
+            recording = kind_of(entry.name)[0] is not None
+            if entry.opener is None and not recording and entry.name.casefold().endswith(".zip"):
+                report.problem(entry.name, entry.refused)  # a zip too deep, or not a zip
+            elif recording:
+                self._file(entry)
+            # else: JSON summaries, images, wellness data: not recordings
         self.writer.flush()
         if report.inserted:
             twins.mark(self.store, self.athlete_id, sorted(report.sources))

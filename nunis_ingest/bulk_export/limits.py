@@ -66,6 +66,7 @@ def inflate_budget(export_bytes: int) -> int:
     return min(MAX_EXPORT_INFLATED, ratio)
 
 
-MAX_ARCHIVE_BYTES = 64 * MiB
-"""An activity file is archived (its bytes as the export holds them) up to this size; a
-larger one is parsed as a stream and not archived."""
+MAX_ARCHIVE_BYTES = 32 * MiB
+"""An activity file is held in memory, archived (its bytes as the export holds them) and
+parsed up to this size (Strava refuses uploads over 25 MB); a larger one is parsed as a
+stream and not archived (the import says how many)."""

@@ -1,9 +1,10 @@
-"""Read one activity file of an export: archive its bytes, parse it, never raise for it.
+"""Read one activity file of an export: parse it, archive its bytes, never raise for it.
 
-The bytes are archived as the export holds them (``archive/strava/athlete=<id>/export/``,
-create-only: a second import writes nothing), up to ``limits.MAX_ARCHIVE_BYTES``; a larger
-file is parsed as a stream and not archived. Whatever the file does wrong comes back as
-a problem in the report (its name and the reason) and ``None``: the import goes on.
+The bytes of a file that parses are archived as the export holds them
+(``archive/strava/athlete=<id>/export/``, create-only: a second import writes nothing), up
+to ``limits.MAX_ARCHIVE_BYTES``; a larger file is parsed as a stream and not archived.
+Whatever the file does wrong comes back as a problem in the report (its name and the
+reason) and ``None``: the import goes on.
 Failures of the store itself are not the file's fault and do stop the import.
 """
 
@@ -44,18 +45,18 @@ def read_track(
         report.problem(entry.name, _reason(error))
         return None
     small = len(data) <= MAX_ARCHIVE_BYTES
-    if small:
-        key = archive_export_key(athlete_id, archive_as)
-        with contextlib.suppress(errors.PreconditionFailed):  # archived by an earlier import
-            store.put(key, data, if_generation=CREATE_ONLY)
     try:
         if small:
-            return parse_stream(
+            track = parse_stream(
                 entry.name, io.BytesIO(data), export.budget, activities_only=activities_only
             )
-        del data
-        with export.open(entry) as stream:
-            return parse_stream(entry.name, stream, export.budget, activities_only=activities_only)
+        else:
+            del data
+            report.warn_count("files over the archive limit were read but not archived")
+            with export.open(entry) as stream:
+                return parse_stream(
+                    entry.name, stream, export.budget, activities_only=activities_only
+                )
     except Exception as error:  # one bad file never stops an import
         reason = _reason(error)
         if activities_only and reason.endswith(NOT_ACTIVITIES):
@@ -63,6 +64,10 @@ def read_track(
         else:
             report.problem(entry.name, reason)
         return None
+    key = archive_export_key(athlete_id, archive_as)
+    with contextlib.suppress(errors.PreconditionFailed):  # archived by an earlier import
+        store.put(key, data, if_generation=CREATE_ONLY)
+    return track
 
 
 def _reason(error: BaseException) -> str:

@@ -32,6 +32,7 @@ class ImportReport:
     """File activities removed because Strava's copy of them was loaded."""
     sources: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
+    counted: dict[str, int] = field(default_factory=dict)
     problems: list[tuple[str, str]] = field(default_factory=list)
     problem_count: int = 0
 
@@ -40,6 +41,13 @@ class ImportReport:
         self.problem_count += 1
         if len(self.problems) < MAX_PROBLEMS_SHOWN:
             self.problems.append((name[:300], " ".join(reason.split())[:400]))
+
+    def warn_count(self, text: str) -> None:
+        """A warning that counts its occurrences ("3 files over ...")."""
+        self.counted[text] = self.counted.get(text, 0) + 1
+
+    def all_warnings(self) -> list[str]:
+        return self.warnings + [f"{n} {text}" for text, n in self.counted.items()]
 
     def warn(self, text: str) -> None:
         if text not in self.warnings:
