@@ -83,3 +83,30 @@ def check_import(duck: Duck, report: ImportReport, truth: ExportTruth) -> None:
     assert listed == expected
     assert report.problem_count == len(expected)
     assert duck.points(truth.athlete_id) == truth.points
+
+
+def export_of_served(folder: Path, sandbox: Any, athlete_index: int = 0, **kw: Any) -> ExportTruth:
+    """An export of the sandbox athlete's activities as the sandbox serves them (same ids
+    and starts): the generator with the server's seed and anchor."""
+    from nunis_ingest.transform import start_epoch
+    from strava_sandbox.data import generate_dataset
+    from strava_sandbox.export import write_export
+    from tests.conftest import SANDBOX_ACTIVITIES, SANDBOX_ATHLETES, SANDBOX_SEED
+
+    athlete = sandbox.athletes()[athlete_index]
+    served = {int(a["id"]): a for a in sandbox.truth(int(athlete["id"]))}
+    probe = generate_dataset(SANDBOX_SEED, SANDBOX_ATHLETES, SANDBOX_ACTIVITIES, 10**9)
+    first = probe.athletes[athlete_index].activities[0]
+    anchor = 10**9 + int(start_epoch(served[first.id]) or 0) - first.start
+    folder.mkdir(parents=True, exist_ok=True)
+    truth = write_export(
+        folder,
+        seed=SANDBOX_SEED,
+        athletes=SANDBOX_ATHLETES,
+        activities=SANDBOX_ACTIVITIES,
+        anchor=anchor,
+        athlete_index=athlete_index,
+        **kw,
+    )
+    assert set(truth.activities) == set(served)
+    return truth
