@@ -50,7 +50,7 @@ def import_export(path: str, athlete_id: int | None, wait: float) -> None:
 
         client = storage.Client(project=rt.settings.project)
     console = Console(stderr=True)
-    with Progress(console=console, transient=True) as progress:
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("reading the export", total=None)
 
         def started(athlete: int, kind: str) -> None:

@@ -131,8 +131,8 @@ def run_import(
     """Import the export at ``path`` (zip, folder or ``gs://``); see the module docstring."""
     try:
         with open_source(path, storage_client) as export:
-            athlete = resolve_athlete(export, athlete_id)
             kind = _kind(export)
+            athlete = resolve_athlete(export, athlete_id)
             if on_start is not None:
                 on_start(athlete, kind)
             run_id = new_run_id(now())
