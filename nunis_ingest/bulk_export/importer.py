@@ -107,8 +107,9 @@ def acquire(lease: Lease, wait: float, now: Callable[[], float]) -> None:
             return
         except LeaseHeld as held:
             if time.monotonic() >= deadline:
+                what = str(held).split(" Fix: ")[0]
                 raise ExportError(
-                    f"athlete {lease.athlete_id} is being loaded by another run: {held} "
+                    f"athlete {lease.athlete_id} is being loaded by another run: {what} "
                     f"The import waited {wait:.0f} s and wrote nothing.",
                     athlete_id=lease.athlete_id,
                     action="run the import again once that run has finished.",

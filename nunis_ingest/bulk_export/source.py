@@ -154,8 +154,13 @@ class Export:
         return min(found, key=lambda e: (e.name.count("/"), e.name)) if found else None
 
     def lookup(self, filename: str) -> Entry | None:
-        """The file a CSV row names (relative to the folder of ``activities.csv``)."""
-        return self.top.find(self.base + filename.strip())
+        """The file a CSV row names (relative to the folder of ``activities.csv``; a name
+        written with backslashes, as on Windows, finds the file too)."""
+        name = filename.strip()
+        found = self.top.find(self.base + name)
+        if found is None and "\\" in name:
+            found = self.top.find(self.base + name.replace("\\", "/"))
+        return found
 
     def open(self, entry: Entry) -> IO[bytes]:
         """``entry``'s bytes as a bounded, buffered stream."""

@@ -148,3 +148,19 @@ def test_an_import_that_lost_its_lease_stops_before_writing(tmp_path, rt, sandbo
         run_import(str(tmp_path / "export"), rt.warehouse, rt.store, on_file=on_file,
                    now=lambda: clock[0])  # fmt: skip
     assert rt.warehouse.count_activities(aid) == 0
+
+
+def test_an_import_that_cannot_get_the_lease_says_so_in_one_line(tmp_path, rt, sandbox):
+    from nunis_ingest.errors import ExportError
+
+    athlete = sandbox.athletes()[0]
+    aid = int(athlete["id"])
+    export_of_served(tmp_path / "export", sandbox, damage=False)
+    Lease(rt.store, aid, "a-long-sync", sandbox.clock(), 600).acquire()
+    with pytest.raises(ExportError) as failed:
+        run_import(str(tmp_path / "export"), rt.warehouse, rt.store, wait=0.3)
+    text = str(failed.value)
+    assert "a-long-sync" in text
+    assert text.count("Fix:") == 1
+    assert "run the import again once that run has finished" in text
+    assert rt.warehouse.count_activities(aid) == 0
