@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 from rich.console import Console
@@ -10,6 +11,7 @@ from rich.progress import Progress
 
 from nunis_ingest import cli_errors
 from nunis_ingest.bulk_export.importer import WAIT_SECONDS, run_import
+from nunis_ingest.errors import ExportError
 from nunis_ingest.runtime import get_runtime
 
 EXIT_PARTIAL = 3
@@ -20,6 +22,20 @@ HELP_EPILOG = (
     "(each is listed on stderr with the reason; importing again retries them); 1 nothing "
     "was imported (the message says why and what to do); 2 usage error."
 )
+
+
+def _storage_client(path: str, project: str | None) -> Any:
+    try:
+        from google.cloud import storage
+
+        return storage.Client(project=project)
+    except Exception as error:  # no gcp extra, no credentials, no project
+        raise ExportError(
+            f"{path}: cannot reach Cloud Storage ({type(error).__name__}).",
+            action="run on the gcp backend (NUNIS_BACKEND=gcp, NUNIS_PROJECT) with "
+            "credentials (gcloud auth application-default login), or download the zip and "
+            "import the local file.",
+        ) from None
 
 
 @click.command("import", epilog=HELP_EPILOG)
@@ -46,9 +62,7 @@ def import_export(path: str, athlete_id: int | None, wait: float) -> None:
     rt = get_runtime()
     client = None
     if path.startswith("gs://"):
-        from google.cloud import storage
-
-        client = storage.Client(project=rt.settings.project)
+        client = _storage_client(path, rt.settings.project)
     console = Console(stderr=True)
     with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("reading the export", total=None)

@@ -30,6 +30,8 @@ for _names in (
     for _number, _name in enumerate(_names.split(), start=1):
         _MONTHS.setdefault(_name, _number)
 _MONTHS.update({"mrz": 3, "fév": 2, "fevr": 2, "févr": 2, "déc": 12, "sept": 9, "fev": 2})
+_PM = {"pm", "p", "오후", "午後", "下午"}
+_AM = {"am", "a", "오전", "午前", "上午"}
 _WORD = re.compile(r"[^\W\d_]+")
 _NUMBER = re.compile(r"\d{1,9}")
 _ID = re.compile(r"[0-9]{1,19}")
@@ -54,9 +56,9 @@ def parse_date(text: str) -> datetime | None:
     month: int | None = None
     pm = am = False
     for word in _WORD.findall(lowered):
-        if word in ("pm", "p"):
+        if word in _PM:
             pm = True
-        elif word in ("am", "a"):
+        elif word in _AM:
             am = True
         elif month is None:
             month = _MONTHS.get(word) or _MONTHS.get(word[:4]) or _MONTHS.get(word[:3])

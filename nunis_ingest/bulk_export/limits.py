@@ -44,6 +44,9 @@ MAX_LAPS = 10_000
 MAX_XML_DEPTH = 64
 """Element nesting in a GPX or TCX file (real ones nest 6 to 9 deep)."""
 
+MAX_TAG_BYTES = 1 * MiB
+"""Bytes of one XML tag with its attributes (real ones: under 200)."""
+
 MAX_TEXT_CHARS = 4096
 """Characters kept of one XML text value or one CSV value of a file (longer: cut)."""
 

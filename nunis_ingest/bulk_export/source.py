@@ -247,11 +247,20 @@ def open_source(path: str, storage_client: Any = None) -> _Closing:
 
 def _gcs(path: str, client: Any) -> tuple[Export, list[Any]]:
     bucket, _, name = path[5:].partition("/")
+    if not bucket or not name:
+        raise FileNotFoundError(2, "name the zip object (gs://bucket/path/export.zip)", path)
+    from google.api_core import exceptions as gexc
+
     if client is None:
         from google.cloud import storage
 
         client = storage.Client()
-    blob = client.bucket(bucket).get_blob(name)
+    try:
+        blob = client.bucket(bucket).get_blob(name)
+    except gexc.NotFound:
+        blob = None
+    except gexc.Forbidden as refused:
+        raise BadExport(f"{path}: Cloud Storage refused access ({refused.message})") from None
     if blob is None:
         raise FileNotFoundError(2, "no such object in Cloud Storage", path)
     handle = blob.open("rb", chunk_size=8 * 1024 * 1024)

@@ -26,6 +26,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from nunis_ingest.bulk_export.csv_headers import UnknownHeader
 from nunis_ingest.bulk_export.csv_rows import BadRow, CsvRows, to_activity
 from nunis_ingest.bulk_export.csv_text import Lines
 from nunis_ingest.bulk_export.files import kind_of
@@ -35,6 +36,7 @@ from nunis_ingest.bulk_export.report import ImportReport
 from nunis_ingest.bulk_export.source import Export
 from nunis_ingest.bulk_export.track import Track
 from nunis_ingest.bulk_export.writer import LAPS, STREAMS, Detail, Writer
+from nunis_ingest.errors import ExportError
 from nunis_ingest.ports import ObjectStore, Warehouse
 from nunis_ingest.transform import to_row
 
@@ -62,8 +64,18 @@ class StravaImport:
     def run(self) -> ImportReport:
         assert self.export.csv is not None
         report, athlete = self.report, self.athlete_id
-        lines = Lines(self.export.open(self.export.csv))
-        rows = CsvRows(lines)
+        try:
+            lines = Lines(self.export.open(self.export.csv))
+            rows = CsvRows(lines)
+        except UnknownHeader:
+            raise
+        except Exception as error:  # a zip member that cannot be inflated, for one
+            raise ExportError(
+                f"{self.export.label}: activities.csv cannot be read "
+                f"({type(error).__name__}: {error}).",
+                action="unzip the export with another tool and import the folder, or "
+                "download the export again.",
+            ) from None
         mapping = rows.mapping
         report.language = mapping.language
         if mapping.positional:
@@ -78,7 +90,19 @@ class StravaImport:
         self.need = {t: {a for a, _ in self.warehouse.fetch_unenriched(athlete, t)}
                      for t in (LAPS, STREAMS)}  # fmt: skip
         self.loaded: set[int] = set()
-        for row in rows:
+        reading = iter(rows)
+        while True:
+            try:
+                row = next(reading)
+            except StopIteration:
+                break
+            except Exception as error:  # the rest of the file is damaged: keep what was read
+                report.problem(
+                    "activities.csv",
+                    f"unreadable after {report.rows} rows "
+                    f"({type(error).__name__}: {error}); the rest was not read",
+                )
+                break  # fmt: skip
             report.rows += 1
             try:
                 activity = to_activity(row, athlete)

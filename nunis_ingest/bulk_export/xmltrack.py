@@ -7,7 +7,8 @@ in 64 KB pieces and only the current point is held, so memory is one point plus 
 
 Hostile XML is refused with the reason: any ``<!DOCTYPE`` (GPX and TCX never have one,
 and without it there are no entities to expand, so no XXE and no entity bomb), nesting
-deeper than ``limits.MAX_XML_DEPTH``; a text value is cut at ``limits.MAX_TEXT_CHARS``.
+deeper than ``limits.MAX_XML_DEPTH``, a tag longer than ``limits.MAX_TAG_BYTES`` (expat would
+hold it whole); a text value is cut at ``limits.MAX_TEXT_CHARS``.
 Spaces before ``<?xml`` (Strava's TCX files have them) are skipped.
 """
 
@@ -18,7 +19,7 @@ from datetime import datetime
 from typing import IO
 from xml.parsers import expat
 
-from nunis_ingest.bulk_export.limits import MAX_TEXT_CHARS, MAX_XML_DEPTH
+from nunis_ingest.bulk_export.limits import MAX_TAG_BYTES, MAX_TEXT_CHARS, MAX_XML_DEPTH
 from nunis_ingest.bulk_export.track import Lap, Track, UnreadableFile, num, utc
 
 CHUNK = 64 * 1024
@@ -71,6 +72,17 @@ def _local(tag: str) -> str:
         if len(_LOCAL) < 4096:
             _LOCAL[tag] = name
     return name
+
+
+def _open_tag(data: bytes, inside: int) -> int:
+    """Bytes of the tag still open after ``data`` (expat holds a whole start tag, every
+    attribute of it, before it calls us: a tag may not grow without bound)."""
+    lt, gt = data.rfind(b"<"), data.rfind(b">")
+    if lt > gt:
+        return len(data) - lt
+    if gt >= 0:
+        return 0
+    return inside + len(data) if inside else 0
 
 
 def parse_time(text: str) -> datetime | None:
@@ -141,7 +153,11 @@ class _Reader:
             while first and not first.lstrip(_LEADING):
                 first = stream.read(CHUNK)  # a file of nothing but spaces, read in pieces
             data = first.lstrip(_LEADING)
+            inside = 0  # bytes of a tag still open ('<' seen, no '>' yet)
             while data:
+                inside = _open_tag(data, inside)
+                if inside > MAX_TAG_BYTES:
+                    raise UnreadableFile(f"{kind}: a tag longer than {MAX_TAG_BYTES:,} bytes")
                 self.parser.Parse(data, False)
                 data = stream.read(CHUNK)
             self.parser.Parse(b"", True)

@@ -136,3 +136,18 @@ def test_activity_type_labels_become_sport_types(language):
     for sport, label in TYPE_LABELS[language].items():
         assert sport_type(label) == sport
     assert sport_type("Nordic Walking (new)") == "Nordic Walking (new)"  # kept, not dropped
+
+
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("2018. 9. 12. 오후 3:02:23", "2018-09-12T15:02:23+00:00"),
+        ("2018年9月12日 15:02:23", "2018-09-12T15:02:23+00:00"),
+        ("12 de set. de 2018 15:02:23", "2018-09-12T15:02:23+00:00"),
+        ("Sep 12, 2018, 3:02:23\u202fPM", "2018-09-12T15:02:23+00:00"),
+    ],
+)
+def test_dates_in_languages_read_by_position(text, iso):
+    parsed = parse_date(text)
+    assert parsed is not None
+    assert parsed.isoformat() == iso

@@ -299,3 +299,30 @@ def test_any_activities_csv_loads_what_it_can_or_says_why(tmp_path_factory, body
         assert report.inserted + report.problem_count <= report.rows
         return
     assert "Fix:" in failed
+
+
+def test_a_tag_without_end_is_refused_before_expat_holds_it(tmp_path):
+    huge = b'<?xml version="1.0"?><gpx creator="' + b"x" * (3 << 20) + b'"></gpx>'
+    with pytest.raises(UnreadableFile, match="a tag longer than"):
+        parse_stream("x.gpx", io.BytesIO(huge))
+    spaces = (
+        b"<gpx>" + b" " * (3 << 20) + b"<trk><trkseg><trkpt lat='1' lon='2'/></trkseg></trk></gpx>"
+    )
+    assert len(parse_stream("x.gpx", io.BytesIO(spaces))) == 1  # long text is not a tag
+
+
+def test_an_activities_csv_damaged_in_the_middle_keeps_the_rows_before(tmp_path):
+    rows = [(1000 + i, "") for i in range(3000)]
+    path = _zip(tmp_path / "x.zip", {})
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("activities.csv", csv_for(rows))
+    raw = bytearray(path.read_bytes())
+    middle = len(raw) // 2
+    raw[middle : middle + 40] = bytes(40)
+    path.write_bytes(bytes(raw))
+    duck = Duck(tmp_path / "wh")
+    report = duck.run(path, athlete_id=ATHLETE)
+    assert 0 < report.inserted < len(rows)
+    assert report.problems[-1][0] == "activities.csv"
+    assert "the rest was not read" in report.problems[-1][1]
+    assert duck.warehouse.count_activities(ATHLETE) == report.inserted
