@@ -163,3 +163,29 @@ def test_twins_start_within_a_minute_and_are_within_a_few_percent(start, dt, dis
         assert found is None
     if abs(dt) <= TWIN_SECONDS and distance >= 100 and abs(ratio - 1) <= 0.04:
         assert found == a
+
+
+def test_a_webhook_create_of_a_files_twin_removes_the_file_copy(tmp_path, rt, sandbox, sync):
+    """The activity was recorded on a watch, imported from its file, and uploaded to
+    Strava later: the webhook's create loads Strava's row and the file copy goes."""
+    import datetime as dt
+
+    from nunis_ingest.webhook.process import process
+    from tests.webhook.helpers import event_context, event_of
+
+    athlete = sandbox.athletes()[0]
+    aid = register(rt, athlete)
+    sync(aid, "all")
+    [ride] = recorded(1, seed=99)
+    watch_folder(tmp_path / "watch", [ride], platform="wahoo_fitness")
+    assert run_files(tmp_path / "watch", rt, aid).inserted == 1
+    assert len([i for i in rt.warehouse.fetch_activity_hashes(aid) if i < 0]) == 1
+    start = dt.datetime.fromtimestamp(ride.start + 4, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    made = sandbox.add_activity(aid, start_date=start, distance=ride.summary["distance"] * 0.99,
+                                name="Uploaded later")  # fmt: skip
+    event = event_of("create", int(made["id"]), aid, int(sandbox.clock()))
+    [outcome] = process([event], event_context(rt, sandbox))
+    assert outcome.action == "loaded"
+    ids = set(rt.warehouse.fetch_activity_hashes(aid))
+    assert int(made["id"]) in ids
+    assert not [i for i in ids if i < 0]
