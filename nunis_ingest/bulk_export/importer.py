@@ -73,8 +73,9 @@ def resolve_athlete(export: Export, given: int | None) -> int:
         )
     athlete = named if named is not None else given
     if athlete is None:
+        why = "no profile.csv" if export.profile is None else "no athlete id in its profile.csv"
         raise ExportError(
-            f"{export.label} does not say whose activities it holds (no profile.csv).",
+            f"{export.label} does not say whose activities it holds ({why}).",
             action="add --athlete ID (the Strava athlete id they belong to).",
         )
     return athlete
