@@ -5,7 +5,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo demo-cloud bundle-check test check lint types bench local-gcp venv clean
+.PHONY: demo demo-cloud bundle-check test test-deps test-bundle test-pytest test-unit coverage \
+	check lint types bench local-gcp venv clean checkov-venv
 
 venv: $(STAMP)
 
@@ -35,13 +36,36 @@ demo-import: $(STAMP)
 bundle-check: local-gcp
 	$(PY) scripts/bundle.py check
 
-## make test: the bundle check, checkov over infra/, then every test, with the local
-## BigQuery and Cloud Storage stand-ins required
-test: bundle-check checkov browser
-	NUNIS_REQUIRE_GCP=1 $(PY) -m pytest -q $(PYTEST_ARGS)
+## make test: install what the tests need (side by side), then run the bundle check and
+## every test side by side (pytest on PYTEST_WORKERS processes, in random order, each
+## with its own sandbox and stand-ins). Stand-ins are required: a missing one fails.
+PYTEST_WORKERS ?= 4
+test:
+	@$(MAKE) --no-print-directory -j4 test-deps
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-bundle test-pytest
+
+test-deps: local-gcp checkov-venv browser
+
+test-bundle:
+	$(PY) scripts/bundle.py check
+
+test-pytest:
+	NUNIS_REQUIRE_GCP=1 $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist worksteal \
+	  --durations=15 --durations-min=1 $(PYTEST_ARGS)
+
+## make test-unit: the tests that need no sandbox, no stand-in and no subprocess (seconds)
+test-unit: $(STAMP)
+	$(PY) -m pytest -q -n 2 -m "not integration" $(PYTEST_ARGS)
+
+## make coverage: every test under coverage.py; prints what no test reaches
+coverage: test-deps
+	NUNIS_REQUIRE_GCP=1 $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist worksteal \
+	  --cov=nunis_ingest --cov=main --cov-report=term-missing:skip-covered $(PYTEST_ARGS)
 
 browser:
-	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null)
+	@{ command -v chromium && command -v chromedriver; } >/dev/null || \
+	  (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null)
+	@chromium --version && chromedriver --version
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
@@ -65,9 +89,12 @@ clean:
 	rm -rf demo-data .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 ## make checkov: static security checks of infra/ (checkov in its own venv under .local-gcp/)
+## (tests/deploy/test_infra.py runs the same scan inside make test)
 CHECKOV_VENV := .local-gcp/venv-checkov
-checkov:
-	$(CHECKOV_VENV)/bin/checkov --version >/dev/null 2>&1 || { rm -rf $(CHECKOV_VENV) && $(PYTHON) -m venv $(CHECKOV_VENV) && $(CHECKOV_VENV)/bin/pip install --quiet checkov==3.3.30; }
+checkov-venv:
+	@$(CHECKOV_VENV)/bin/checkov --version >/dev/null 2>&1 || { rm -rf $(CHECKOV_VENV) && $(PYTHON) -m venv $(CHECKOV_VENV) && $(CHECKOV_VENV)/bin/pip install --quiet checkov==3.3.30; }
+
+checkov: checkov-venv
 	CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(CHECKOV_VENV)/bin/checkov -d infra --framework terraform --quiet --compact --skip-download
 
 .PHONY: checkov

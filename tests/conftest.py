@@ -11,6 +11,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +26,39 @@ SANDBOX_SEED = 7
 ISOLATED_PREFIXES = ("NUNIS_", "STRAVA_", "GOOGLE_", "GCLOUD_", "CLOUDSDK_")
 ISOLATED_SUFFIXES = ("_EMULATOR_HOST",)
 ISOLATED_LOGGERS = ("", "nunis_ingest")
+
+
+INTEGRATION_FIXTURES = frozenset(
+    {
+        "sandbox",
+        "sandbox_server",
+        "gcs_endpoint",
+        "bigquery_endpoint",
+        "pubsub_endpoint",
+        "gcs_client",
+        "bigquery_client",
+    }
+)
+PROCESS_WORDS = ("subprocess", "Popen", "cli_run", "SandboxServer", "--png")
+END_TO_END_FOLDERS = frozenset({"e2e", "export", "gcp", "simulate", "reliability"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark ``integration`` every test that needs a server or starts a process: one that
+    uses the sandbox or a Google stand-in (directly or as an adapter parameter), whose
+    module starts processes, or that lives in an end-to-end folder. ``make test-unit``
+    runs the rest, with nothing to start."""
+    starts_processes: dict[Path, bool] = {}
+    for item in items:
+        path = Path(str(item.fspath))
+        if path not in starts_processes:
+            text = path.read_text(encoding="utf-8") if path.suffix == ".py" else ""
+            starts_processes[path] = any(word in text for word in PROCESS_WORDS)
+        needs_server = bool(INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())))
+        marked = item.get_closest_marker("gcp") or item.get_closest_marker("pubsub")
+        end_to_end = path.parent.name in END_TO_END_FOLDERS
+        if needs_server or marked or end_to_end or starts_processes[path]:
+            item.add_marker(pytest.mark.integration)
 
 
 def _isolated_env() -> dict[str, str]:

@@ -9,7 +9,8 @@ of the session, and exports the env var for code that builds default clients.
 
 A stand-in that is missing or fails to start makes the test SKIP with the reason, or FAIL
 when NUNIS_REQUIRE_GCP=1 (make test and CI): a green CI must not hide an untested adapter.
-The Pub/Sub emulator only exists where gcloud does, so its absence always skips.
+The Pub/Sub emulator only exists where gcloud does (the Debian 12 image has it): without
+gcloud, pubsub tests skip in a plain pytest run and fail under NUNIS_REQUIRE_GCP=1.
 
 Google libraries are imported inside fixtures: registering this plugin must not break a
 test session on an install without the ``gcp`` extra.
@@ -90,7 +91,7 @@ def bigquery_endpoint() -> Iterator[str]:
 def pubsub_endpoint() -> Iterator[str]:
     """Pub/Sub emulator ``host:port`` (no scheme, as PUBSUB_EMULATOR_HOST wants)."""
     if not os.environ.get("PUBSUB_EMULATOR_HOST") and local_gcp().pubsub_emulator() is None:
-        pytest.skip("gcloud's Pub/Sub emulator is not installed on this machine (no gcloud)")
+        _unavailable("gcloud's Pub/Sub emulator is not installed on this machine (no gcloud)")
     yield from _endpoint("pubsub", "PUBSUB_EMULATOR_HOST")
 
 

@@ -3,7 +3,7 @@ Debian's chromedriver) opens the file offline, every chart draws its marks, the 
 stays clean, and a screenshot is kept (its path printed when the test fails).
 
 ``make test`` installs chromium first (``make browser``); when it is missing here the
-test tries the same install and skips, saying why, only if that fails.
+test tries the same install and fails, saying why, if that fails.
 """
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ def _browser_binaries() -> None:
     if Path(CHROMIUM).exists() and Path(DRIVER).exists():
         return
     if shutil.which("apt-get") is None:
-        pytest.skip(f"{CHROMIUM} is missing and apt-get is not available to install it")
+        pytest.fail(f"{CHROMIUM} is missing and apt-get is not available to install it")
     done = subprocess.run(["sh", "-c", INSTALL], capture_output=True, text=True, timeout=600)
     if done.returncode != 0 or not Path(CHROMIUM).exists():
-        pytest.skip(f"chromium could not be installed ({INSTALL}): {done.stderr[-300:]}")
+        pytest.fail(f"chromium could not be installed ({INSTALL}): {done.stderr[-300:]}")
 
 
 @pytest.fixture
