@@ -21,7 +21,7 @@ from nunis_ingest.bulk_export.track import Track
 from nunis_ingest.ports import DetailRows, Row, Warehouse
 
 BATCH_ACTIVITIES = 500
-BATCH_POINTS = 50_000
+BATCH_POINTS = 20_000
 LAPS, STREAMS = "activity_laps", "activity_streams"
 
 
