@@ -59,7 +59,7 @@ def read_track(
                 )
     except Exception as error:  # one bad file never stops an import
         reason = _reason(error)
-        if activities_only and reason.endswith(NOT_ACTIVITIES):
+        if reason.endswith(NOT_ACTIVITIES):  # well-formed, nothing recorded in it
             report.skipped += 1
         else:
             report.problem(entry.name, reason)

@@ -25,7 +25,8 @@ class ImportReport:
     laps: int = 0
     points: int = 0
     skipped: int = 0
-    """Files that are not activities (FIT monitoring or settings files, routes)."""
+    """Files with no recording in them (FIT monitoring or settings files, routes, a GPX
+    or TCX without a point)."""
     duplicates: int = 0
     """File activities not loaded because Strava's copy (or the same file) is there."""
     replaced_files: int = 0
@@ -68,7 +69,7 @@ class ImportReport:
         if self.replaced_files:
             parts.append(f"{self.replaced_files} file copies replaced by Strava's")
         if self.skipped:
-            parts.append(f"{self.skipped} files that are not activities skipped")
+            parts.append(f"{self.skipped} files with no recording in them skipped")
         if self.quarantined:
             parts.append(f"{self.quarantined} set aside in quarantine")
         parts.append(f"{self.files} files read: {self.laps} laps, {self.points} stream points")

@@ -102,7 +102,7 @@ class StravaImport:
                     f"unreadable after {report.rows} rows "
                     f"({type(error).__name__}: {error}); the rest was not read",
                 )
-                break  # fmt: skip
+                break
             report.rows += 1
             try:
                 activity = to_activity(row, athlete)

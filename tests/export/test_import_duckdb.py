@@ -82,3 +82,18 @@ def test_templated_exports_read_like_faithful_ones(tmp_path):
     assert report.problem_count == 0
     assert report.inserted == len(truth.activities)
     assert duck.points(truth.athlete_id) == truth.points
+
+
+def test_a_file_with_no_recording_is_skipped_not_a_problem(tmp_path):
+    """An indoor activity's GPX with no point is well formed: its row loads, the file is
+    counted as skipped, and the import exits clean."""
+    truth = write_export(tmp_path / "export", activities=12, anchor=ANCHOR, damage=False)
+    activity_id, name = next((i, n) for i, n in truth.files.items() if n.endswith(".gpx"))
+    (tmp_path / "export" / name).write_bytes(
+        b'<?xml version="1.0"?><gpx creator="StravaGPX"><trk><trkseg></trkseg></trk></gpx>'
+    )
+    duck = Duck(tmp_path / "wh")
+    report = duck.run(tmp_path / "export")
+    assert (report.skipped, report.problem_count) == (1, 0)
+    assert activity_id in duck.activities(truth.athlete_id)
+    assert activity_id not in duck.points(truth.athlete_id)
