@@ -16,6 +16,7 @@ Strava's; one that Strava brings later replaces it (``twins.drop_file_twins``).
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -82,9 +83,10 @@ class FilesImport:
         self.on_file()
         report.files += 1
         base = entry.name.rsplit("/", 1)[-1]
-        track = read_track(
+        where = hashlib.sha256(entry.name.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+        track = read_track(  # archived as <digest of its path>-<name>: names repeat in folders
             self.export, entry, self.store, self.athlete_id, report,
-            archive_as=f"files/{base}", activities_only=True,
+            archive_as=f"{where}-{base}", activities_only=True,
         )  # fmt: skip
         if track is None:
             return

@@ -181,20 +181,33 @@ class Export:
                 continue
             try:
                 inner = self._open_nested(entry)
-            except (UnreadableFile, BadExport) as error:
-                yield Entry(entry.name, None, str(error))
+            except Exception as error:  # a damaged or oversized part: one problem, not fatal
+                why = (
+                    str(error)
+                    if isinstance(error, UnreadableFile | BadExport)
+                    else (f"{type(error).__name__}: {error}")
+                )
+                yield Entry(entry.name, None, why[:300])
                 continue
-            yield from self.walk(depth + 1, inner)
+            try:
+                yield from self.walk(depth + 1, inner)
+            finally:  # one part on disk at a time
+                inner.close()
+                self._temps.pop().close()
 
     def _open_nested(self, entry: Entry) -> _Zip:
         temp = tempfile.TemporaryFile(prefix="nunis-export-")  # noqa: SIM115 - closed in close()
         self._temps.append(temp)
-        assert entry.opener is not None
-        with entry.opener() as raw:
-            bounded = Bounded(raw, limits.MAX_NESTED_ZIP_BYTES, self.budget, "the nested zip")
-            shutil.copyfileobj(io.BufferedReader(bounded), temp, 1024 * 1024)
-        temp.seek(0)
-        inner = _Zip(temp, entry.name, prefix=entry.name + "/")
+        try:
+            assert entry.opener is not None
+            with entry.opener() as raw:
+                bounded = Bounded(raw, limits.MAX_NESTED_ZIP_BYTES, self.budget, "the nested zip")
+                shutil.copyfileobj(io.BufferedReader(bounded), temp, 1024 * 1024)
+            temp.seek(0)
+            inner = _Zip(temp, entry.name, prefix=entry.name + "/")
+        except BaseException:
+            self._temps.pop().close()
+            raise
         self._nested.append(inner)
         return inner
 
