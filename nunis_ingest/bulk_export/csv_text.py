@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from typing import IO
 
 from nunis_ingest.bulk_export.limits import MAX_CSV_LINE
+from nunis_ingest.bulk_export.streams import Joined
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
@@ -50,7 +51,7 @@ class Lines:
         else:
             if len(head) >= 4 and head[1] == 0 and head[3] == 0 and head[0] and head[2]:
                 self.encoding = "utf-16-le"  # "Unicode text" saved without its mark
-        self._lines = self._read(_Prefixed(head, raw))
+        self._lines = self._read(Joined(head, raw))
 
     def __iter__(self) -> Iterator[str]:
         return self
@@ -98,23 +99,3 @@ def sniff_delimiter(header_line: str) -> str:
     counts = [(header_line.count(d), -i, d) for i, d in enumerate(DELIMITERS)]
     best = max(counts)
     return best[2] if best[0] else ","
-
-
-class _Prefixed(io.RawIOBase):
-    """``raw`` with ``head`` (bytes already read from it) put back in front."""
-
-    def __init__(self, head: bytes, raw: IO[bytes]) -> None:
-        self._head, self._raw = head, raw
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        if self._head:
-            n = min(len(buffer), len(self._head))
-            buffer[:n] = self._head[:n]
-            self._head = self._head[n:]
-            return n
-        data = self._raw.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)

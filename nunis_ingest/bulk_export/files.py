@@ -13,59 +13,18 @@ from __future__ import annotations
 import gzip
 import io
 import zlib
-from typing import IO, Protocol
+from typing import IO
 
 from nunis_ingest.bulk_export.fit import parse_fit
 from nunis_ingest.bulk_export.limits import MAX_ARCHIVE_BYTES as MAX_HELD_BYTES
 from nunis_ingest.bulk_export.limits import MAX_FILE_BYTES
+from nunis_ingest.bulk_export.streams import Bounded, Budget, Joined
 from nunis_ingest.bulk_export.track import Track, UnreadableFile
 from nunis_ingest.bulk_export.xmltrack import parse_gpx, parse_tcx
 
 __all__ = ["Bounded", "Budget", "UnreadableFile", "kind_of", "parse_stream"]
 
 KINDS = ("fit", "gpx", "tcx")
-
-
-class Readable(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
-
-
-class Budget:
-    """Bytes the whole import may still inflate (``limits.inflate_budget``)."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.left = total
-
-    def take(self, n: int) -> None:
-        self.left -= n
-        if self.left < 0:
-            raise UnreadableFile(
-                f"the export inflates past {self.total:,} bytes in all (a zip bomb?): "
-                "this file and the rest were not read"
-            )
-
-
-class Bounded(io.RawIOBase):
-    """A read-only stream that refuses to go past ``limit`` bytes (and counts them)."""
-
-    def __init__(self, raw: Readable, limit: int, budget: Budget | None, what: str) -> None:
-        self.raw, self.limit, self.budget, self.what = raw, limit, budget, what
-        self.count = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self.raw.read(min(len(buffer), self.limit + 1 - self.count) or 1)
-        n = len(data)
-        self.count += n
-        if self.count > self.limit:
-            raise UnreadableFile(f"{self.what} inflates past {self.limit:,} bytes (refused)")
-        if self.budget is not None:
-            self.budget.take(n)
-        buffer[:n] = data
-        return n
 
 
 def kind_of(name: str) -> tuple[str | None, bool]:
@@ -84,28 +43,8 @@ def _fit(stream: IO[bytes], activities_only: bool) -> Track:
     head = stream.read(MAX_HELD_BYTES + 1)
     if len(head) <= MAX_HELD_BYTES:
         return parse_fit(io.BytesIO(head), stop_unless_activity=activities_only, data=head)
-    rest = io.BufferedReader(_Joined(head, stream))
+    rest = io.BufferedReader(Joined(head, stream))
     return parse_fit(rest, stop_unless_activity=activities_only)
-
-
-class _Joined(io.RawIOBase):
-    """``head`` (bytes already read) then the rest of ``stream``."""
-
-    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
-        self.head, self.stream = memoryview(head), stream
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        if self.head:
-            n = min(len(buffer), len(self.head))
-            buffer[:n] = self.head[:n]
-            self.head = self.head[n:]
-            return n
-        data = self.stream.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
 
 def parse_stream(

@@ -22,46 +22,25 @@ from typing import Any
 
 from nunis_ingest.bulk_export import twins
 from nunis_ingest.bulk_export.files import kind_of
-from nunis_ingest.bulk_export.ids import Start, file_activity_id, identity, split_starts
+from nunis_ingest.bulk_export.ids import Start, file_activity_id, identity
+from nunis_ingest.bulk_export.importing import Importing
 from nunis_ingest.bulk_export.platforms import INDOOR_SUB_SPORTS, platform_of, sport_type
 from nunis_ingest.bulk_export.reading import fill_from_track, read_track
 from nunis_ingest.bulk_export.report import ImportReport
-from nunis_ingest.bulk_export.source import Entry, Export
+from nunis_ingest.bulk_export.source import Entry
 from nunis_ingest.bulk_export.track import Track
-from nunis_ingest.bulk_export.writer import LAPS, STREAMS, Detail, Writer
-from nunis_ingest.ports import ObjectStore, Warehouse
+from nunis_ingest.bulk_export.writer import LAPS, STREAMS, Detail
 from nunis_ingest.transform import to_row
 
 GARMIN_FOLDER = "DI_CONNECT/"
 _PLACEHOLDER_ID = 1
 
 
-class FilesImport:
-    def __init__(
-        self,
-        export: Export,
-        warehouse: Warehouse,
-        store: ObjectStore,
-        writer: Writer,
-        *,
-        on_file: Any = None,
-    ) -> None:
-        self.export, self.warehouse, self.store, self.writer = export, warehouse, store, writer
-        self.athlete_id, self.report = writer.athlete_id, writer.report
-        self.on_file = on_file or (lambda: None)
-        self.seen_at = datetime.now(UTC)
-
+class FilesImport(Importing):
     def run(self) -> ImportReport:
         report = self.report
         report.kind, report.language = "files", ""
-        stored = self.warehouse.fetch_activity_starts(self.athlete_id)
-        self.known = {row[0] for row in stored}
-        self.strava, _files = split_starts(stored)
-        self.need = {
-            t: {a for a, _ in self.warehouse.fetch_unenriched(self.athlete_id, t)}
-            for t in (LAPS, STREAMS)
-        }
-        self.loaded: set[int] = set()
+        self.strava, _files = self.read_stored()
         for entry in self.export.walk():
             recording = kind_of(entry.name)[0] is not None
             if entry.opener is None and not recording and entry.name.casefold().endswith(".zip"):
@@ -119,9 +98,7 @@ class FilesImport:
             )
         else:
             row = self._row(aid, track, start, source, entry.name)
-        trail = {"source": source, "run_id": self.writer.run_id,
-                 "loaded_at": self.seen_at.isoformat()}  # fmt: skip
-        self.writer.add(row, Detail(aid, track, start.isoformat(), tables, trail))
+        self.writer.add(row, Detail(aid, track, start.isoformat(), tables, self.trail(source)))
 
     def _row(
         self, aid: int, track: Track, start: datetime, source: str, name: str

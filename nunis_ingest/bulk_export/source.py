@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from nunis_ingest.bulk_export import limits
-from nunis_ingest.bulk_export.files import Bounded, Budget, UnreadableFile
+from nunis_ingest.bulk_export.streams import Bounded, Budget
+from nunis_ingest.bulk_export.track import UnreadableFile
 
 CSV_NAME = "activities.csv"
 PROFILE_NAME = "profile.csv"

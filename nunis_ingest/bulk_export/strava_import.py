@@ -30,37 +30,17 @@ from nunis_ingest.bulk_export.csv_headers import UnknownHeader
 from nunis_ingest.bulk_export.csv_rows import BadRow, CsvRows, to_activity
 from nunis_ingest.bulk_export.csv_text import Lines
 from nunis_ingest.bulk_export.files import kind_of
-from nunis_ingest.bulk_export.ids import Start, split_starts
+from nunis_ingest.bulk_export.ids import Start
+from nunis_ingest.bulk_export.importing import Importing
 from nunis_ingest.bulk_export.reading import fill_from_track, read_track
 from nunis_ingest.bulk_export.report import ImportReport
-from nunis_ingest.bulk_export.source import Export
 from nunis_ingest.bulk_export.track import Track
-from nunis_ingest.bulk_export.writer import LAPS, STREAMS, Detail, Writer
+from nunis_ingest.bulk_export.writer import LAPS, STREAMS, Detail
 from nunis_ingest.errors import ExportError
-from nunis_ingest.ports import ObjectStore, Warehouse
 from nunis_ingest.transform import to_row
 
 
-class StravaImport:
-    def __init__(
-        self,
-        export: Export,
-        warehouse: Warehouse,
-        store: ObjectStore,
-        writer: Writer,
-        *,
-        on_file: Any = None,
-    ) -> None:
-        self.export, self.warehouse, self.store, self.writer = export, warehouse, store, writer
-        self.athlete_id, self.report = writer.athlete_id, writer.report
-        self.on_file = on_file or (lambda: None)
-        self.seen_at = datetime.now(UTC)
-        self.trail = {
-            "source": "export",
-            "run_id": writer.run_id,
-            "loaded_at": self.seen_at.isoformat(),
-        }
-
+class StravaImport(Importing):
     def run(self) -> ImportReport:
         assert self.export.csv is not None
         report, athlete = self.report, self.athlete_id
@@ -84,12 +64,7 @@ class StravaImport:
                 f"{', '.join(list(mapping.names.values())[:3])}); the activity id, date and "
                 "file name were read by position (columns 1, 2 and 13), the rest from the files"
             )
-        stored = self.warehouse.fetch_activity_starts(athlete)
-        self.known = {row[0] for row in stored}
-        _strava, self.file_starts = split_starts(stored)
-        self.need = {t: {a for a, _ in self.warehouse.fetch_unenriched(athlete, t)}
-                     for t in (LAPS, STREAMS)}  # fmt: skip
-        self.loaded: set[int] = set()
+        _strava, self.file_starts = self.read_stored()
         reading = iter(rows)
         while True:
             try:
@@ -158,9 +133,9 @@ class StravaImport:
         detail = None
         if track is not None and len(track):
             detail = Detail(aid, track, str(row["start_date"]) if row else _iso(activity),
-                            tables, self.trail)  # fmt: skip
+                            tables, self.trail("export"))  # fmt: skip
         elif track is not None:  # laps only (a TCX without track points)
-            detail = Detail(aid, track, _iso(activity), (LAPS,), self.trail)
+            detail = Detail(aid, track, _iso(activity), (LAPS,), self.trail("export"))
         self.writer.add(row, detail)
 
     def _track(self, name: str) -> Track | None:
