@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .PHONY: demo demo-cloud bundle-check test test-deps test-bundle test-pytest test-unit coverage \
-	check lint types bench local-gcp venv clean checkov-venv
+	check lint types bench local-gcp venv clean checkov-venv provider-schema infra-bundle
 
 venv: $(STAMP)
 
@@ -38,13 +38,14 @@ bundle-check: local-gcp
 
 ## make test: install what the tests need (side by side), then run the bundle check and
 ## every test side by side (pytest on PYTEST_WORKERS processes, in random order, each
-## with its own sandbox and stand-ins). Stand-ins are required: a missing one fails.
+## with its own sandbox and stand-ins). Stand-ins are required: a missing one fails; the
+## deploy checks need gcloud and the google provider's schema (provider-schema).
 PYTEST_WORKERS ?= 4
 test:
 	@$(MAKE) --no-print-directory -j4 test-deps
 	@$(MAKE) --no-print-directory -j2 --output-sync=target test-bundle test-pytest
 
-test-deps: local-gcp checkov-venv browser
+test-deps: local-gcp checkov-venv browser provider-schema
 
 test-bundle:
 	$(PY) scripts/bundle.py check
@@ -61,6 +62,16 @@ test-unit: $(STAMP)
 coverage: test-deps
 	NUNIS_REQUIRE_GCP=1 $(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist worksteal \
 	  --cov=nunis_ingest --cov=main --cov-report=term-missing:skip-covered $(PYTEST_ARGS)
+
+## make provider-schema: the Terraform google provider's schema (a wheel's jsii assembly),
+## into .local-gcp/provider-schema/, for tests/deploy/test_provider_schema.py
+provider-schema: $(STAMP)
+	$(PY) -m tests.deploy.provider_schema
+
+## make infra-bundle: the zip Terraform deploys (infra/.build/bundle.zip), made only once the
+## checks Cloud Build runs before a deploy have passed
+infra-bundle: bundle-check check
+	$(PY) scripts/bundle.py zip infra/.build/bundle.zip
 
 browser:
 	@{ command -v chromium && command -v chromedriver; } >/dev/null || \

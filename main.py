@@ -18,7 +18,8 @@ from nunis_ingest import events
 from nunis_ingest.athletes import AthleteRepo
 from nunis_ingest.budget import planner
 from nunis_ingest.errors import decide
-from nunis_ingest.fanout import fan_out
+from nunis_ingest.fanout import fan_out, tick_kind
+from nunis_ingest.onboard.enrolment import Enrolment
 from nunis_ingest.runtime import get_runtime
 from nunis_ingest.sync import run_sync
 from nunis_ingest.webhook.model import QueuedEvent
@@ -38,6 +39,14 @@ def ingest(cloud_event: Any) -> None:
             fields |= {"athlete_id": request.event.owner_id, "kind": "webhook_event"}
             process([request], runtime.context())
             return
+        if isinstance(request, Enrolment):  # the onboarding page's hand-over
+            from nunis_ingest.onboard.enroll import apply_and_load
+
+            fields |= {"athlete_id": request.athlete_id, "kind": "enroll", "mode": "all"}
+            loaded = apply_and_load(runtime, request)
+            if loaded is not None:
+                log.info(loaded.summary(), extra={"json_fields": fields | loaded.log_fields()})
+            return
         fields |= {
             "athlete_id": request.athlete_id,
             "mode": request.mode,
@@ -53,7 +62,8 @@ def ingest(cloud_event: Any) -> None:
         # one job for every athlete; the publisher is built only for that fan-out
         if request.athlete_id is None and (publisher := runtime.ingest_publisher) is not None:
             choose = planner.chooser(runtime, request.mode, request.force, time.time)
-            ids = fan_out(request, AthleteRepo(runtime.store), publisher, choose)
+            kind = tick_kind(runtime.store, runtime.settings.webhook_subscription_id)
+            ids = fan_out(request, AthleteRepo(runtime.store), publisher, choose, kind=kind)
             log.info("fanned out to %d athletes", len(ids), extra={"json_fields": fields})
             return
         report = run_sync(request, runtime.context())
@@ -68,6 +78,9 @@ def ingest(cloud_event: Any) -> None:
         if decision.retry:
             log.warning("will retry: %s", decision.message, extra={"json_fields": fields})
             raise
+        if decision.expected:  # e.g. a `new` poll meeting a held lease: covered, not failed
+            log.info("acknowledged: %s", decision.message, extra={"json_fields": fields})
+            return
         log.error("acknowledged without retry: %s", decision.message, extra={"json_fields": fields})
 
 
@@ -89,7 +102,10 @@ def onboard(request: Any) -> Any:
 
 @functions_framework.http  # type: ignore[untyped-decorator]
 def drain_events(request: Any) -> Any:
-    """Cloud Scheduler, every minute: webhook events from the pull subscription, batched."""
+    """Cloud Scheduler, every minute (a POST): webhook events from the pull subscription,
+    batched. Anything but a POST drains nothing."""
+    if request.method != "POST":
+        return {"error": "drain_events answers Cloud Scheduler's POST only"}, 405
     from nunis_ingest.webhook.pull import run
 
     return run(get_runtime())

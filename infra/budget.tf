@@ -1,6 +1,7 @@
 # A monthly budget on the project: mails at 50, 90 and 100 % (it warns; it never stops
 # spending). Needs a billing role on the billing account, which a project Owner may lack.
 resource "google_billing_budget" "nunis" {
+  provider        = google.billing
   count           = var.billing_account == "" ? 0 : 1
   billing_account = var.billing_account
   display_name    = "Nunis Ingest"

@@ -1,5 +1,5 @@
-# The three functions from the bundle (storage.tf), their invoker bindings, and the
-# dead-letter policy on each Eventarc subscription.
+# The functions from the bundle (storage.tf), their invoker bindings, and the dead-letter
+# policy on the ingest function's Eventarc subscription.
 
 locals {
   function_env = {
@@ -14,6 +14,7 @@ locals {
     bucket = google_storage_bucket.source.name
     object = google_storage_bucket_object.bundle.name
   }
+  docker_repository = google_artifact_registry_repository.functions.id
 }
 
 resource "google_cloudfunctions2_function" "ingest" {
@@ -21,9 +22,10 @@ resource "google_cloudfunctions2_function" "ingest" {
   name     = var.function_name
   location = var.region
   build_config {
-    runtime         = "python312" # the version make bundle-check runs
-    entry_point     = "ingest"
-    service_account = google_service_account.build.id
+    runtime           = "python312" # the version make bundle-check runs
+    entry_point       = "ingest"
+    service_account   = google_service_account.build.id
+    docker_repository = local.docker_repository
     source {
       storage_source {
         bucket = local.bundle_source.bucket
@@ -57,17 +59,21 @@ resource "google_cloudfunctions2_function" "ingest" {
     google_secret_manager_secret_iam_member.runtime_reads_client_secret,
     google_project_iam_member.build,
     google_storage_bucket_iam_member.build_reads_source,
+    google_artifact_registry_repository_iam_member.build_pushes_images,
   ]
 }
 
+# The events drain (main.drain_events): HTTP, private, one instance at a time, called
+# every minute by Cloud Scheduler as the trigger account (scheduler.tf).
 resource "google_cloudfunctions2_function" "events" {
   count    = local.webhook_fns
   name     = var.events_function_name
   location = var.region
   build_config {
-    runtime         = "python312"
-    entry_point     = "ingest"
-    service_account = google_service_account.build.id
+    runtime           = "python312"
+    entry_point       = "drain_events"
+    service_account   = google_service_account.build.id
+    docker_repository = local.docker_repository
     source {
       storage_source {
         bucket = local.bundle_source.bucket
@@ -76,12 +82,15 @@ resource "google_cloudfunctions2_function" "events" {
     }
   }
   service_config {
-    available_memory      = var.memory
-    timeout_seconds       = 540
-    max_instance_count    = var.max_instances
-    service_account_email = google_service_account.runtime.email
-    ingress_settings      = "ALLOW_INTERNAL_ONLY"
-    environment_variables = local.function_env
+    available_memory                 = var.memory
+    timeout_seconds                  = 540
+    max_instance_count               = 1
+    max_instance_request_concurrency = 1
+    service_account_email            = google_service_account.runtime.email
+    ingress_settings                 = "ALLOW_INTERNAL_ONLY" # Cloud Scheduler counts as internal
+    environment_variables = merge(local.function_env, {
+      NUNIS_EVENTS_SUBSCRIPTION = var.events_subscription
+    })
     secret_environment_variables {
       key        = "STRAVA_CLIENT_SECRET"
       project_id = var.project_id
@@ -89,17 +98,11 @@ resource "google_cloudfunctions2_function" "events" {
       version    = "latest"
     }
   }
-  event_trigger {
-    trigger_region        = var.region
-    event_type            = "google.cloud.pubsub.topic.v1.messagePublished"
-    pubsub_topic          = google_pubsub_topic.events[0].id
-    retry_policy          = "RETRY_POLICY_RETRY"
-    service_account_email = google_service_account.trigger.email
-  }
   depends_on = [
     google_secret_manager_secret_iam_member.runtime_reads_client_secret,
     google_project_iam_member.build,
     google_storage_bucket_iam_member.build_reads_source,
+    google_artifact_registry_repository_iam_member.build_pushes_images,
   ]
 }
 
@@ -109,9 +112,10 @@ resource "google_cloudfunctions2_function" "webhook" {
   name     = var.webhook_function_name
   location = var.region
   build_config {
-    runtime         = "python312"
-    entry_point     = "webhook"
-    service_account = google_service_account.build.id
+    runtime           = "python312"
+    entry_point       = "webhook"
+    service_account   = google_service_account.build.id
+    docker_repository = local.docker_repository
     source {
       storage_source {
         bucket = local.bundle_source.bucket
@@ -150,10 +154,12 @@ resource "google_cloudfunctions2_function" "webhook" {
     google_secret_manager_secret_iam_member.webhook_reads_path_secret,
     google_project_iam_member.build,
     google_storage_bucket_iam_member.build_reads_source,
+    google_artifact_registry_repository_iam_member.build_pushes_images,
   ]
 }
 
-# Invoker bindings: Eventarc's trigger account on each Pub/Sub-triggered function.
+# Invoker bindings: the trigger account on the Pub/Sub-triggered function (Eventarc) and
+# on the events drain (Cloud Scheduler's OIDC token).
 resource "google_cloud_run_v2_service_iam_member" "trigger_invokes_ingest" {
   count    = local.functions
   project  = var.project_id
@@ -184,9 +190,11 @@ resource "google_cloud_run_v2_service_iam_member" "webhook_public" {
   member   = "allUsers"
 }
 
-# The dead-letter policy on each Eventarc-created subscription. The provider cannot manage
-# a subscription Eventarc owns, so this runs gcloud (needed where terraform runs); it is
-# re-run whenever the trigger is replaced (a new trigger has a new subscription).
+# The dead-letter policy on the ingest function's Eventarc-created subscription. The
+# provider cannot manage a subscription Eventarc owns, so this runs gcloud (needed where
+# terraform runs); it re-runs whenever the trigger is replaced (a new trigger has a new
+# subscription). Pub/Sub's service agent holds the subscriber role on the project
+# (pubsub.tf), which the forwarding needs.
 resource "terraform_data" "ingest_dead_letter" {
   count            = local.functions
   triggers_replace = [google_cloudfunctions2_function.ingest[0].event_trigger[0].trigger, var.max_delivery_attempts, var.min_retry_delay, var.max_retry_delay]
@@ -200,29 +208,10 @@ resource "terraform_data" "ingest_dead_letter" {
         --dead-letter-topic='${google_pubsub_topic.dead_letter.id}' \
         --max-delivery-attempts=${var.max_delivery_attempts} \
         --min-retry-delay=${var.min_retry_delay} --max-retry-delay=${var.max_retry_delay}
-      gcloud pubsub subscriptions add-iam-policy-binding "$sub" --project='${var.project_id}' \
-        --member='${local.pubsub_agent}' --role=roles/pubsub.subscriber
     EOT
   }
-  depends_on = [google_pubsub_topic_iam_member.agent_publishes_dead_letters]
-}
-
-resource "terraform_data" "events_dead_letter" {
-  count            = local.webhook_fns
-  triggers_replace = [google_cloudfunctions2_function.events[0].event_trigger[0].trigger, var.max_delivery_attempts, var.min_retry_delay, var.max_retry_delay]
-  provisioner "local-exec" {
-    interpreter = ["bash", "-c"]
-    command     = <<-EOT
-      set -euo pipefail
-      sub="$(gcloud eventarc triggers describe '${google_cloudfunctions2_function.events[0].event_trigger[0].trigger}' \
-        --location='${var.region}' --project='${var.project_id}' --format='value(transport.pubsub.subscription)')"
-      gcloud pubsub subscriptions update "$sub" --project='${var.project_id}' \
-        --dead-letter-topic='${google_pubsub_topic.events_dead_letter[0].id}' \
-        --max-delivery-attempts=${var.max_delivery_attempts} \
-        --min-retry-delay=${var.min_retry_delay} --max-retry-delay=${var.max_retry_delay}
-      gcloud pubsub subscriptions add-iam-policy-binding "$sub" --project='${var.project_id}' \
-        --member='${local.pubsub_agent}' --role=roles/pubsub.subscriber
-    EOT
-  }
-  depends_on = [google_pubsub_topic_iam_member.agent_publishes_event_dead_letters]
+  depends_on = [
+    google_pubsub_topic_iam_member.agent_publishes_dead_letters,
+    google_project_iam_member.agent_acknowledges_dead_letters,
+  ]
 }

@@ -6,11 +6,11 @@ resource "google_service_account" "runtime" {
   depends_on   = [google_project_service.apis]
 }
 
-# Eventarc pushes each Pub/Sub message as this account; its only role is roles/run.invoker
-# on the Pub/Sub-triggered functions (functions.tf).
+# Eventarc pushes each Pub/Sub message, and Cloud Scheduler calls the events drain, as this
+# account; its only role is roles/run.invoker on those functions (functions.tf).
 resource "google_service_account" "trigger" {
   account_id   = var.trigger_account
-  display_name = "Nunis Ingest Eventarc trigger"
+  display_name = "Nunis Ingest invoker"
   depends_on   = [google_project_service.apis]
 }
 
@@ -23,18 +23,17 @@ resource "google_service_account" "webhook" {
   depends_on   = [google_project_service.apis]
 }
 
-# Builds the functions' images (Cloud Functions' build_config.service_account), and runs
-# cloudbuild.yaml if you also use that path.
+# Builds the functions' images (Cloud Functions' build_config.service_account). Terraform
+# deploys the functions itself, so this account needs no deploy role here.
 resource "google_service_account" "build" {
   account_id   = var.build_account
-  display_name = "Nunis Ingest build and deploy"
+  display_name = "Nunis Ingest deploy"
   depends_on   = [google_project_service.apis]
 }
 
 resource "google_project_iam_member" "build" {
   for_each = toset([
     "roles/logging.logWriter",
-    "roles/artifactregistry.writer",
   ])
   project = var.project_id
   role    = each.value

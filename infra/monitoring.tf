@@ -1,5 +1,7 @@
-# Alerts: failed runs (log-based metric), dead letters waiting, scheduler failures, webhook
-# 5xx. They notify the e-mail channel when alert_email is set.
+# Alerts: one google_monitoring_alert_policy per file of alerts/ (alerts/webhook/ with the
+# webhook, alerts/onboard/ with onboarding): the files deployment-guide.md step 10 gives to
+# `gcloud alpha monitoring policies create --policy-from-file`, with the same names filled
+# in. Three log-based metrics feed them. They notify the e-mail channel when alert_email is set.
 
 resource "google_monitoring_notification_channel" "email" {
   count        = var.alert_email == "" ? 0 : 1
@@ -13,6 +15,25 @@ resource "google_monitoring_notification_channel" "email" {
 
 locals {
   channels = google_monitoring_notification_channel.email[*].id
+  alert_names = {
+    REGION           = var.region
+    FUNCTION         = var.function_name
+    EVENTS_FUNCTION  = var.events_function_name
+    WEBHOOK_FUNCTION = var.webhook_function_name
+    ONBOARD_FUNCTION = var.onboard_function_name
+    DLQ_SUB          = var.dead_letter_subscription
+    EVENTS_DLQ_SUB   = var.events_dead_letter_subscription
+    EVENTS_SUB       = var.events_subscription
+  }
+  alert_files = concat(
+    tolist(fileset("${path.module}/alerts", "*.yaml")),
+    var.webhook ? tolist(fileset("${path.module}/alerts", "webhook/*.yaml")) : [],
+    var.onboard ? tolist(fileset("${path.module}/alerts", "onboard/*.yaml")) : [],
+  )
+  alerts = {
+    for f in local.alert_files :
+    trimsuffix(f, ".yaml") => yamldecode(templatefile("${path.module}/alerts/${f}", local.alert_names))
+  }
 }
 
 resource "google_logging_metric" "failed_runs" {
@@ -29,7 +50,7 @@ resource "google_logging_metric" "failed_runs" {
 resource "google_logging_metric" "scheduler_failures" {
   name        = "nunis-scheduler-failures"
   description = "Cloud Scheduler jobs that could not publish"
-  filter      = "resource.type=\"cloud_scheduler_job\" AND severity>=ERROR"
+  filter      = "resource.type=\"cloud_scheduler_job\" AND severity>=ERROR AND resource.labels.job_id!=\"${var.events_job}\""
   metric_descriptor {
     metric_kind = "DELTA"
     value_type  = "INT64"
@@ -37,81 +58,51 @@ resource "google_logging_metric" "scheduler_failures" {
   depends_on = [google_project_service.apis]
 }
 
-resource "google_monitoring_alert_policy" "failed_runs" {
-  display_name          = "Nunis: failed runs"
-  combiner              = "OR"
-  notification_channels = local.channels
-  conditions {
-    display_name = "a run failed in the last 10 minutes"
-    condition_threshold {
-      filter          = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.failed_runs.name}\" AND resource.type=\"cloud_run_revision\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0
-      duration        = "0s"
-      aggregations {
-        alignment_period   = "600s"
-        per_series_aligner = "ALIGN_DELTA"
-      }
-    }
+resource "google_logging_metric" "stale_athletes" {
+  name        = "nunis-stale-athletes"
+  description = "Athletes without a successful run for a day (a line per tick and athlete)"
+  filter      = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${var.function_name}\" AND jsonPayload.kind=\"stale_athlete\""
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
   }
+  depends_on = [google_project_service.apis]
 }
 
-resource "google_monitoring_alert_policy" "dead_letters" {
-  display_name          = "Nunis: dead letters waiting"
-  combiner              = "OR"
+resource "google_monitoring_alert_policy" "alerts" {
+  for_each              = local.alerts
+  display_name          = each.value.displayName
+  combiner              = each.value.combiner
   notification_channels = local.channels
-  conditions {
-    display_name = "messages in a dead-letter subscription"
-    condition_threshold {
-      filter          = "metric.type=\"pubsub.googleapis.com/subscription/num_undelivered_messages\" AND resource.type=\"pubsub_subscription\" AND resource.labels.subscription_id=one_of(\"${var.dead_letter_subscription}\", \"${var.events_dead_letter_subscription}\")"
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0
-      duration        = "300s"
-      aggregations {
-        alignment_period   = "300s"
-        per_series_aligner = "ALIGN_MAX"
+  documentation {
+    content   = each.value.documentation.content
+    mime_type = each.value.documentation.mimeType
+  }
+  dynamic "conditions" {
+    for_each = each.value.conditions
+    content {
+      display_name = conditions.value.displayName
+      condition_threshold {
+        filter          = conditions.value.conditionThreshold.filter
+        comparison      = conditions.value.conditionThreshold.comparison
+        threshold_value = conditions.value.conditionThreshold.thresholdValue
+        duration        = conditions.value.conditionThreshold.duration
+        dynamic "aggregations" {
+          for_each = conditions.value.conditionThreshold.aggregations
+          content {
+            alignment_period     = aggregations.value.alignmentPeriod
+            per_series_aligner   = aggregations.value.perSeriesAligner
+            cross_series_reducer = lookup(aggregations.value, "crossSeriesReducer", null)
+          }
+        }
       }
     }
   }
-}
-
-resource "google_monitoring_alert_policy" "scheduler_failures" {
-  display_name          = "Nunis: scheduler failures"
-  combiner              = "OR"
-  notification_channels = local.channels
-  conditions {
-    display_name = "a scheduler job failed"
-    condition_threshold {
-      filter          = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.scheduler_failures.name}\" AND resource.type=\"cloud_scheduler_job\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0
-      duration        = "0s"
-      aggregations {
-        alignment_period   = "3600s"
-        per_series_aligner = "ALIGN_DELTA"
-      }
-    }
-  }
-}
-
-resource "google_monitoring_alert_policy" "webhook_5xx" {
-  count                 = local.webhook
-  display_name          = "Nunis: webhook 5xx"
-  combiner              = "OR"
-  notification_channels = local.channels
-  conditions {
-    display_name = "the webhook answered 5xx more than twice in 10 minutes"
-    condition_threshold {
-      filter          = "metric.type=\"run.googleapis.com/request_count\" AND resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${var.webhook_function_name}\" AND metric.labels.response_code_class=\"5xx\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = 2
-      duration        = "0s"
-      aggregations {
-        alignment_period   = "600s"
-        per_series_aligner = "ALIGN_DELTA"
-      }
-    }
-  }
+  depends_on = [
+    google_logging_metric.failed_runs,
+    google_logging_metric.scheduler_failures,
+    google_logging_metric.stale_athletes,
+  ]
 }
 
 # Cloud Run's request log records the URL path, i.e. the webhook's path secret (and the

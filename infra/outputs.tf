@@ -23,6 +23,7 @@ output "service_accounts" {
     trigger = google_service_account.trigger.email
     build   = google_service_account.build.email
     webhook = one(google_service_account.webhook[*].email)
+    onboard = one(google_service_account.onboard[*].email)
   }
 }
 
@@ -32,6 +33,7 @@ output "secrets_to_fill" {
     [google_secret_manager_secret.client_secret.secret_id],
     google_secret_manager_secret.verify_token[*].secret_id,
     google_secret_manager_secret.path_secret[*].secret_id,
+    google_secret_manager_secret.onboard_secret[*].secret_id,
   )
 }
 

@@ -1,6 +1,6 @@
 # Topics, dead-letter topics and the subscriptions that keep dead letters (7 days) for
-# docs/runbook.md. The dead-letter policy itself sits on each function's Eventarc
-# subscription (functions.tf), which Eventarc creates and names.
+# docs/runbook.md, and the events drain's pull subscription. The dead-letter policy of the
+# ingest trigger sits on its Eventarc subscription (functions.tf), which Eventarc names.
 
 resource "google_pubsub_topic" "ingest" {
   #checkov:skip=CKV_GCP_83:Google-managed encryption; the messages hold athlete ids and modes only
@@ -49,18 +49,56 @@ resource "google_pubsub_subscription" "events_dead_letter" {
   }
 }
 
-# Pub/Sub's service agent forwards dead letters: publisher on each dead-letter topic.
+# The events drain (main.drain_events) pulls from here; its own dead-letter policy.
+resource "google_pubsub_subscription" "events_drain" {
+  count                      = local.webhook
+  name                       = var.events_subscription
+  topic                      = google_pubsub_topic.events[0].id
+  message_retention_duration = "604800s"
+  ack_deadline_seconds       = 600
+  expiration_policy {
+    ttl = ""
+  }
+  dead_letter_policy {
+    dead_letter_topic     = google_pubsub_topic.events_dead_letter[0].id
+    max_delivery_attempts = var.max_delivery_attempts
+  }
+  retry_policy {
+    minimum_backoff = var.min_retry_delay
+    maximum_backoff = var.max_retry_delay
+  }
+  depends_on = [google_pubsub_topic_iam_member.agent_publishes_event_dead_letters]
+}
+
+resource "google_pubsub_subscription_iam_member" "runtime_drains_events" {
+  count        = local.webhook
+  subscription = google_pubsub_subscription.events_drain[0].name
+  role         = "roles/pubsub.subscriber"
+  member       = "serviceAccount:${google_service_account.runtime.email}"
+}
+
+# Pub/Sub's service agent forwards dead letters: publisher on each dead-letter topic, and
+# subscriber on the subscriptions it takes them from (Eventarc's is named by Eventarc).
 resource "google_pubsub_topic_iam_member" "agent_publishes_dead_letters" {
-  topic  = google_pubsub_topic.dead_letter.name
-  role   = "roles/pubsub.publisher"
-  member = local.pubsub_agent
+  topic      = google_pubsub_topic.dead_letter.name
+  role       = "roles/pubsub.publisher"
+  member     = local.pubsub_agent
+  depends_on = [terraform_data.pubsub_agent]
 }
 
 resource "google_pubsub_topic_iam_member" "agent_publishes_event_dead_letters" {
-  count  = local.webhook
-  topic  = google_pubsub_topic.events_dead_letter[0].name
-  role   = "roles/pubsub.publisher"
-  member = local.pubsub_agent
+  count      = local.webhook
+  topic      = google_pubsub_topic.events_dead_letter[0].name
+  role       = "roles/pubsub.publisher"
+  member     = local.pubsub_agent
+  depends_on = [terraform_data.pubsub_agent]
+}
+
+resource "google_project_iam_member" "agent_acknowledges_dead_letters" {
+  project    = var.project_id
+  role       = "roles/pubsub.subscriber"
+  member     = local.pubsub_agent
+  depends_on = [terraform_data.pubsub_agent]
 }
 
 # The fan-out: the function publishes one message per athlete to its own topic.

@@ -8,18 +8,20 @@ resource "google_storage_bucket" "data" {
   public_access_prevention    = "enforced" # it holds refresh tokens
   force_destroy               = false      # never lose the archive by accident
 
-  # Raw archive (archive/) to colder classes; never deleted: it is how tables are rebuilt.
+  # lifecycle.json (the guide uses it too): the raw archive (archive/) to colder classes,
+  # never deleted (it is how tables are rebuilt); the web onboarding's used
+  # invites and unclaimed hand-overs (onboard/) deleted once they can no longer matter.
   dynamic "lifecycle_rule" {
     for_each = jsondecode(file("${path.module}/lifecycle.json")).rule
     content {
       action {
         type          = lifecycle_rule.value.action.type
-        storage_class = lifecycle_rule.value.action.storageClass
+        storage_class = lookup(lifecycle_rule.value.action, "storageClass", null)
       }
       condition {
         age                   = lifecycle_rule.value.condition.age
         matches_prefix        = lifecycle_rule.value.condition.matchesPrefix
-        matches_storage_class = lifecycle_rule.value.condition.matchesStorageClass
+        matches_storage_class = lookup(lifecycle_rule.value.condition, "matchesStorageClass", null)
       }
     }
   }
@@ -32,7 +34,9 @@ resource "google_storage_bucket_iam_member" "runtime_objects" {
   member = "serviceAccount:${google_service_account.runtime.email}"
 }
 
-# The function bundle: the repository minus .gcloudignore's exclusions (and infra/ itself).
+# The function bundle: the zip `make infra-bundle` writes (scripts/bundle.py zip) once
+# `make bundle-check check` passed, the same gate as the Cloud Build route. Its files are
+# exactly what `gcloud functions deploy` uploads (tests/deploy/test_upload.py).
 resource "google_storage_bucket" "source" {
   #checkov:skip=CKV_GCP_62:build inputs only; no access logs needed
   #checkov:skip=CKV_GCP_78:each bundle is a new object named by its hash; old ones expire
@@ -59,30 +63,17 @@ resource "google_storage_bucket_iam_member" "build_reads_source" {
 }
 
 locals {
-  # .gcloudignore, one pattern a line; a bare name also matches at any depth.
-  ignore_lines = [
-    for line in split("\n", file("${path.module}/../.gcloudignore")) :
-    trimsuffix(trimspace(line), "/")
-    if trimspace(line) != "" && !startswith(trimspace(line), "#") && !startswith(trimspace(line), "!")
-  ]
-  bundle_excludes = distinct(concat(
-    ["infra", "infra/**"],
-    local.ignore_lines,
-    [for p in local.ignore_lines : "${p}/**"],
-    [for p in local.ignore_lines : "**/${p}" if !strcontains(p, "/")],
-    [for p in local.ignore_lines : "**/${p}/**" if !strcontains(p, "/")],
-  ))
-}
-
-data "archive_file" "bundle" {
-  type        = "zip"
-  source_dir  = "${path.module}/.."
-  output_path = "${path.module}/.build/bundle.zip"
-  excludes    = local.bundle_excludes
+  bundle_zip = "${path.module}/.build/bundle.zip"
 }
 
 resource "google_storage_bucket_object" "bundle" {
-  name   = "bundle-${data.archive_file.bundle.output_md5}.zip"
+  name   = "bundle-${fileexists(local.bundle_zip) ? filemd5(local.bundle_zip) : "missing"}.zip"
   bucket = google_storage_bucket.source.name
-  source = data.archive_file.bundle.output_path
+  source = local.bundle_zip
+  lifecycle {
+    precondition {
+      condition     = fileexists(local.bundle_zip)
+      error_message = "infra/.build/bundle.zip is missing: run `make infra-bundle` first (it runs the checks, then zips the function bundle)."
+    }
+  }
 }

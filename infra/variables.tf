@@ -1,5 +1,6 @@
 # Defaults are the names in names.json (tests/deploy checks they agree, and agree with
-# cloudbuild.yaml and deployment-guide.md). Only project_id and strava_client_id are required.
+# cloudbuild-deploy.yaml and deployment-guide.md). Only project_id and strava_client_id
+# are required.
 
 variable "project_id" {
   type        = string
@@ -41,7 +42,7 @@ variable "deploy_functions" {
 variable "webhook" {
   type        = bool
   default     = false
-  description = "Also the webhook receiver, the events topic and its consumer."
+  description = "Also the webhook receiver, the events topic, its pull subscription and the events drain."
 }
 
 variable "webhook_subscription_id" {
@@ -88,6 +89,23 @@ variable "events_topic" {
 variable "events_dead_letter_topic" {
   type    = string
   default = "nunis-webhook-events-dead-letter"
+}
+
+variable "events_subscription" {
+  type        = string
+  default     = "nunis-webhook-events-drain"
+  description = "The pull subscription the events drain empties."
+}
+
+variable "events_job" {
+  type    = string
+  default = "nunis-events-drain"
+}
+
+variable "repository" {
+  type        = string
+  default     = "nunis-functions"
+  description = "Artifact Registry repository of the functions' images (with a cleanup policy)."
 }
 
 variable "events_dead_letter_subscription" {
@@ -143,7 +161,7 @@ variable "all_job" {
 variable "new_schedule" {
   type        = string
   default     = "*/15 * * * *"
-  description = "With the webhook live, e.g. \"17 3 * * *\" (a daily reconcile)."
+  description = "Keep it at 15 minutes with webhooks too: the tick picks the athletes that are due."
 }
 
 variable "all_schedule" {

@@ -224,6 +224,26 @@ def athlete_list() -> None:
         sys.exit(cli_errors.EXIT_FAILED)
 
 
+@athlete.command("enable")
+@click.argument("athlete_id", type=click.IntRange(1, 2**63 - 1))
+def athlete_enable(athlete_id: int) -> None:
+    """Poll this athlete again (and load what they missed at the next run)."""
+    _set_enabled(athlete_id, True)
+
+
+@athlete.command("disable")
+@click.argument("athlete_id", type=click.IntRange(1, 2**63 - 1))
+def athlete_disable(athlete_id: int) -> None:
+    """Stop polling this athlete; connecting again does not turn them back on."""
+    _set_enabled(athlete_id, False)
+
+
+def _set_enabled(athlete_id: int, enabled: bool) -> None:
+    repo = AthleteRepo(_runtime().store)
+    repo.save_config(replace(repo.load_config(athlete_id), enabled=enabled))
+    click.echo(f"Athlete {athlete_id} {'enabled' if enabled else 'disabled'}.")
+
+
 @athlete.command("remove")
 @click.argument("athlete_id", type=click.IntRange(1, 2**63 - 1))
 @click.option("--purge", is_flag=True, help="Also delete the athlete's warehouse rows and archive.")

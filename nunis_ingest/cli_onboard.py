@@ -1,16 +1,21 @@
-"""``nunis-ingest onboard serve``: the web onboarding page on this machine."""
+"""``nunis-ingest onboard``: invite athletes, and serve the onboarding page on this machine."""
 
 from __future__ import annotations
 
 import logging
 import signal
 import threading
+import time
+from datetime import UTC, datetime
 from types import FrameType
 
 import click
 from werkzeug.serving import WSGIRequestHandler
 
+from nunis_ingest.onboard.invites import DEFAULT_DAYS, MAX_DAYS, PARAMETER, mint
+from nunis_ingest.onboard.state import MIN_SECRET_LENGTH
 from nunis_ingest.runtime import get_runtime
+from nunis_ingest.settings import load_settings
 
 log = logging.getLogger("nunis_ingest.onboard")
 
@@ -25,7 +30,42 @@ class _QuietHandler(WSGIRequestHandler):
 
 @click.group()
 def onboard() -> None:
-    """Web onboarding: athletes connect their Strava account in the browser."""
+    """Web onboarding: invited athletes connect their Strava account in the browser."""
+
+
+@onboard.command()
+@click.option(
+    "--days",
+    type=click.IntRange(1, MAX_DAYS),
+    default=DEFAULT_DAYS,
+    show_default=True,
+    help="How long the invite stays valid.",
+)
+@click.option("--url", default=None, help="The page's address (default NUNIS_ONBOARD_URL).")
+def invite(days: int, url: str | None) -> None:
+    """Print an invite link, once: it lets one athlete connect, until it expires."""
+    from urllib.parse import urlencode
+
+    settings = load_settings()
+    secret = settings.onboard_secret or ""
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise click.ClickException(
+            f"NUNIS_ONBOARD_SECRET is not set or shorter than {MIN_SECRET_LENGTH} characters. "
+            "Fix: set it to the page's secret (deployment-guide.md step 12)."
+        )
+    base = (url or settings.onboard_url or "").rstrip("/")
+    if not base.startswith(("https://", "http://")):
+        raise click.ClickException(
+            "The page's address is unknown. Fix: set NUNIS_ONBOARD_URL or pass --url."
+        )
+    minted = mint(secret, time.time(), days)
+    expires = datetime.fromtimestamp(minted.expires_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    click.echo(f"{base}/?{urlencode({PARAMETER: minted.token})}")
+    click.echo(
+        f"Invite {minted.id}: one connection, until {expires}. Send it to the athlete; it is "
+        "not stored anywhere.",
+        err=True,
+    )
 
 
 @onboard.command()

@@ -224,6 +224,8 @@ class Decision:
     error_class: str
     message: str
     athlete_id: int | None = None
+    expected: bool = False
+    """Acknowledged and not a failure: the case is covered (logged at INFO, no alert)."""
 
     @property
     def kind(self) -> str:
@@ -247,6 +249,7 @@ def decide(exc: BaseException, *, mode: str | None = None) -> Decision:
             type(exc).__name__,
             f"{exc} The run holding the lease or the next poll covers this one.",
             exc.athlete_id,
+            expected=True,
         )
     if isinstance(exc, NunisError):
         return Decision(exc.retriable, type(exc).__name__, str(exc), exc.athlete_id)

@@ -2,9 +2,12 @@
 
 Accepted message bodies (``message.data``, base64 of UTF-8 text):
 
-- a JSON object ``{"athlete_id": 123, "mode": "new" | "all", "force": false}``.
-  ``mode`` is required; ``athlete_id`` (int or digit string) and ``force`` (bool) are
-  optional. **Unknown keys are rejected**: a typo such as ``"athlete": 5`` or
+- a JSON object ``{"athlete_id": 123, "mode": "new" | "all", "force": false, "kind":
+  "poll" | "reconcile"}``. ``mode`` is required; ``athlete_id`` (int or digit string),
+  ``force`` (bool) and ``kind`` are optional. ``kind`` is what the fan-out says the run is
+  for: ``reconcile`` (a live webhook subscription carries the freshness) spends the read
+  budget's reconciliation share, ``poll`` (the default) the polling one.
+  **Unknown keys are rejected**: a typo such as ``"athlete": 5`` or
   ``"froce": true`` would otherwise silently sync the default athlete, or not force;
   acknowledging a clear error is better than running the wrong sync.
 - the text ``load_new`` or ``load_all`` (surrounding whitespace allowed).
@@ -33,13 +36,16 @@ from datetime import datetime
 from typing import Any, Literal, NoReturn
 
 from nunis_ingest.errors import MalformedMessage
+from nunis_ingest.onboard.enrolment import Enrolment, InvalidHandover
+from nunis_ingest.onboard.enrolment import parse_message as parse_enrolment
 from nunis_ingest.transform import parse_timestamp
 from nunis_ingest.webhook.model import InvalidEvent, QueuedEvent
 
 ATHLETE_ID_MAX = 2**63 - 1
 MODES: dict[str, Literal["new", "all"]] = {"new": "new", "all": "all"}
 COMMANDS: dict[str, Literal["new", "all"]] = {"load_new": "new", "load_all": "all"}
-JSON_KEYS = frozenset({"athlete_id", "mode", "force", "details"})
+JSON_KEYS = frozenset({"athlete_id", "mode", "force", "details", "kind"})
+KINDS = {"poll": "pubsub", "reconcile": "reconcile"}  # kind -> SyncRequest.trigger
 
 VALID_MESSAGE = (
     'a valid message body is a JSON object {"athlete_id": 123, "mode": "new" or "all", '
@@ -101,7 +107,7 @@ def parse_pubsub(data: Mapping[str, Any]) -> SyncRequest:
         _reject("event data has no 'message' object (is this a Pub/Sub messagePublished event?)")
     text = _decode_body(message.get("data"))
     attribute_athlete = _attribute_athlete(message.get("attributes"))
-    mode, body_athlete, force, details = _parse_body(text)
+    mode, body_athlete, force, details, trigger = _parse_body(text)
     if body_athlete is not None and attribute_athlete not in (None, body_athlete):
         _reject(
             f"body athlete_id {body_athlete} and attribute athlete_id {attribute_athlete} disagree"
@@ -113,12 +119,14 @@ def parse_pubsub(data: Mapping[str, Any]) -> SyncRequest:
         published_at=_published_at(message),
         force=force,
         details=details,
+        trigger=trigger,
     )
 
 
-def parse_message(data: Mapping[str, Any]) -> SyncRequest | QueuedEvent:
+def parse_message(data: Mapping[str, Any]) -> SyncRequest | QueuedEvent | Enrolment:
     """Like ``parse_pubsub``, but a body ``{"webhook_event": {...}, "received_at": t}``
-    (published by the webhook receiver) gives a ``QueuedEvent`` instead."""
+    (published by the webhook receiver) gives a ``QueuedEvent``, and ``{"kind": "enroll",
+    ...}`` (published by the onboarding page) an ``Enrolment``."""
     if isinstance(data, Mapping):
         message = data.get("message")
         if isinstance(message, Mapping) and isinstance(message.get("data"), str | bytes):
@@ -131,6 +139,11 @@ def parse_message(data: Mapping[str, Any]) -> SyncRequest | QueuedEvent:
                     return QueuedEvent.from_json(doc)
                 except InvalidEvent as error:
                     _reject(f"bad webhook event: {error}")
+            if isinstance(doc, dict) and doc.get("kind") == "enroll":
+                try:
+                    return parse_enrolment(doc)
+                except InvalidHandover as error:
+                    _reject(f"bad enrolment: {error}")
     return parse_pubsub(data)
 
 
@@ -174,10 +187,10 @@ def _decode_body(raw: object) -> str:
         _reject(f"message body is not UTF-8 text: {_snip(body)}")
 
 
-def _parse_body(text: str) -> tuple[Literal["new", "all"], int | None, bool, bool]:
+def _parse_body(text: str) -> tuple[Literal["new", "all"], int | None, bool, bool, str]:
     stripped = text.strip()
     if stripped in COMMANDS:
-        return COMMANDS[stripped], None, False, False
+        return COMMANDS[stripped], None, False, False, "pubsub"
     try:
         parsed = json.loads(stripped)
     except (ValueError, RecursionError) as error:
@@ -198,13 +211,16 @@ def _parse_body(text: str) -> tuple[Literal["new", "all"], int | None, bool, boo
     for name, flag in (("force", force), ("details", details)):
         if not isinstance(flag, bool):
             _reject(f"'{name}' must be true or false, got {_snip(flag)}")
+    kind = parsed.get("kind", "poll")
+    if not isinstance(kind, str) or kind not in KINDS:
+        _reject(f'unknown kind {_snip(kind)} (expected "poll" or "reconcile")')
     athlete: int | None = None
     if parsed.get("athlete_id") is not None:
         try:
             athlete = validate_athlete_id(parsed["athlete_id"])
         except InvalidAthleteId as error:
             _reject(f"in the JSON body, {error}")
-    return MODES[mode], athlete, force, details
+    return MODES[mode], athlete, force, details, KINDS[kind]
 
 
 def _attribute_athlete(attributes: object) -> int | None:

@@ -10,6 +10,11 @@ holds up the others. ``max-instances`` bounds how many run at once.
 With ``choose`` (``budget/planner.py``: the scheduler, for a ``new`` tick) only the
 athletes it picks are published, most urgent first, so the tick spends what the app's
 shared read budget allows (rules in ``budget/schedule.py``).
+
+Every message says its ``kind``: ``reconcile`` when a live webhook subscription carries
+the freshness (the listing only catches what events do not report), else ``poll``. The
+athlete's run then spends the read budget as that kind (``fetch.py``), so reconciliation
+never eats the share that polling or webhook events need.
 """
 
 from __future__ import annotations
@@ -21,9 +26,16 @@ from collections.abc import Callable, Sequence
 from nunis_ingest.athletes import AthleteRepo
 from nunis_ingest.errors import NunisError
 from nunis_ingest.events import SyncRequest
-from nunis_ingest.ports import Queue
+from nunis_ingest.ports import ObjectStore, Queue
 
 log = logging.getLogger(__name__)
+
+
+def tick_kind(store: ObjectStore, subscription_id: int | None) -> str:
+    """``reconcile`` with a live webhook subscription, else ``poll``."""
+    from nunis_ingest.webhook import subscription
+
+    return "poll" if subscription.live_id(store, subscription_id) is None else "reconcile"
 
 
 def fan_out(
@@ -31,6 +43,8 @@ def fan_out(
     repo: AthleteRepo,
     topic: Queue,
     choose: Callable[[Sequence[int]], list[int]] | None = None,
+    *,
+    kind: str = "poll",
 ) -> list[int]:
     """Publish one message per enabled athlete; return their ids (disabled ones skipped).
 
@@ -59,7 +73,12 @@ def fan_out(
             enabled.append(athlete_id)
     published = []
     for athlete_id in enabled if choose is None else choose(enabled):
-        body = {"athlete_id": athlete_id, "mode": request.mode, "force": request.force}
+        body = {
+            "athlete_id": athlete_id,
+            "mode": request.mode,
+            "force": request.force,
+            "kind": kind,
+        }
         if request.details:
             body["details"] = True
         topic.put(json.dumps(body).encode(), attributes={"athlete_id": str(athlete_id)})

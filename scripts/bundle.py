@@ -7,8 +7,9 @@ virtualenv holds far more (the dev extra, an editable install, the repo on ``sys
 so a test that passes there says nothing about the product as it ships. This module
 builds the real thing:
 
-* ``bundle_files``: the repository's files (tracked, plus untracked ones git does not
-  ignore) that survive ``.gcloudignore`` (gitignore semantics, as gcloud applies them);
+* ``bundle_files``: the files of the directory that survive ``.gcloudignore`` (gitignore
+  semantics, walked as gcloud walks it: no git needed, so a ``git archive`` extraction
+  works as well as a clone);
 * ``build_source``: a fresh copy of those files (rebuilt on every call);
 * ``ensure_venv``: a virtualenv on Python 3.12 holding exactly ``requirements.txt``,
   cached under ``.local-gcp/bundle-venv/<hash of requirements.txt + Python version>``;
@@ -36,6 +37,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL = ROOT / ".local-gcp"
@@ -92,28 +94,38 @@ def ignore_patterns(root: Path = ROOT, name: str = ".gcloudignore") -> list[str]
     return patterns
 
 
-def apply_ignore(files: Iterable[str], patterns: list[str]) -> list[str]:
-    """The files (POSIX paths relative to the root) that the patterns do not exclude."""
+def _spec(patterns: list[str]) -> Any:
     import pathspec
 
-    spec = pathspec.GitIgnoreSpec.from_lines(patterns)
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
+def apply_ignore(files: Iterable[str], patterns: list[str]) -> list[str]:
+    """The files (POSIX paths relative to the root) that the patterns do not exclude."""
+    spec = _spec(patterns)
     return sorted(f for f in files if not spec.match_file(f))
 
 
-def repo_files(root: Path = ROOT) -> list[str]:
-    """Tracked files plus untracked ones git does not ignore: what a clone + your edits hold."""
-    out = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=root,
-        capture_output=True,
-        check=True,
-    )
-    names = {n for n in out.stdout.decode().split("\0") if n}
-    return sorted(n for n in names if (root / n).is_file())  # a deleted tracked file is gone
+def upload_files(root: Path, patterns: list[str]) -> list[str]:
+    """What ``gcloud`` uploads from ``root``: a walk of the directory as it is on disk
+    (symlinks followed, no git involved), skipping every excluded directory and file.
+
+    This is gcloud's own rule (``gcloud meta list-files-for-upload`` prints it), so it
+    holds in a clone, in a ``git archive`` extraction (no ``.git``: what Cloud Build
+    receives from the guide) and after a build step has added files to the workspace.
+    """
+    spec = _spec(patterns)
+    found: list[str] = []
+    for folder, dirs, names in os.walk(root, followlinks=True):
+        rel = Path(folder).relative_to(root).as_posix()
+        prefix = "" if rel == "." else f"{rel}/"
+        dirs[:] = sorted(d for d in dirs if not spec.match_file(f"{prefix}{d}/"))
+        found += [f"{prefix}{n}" for n in names if not spec.match_file(f"{prefix}{n}")]
+    return sorted(found)
 
 
 def bundle_files(root: Path = ROOT) -> list[str]:
-    return apply_ignore(repo_files(root), ignore_patterns(root))
+    return upload_files(root, ignore_patterns(root))
 
 
 def build_source(dest: Path, root: Path = ROOT) -> list[str]:
@@ -244,13 +256,48 @@ def main(argv: list[str]) -> int:
     if argv[1:2] == ["files"]:
         print("\n".join(bundle_files()))
         return 0
+    if argv[1:2] == ["zip"] and len(argv) == 3:
+        sys.path.insert(0, str(ROOT))
+        from scripts.source_archive import zip_bundle
+
+        files = bundle_files()
+        print(f"{zip_bundle(Path(argv[2]), files)}: {len(files)} files")
+        return 0
     if argv[1:2] == ["check"]:
         sys.path.insert(0, str(ROOT))
+        from scripts.source_archive import is_git_tree
+
+        if is_git_tree(ROOT):
+            return check_in_archive()
         from scripts.bundle_check import run
 
         return run()
-    print("usage: scripts/bundle.py check | files", file=sys.stderr)
+    print("usage: scripts/bundle.py check | files | zip OUT.zip", file=sys.stderr)
     return 2
+
+
+def check_in_archive() -> int:
+    """``make bundle-check`` in a clone: the same check, run from a ``git archive``
+    extraction of the working tree (no ``.git``), which is what Cloud Build's check step
+    receives from the guide. The extraction shares this checkout's ``.local-gcp/`` (the
+    stand-ins and the bundle venv are cached there) through a link."""
+    from scripts.source_archive import archive_working_tree
+
+    scratch = Path(tempfile.mkdtemp(prefix="nunis-archive-"))  # outside any git tree
+    try:
+        source = scratch / "src"
+        files = archive_working_tree(source)
+        (source / ".local-gcp").symlink_to(_mkdir(LOCAL), target_is_directory=True)
+        print(
+            f"bundle-check: from a git archive extraction of the working tree ({len(files)} files)"
+        )
+        env = {k: v for k, v in os.environ.items() if k not in _LEAKY}
+        script = source / "scripts" / "bundle.py"
+        return subprocess.run(
+            [sys.executable, str(script), "check"], cwd=source, env=env
+        ).returncode
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 READERS = 8
+STALE_HOURS = 24.0  # no successful run for this long: a WARNING line the stale alert counts
 Chooser = Callable[[Sequence[int]], list[int]]
 
 
@@ -62,6 +63,9 @@ def choose(
         reconcile_hours=settings.reconcile_new_hours,
         headroom=Headroom(settings.read_headroom_15min, settings.read_headroom_daily),
     )
+    report_stale(
+        known, now, max(STALE_HOURS, 2 * settings.reconcile_new_hours) if live else STALE_HOURS
+    )
     picks = schedule.pick(known, ledger, policy, now)
     log.info(
         "schedule: %d of %d athletes to list (subscription %s, %d of %d reads used today)",
@@ -72,6 +76,31 @@ def choose(
         ledger.limit_daily,
     )
     return [p.athlete_id for p in picks] + broken
+
+
+def report_stale(known: Sequence[Signals], now: float, hours: float) -> list[int]:
+    """One WARNING line per athlete whose last successful run is older than ``hours``
+    (``kind: stale_athlete``: the log metric nunis-stale-athletes and its alert count them;
+    a day is the default, two reconciliation intervals with a live subscription). An
+    athlete that never succeeded is left to its own failures' alert."""
+    stale = []
+    for signal in known:
+        if signal.last_listed_at is not None and now - signal.last_listed_at > hours * 3600:
+            age = (now - signal.last_listed_at) / 3600
+            log.warning(
+                "athlete %d: no successful run for %.0f hours (status says why)",
+                signal.athlete_id,
+                age,
+                extra={
+                    "json_fields": {
+                        "athlete_id": signal.athlete_id,
+                        "kind": "stale_athlete",
+                        "stale_hours": round(age, 1),
+                    }
+                },
+            )
+            stale.append(signal.athlete_id)
+    return stale
 
 
 def signals_of(repo: AthleteRepo, athlete_id: int, *, live: bool, now: float) -> Signals | None:

@@ -1,27 +1,31 @@
-"""After a good callback: store the athlete's token, enable them, start their first load.
+"""Applying a hand-over (``handover.py``): the athlete's token, config and first load.
 
-The first load is a ``{"athlete_id": id, "mode": "all"}`` message on the function's own
-ingest topic (``NUNIS_INGEST_TOPIC``) when one is set, which is how the deployment runs
-it. With no topic on the local backend it runs in a background thread of this process
-(the local webhook worker only reads webhook events, so the local queue file is no use
-here). On gcp without a topic nothing is started: the next scheduled poll loads them.
+Runs where the bucket is readable: in the ingest function for a ``{"kind": "enroll"}``
+message, or in ``onboard serve`` itself on the local backend. The token is saved, a new
+athlete gets an enabled config, and **an athlete the operator disabled stays disabled**:
+their token is kept (so re-enabling needs no new connection), nothing is loaded, and the
+log says how to re-enable them (``nunis-ingest athlete enable``). A "needs
+re-authorisation" mark is cleared: the token is fresh.
+
+The first full load then runs in the ingest function's own invocation (``apply_and_load``),
+or in a background thread of ``onboard serve`` (``apply_here``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from nunis_ingest.athletes import AthleteConfig, AthleteRepo
-from nunis_ingest.errors import AthleteNotConfigured
+from nunis_ingest.errors import AthleteNotConfigured, MalformedMessage
 from nunis_ingest.events import SyncRequest
-from nunis_ingest.strava.oauth import Token
+from nunis_ingest.onboard import handover
+from nunis_ingest.onboard.enrolment import Enrolment, InvalidHandover
 
 if TYPE_CHECKING:
-    from nunis_ingest.ports import Queue
+    from nunis_ingest.report import RunReport
     from nunis_ingest.runtime import Runtime
 
 log = logging.getLogger("nunis_ingest.onboard")
@@ -29,16 +33,35 @@ log = logging.getLogger("nunis_ingest.onboard")
 _threads: list[threading.Thread] = []
 
 
-def enroll(repo: AthleteRepo, athlete_id: int, token: Token, label: str) -> bool:
-    """Save the token, then an enabled config (kept settings if they had one); clear a
-    "needs re-authorisation" mark. True when the athlete is new to this deployment."""
+@dataclass(frozen=True)
+class Applied:
+    athlete_id: int
+    is_new: bool
+    enabled: bool
+
+
+def apply_handover(repo: AthleteRepo, enrolment: Enrolment) -> Applied | None:
+    """Save what the hand-over holds and delete it; ``None`` when it is gone already (a
+    redelivered message: applied before)."""
+    stored = repo.store.get(enrolment.key)
+    if stored is None:
+        return None
+    athlete_id = enrolment.athlete_id
+    try:
+        token, label = handover.read(stored.data, athlete_id)
+    except InvalidHandover as exc:
+        raise MalformedMessage(
+            f"Athlete {athlete_id}: {exc} ({enrolment.key}).",
+            athlete_id=athlete_id,
+            action="send the athlete a new invite; the object is left for inspection.",
+        ) from None
     repo.save_token(athlete_id, token)
     try:
         old: AthleteConfig | None = repo.load_config(athlete_id)
     except AthleteNotConfigured:
         old = None
-    config = AthleteConfig(athlete_id, label=label) if old is None else replace(old, enabled=True)
-    repo.save_config(config)
+    if old is None:
+        repo.save_config(AthleteConfig(athlete_id, label=label))
     state, generation = repo.load_state(athlete_id)
     if state.needs_reauth or state.last_error_class:
         repo.save_state(
@@ -46,30 +69,51 @@ def enroll(repo: AthleteRepo, athlete_id: int, token: Token, label: str) -> bool
             replace(state, needs_reauth=False, last_error_class=None, last_error_message=None),
             generation,
         )
-    return old is None
+    repo.store.delete(enrolment.key)
+    return Applied(athlete_id, is_new=old is None, enabled=old is None or old.enabled)
 
 
-def first_load_message(athlete_id: int) -> bytes:
-    return json.dumps({"athlete_id": athlete_id, "mode": "all"}).encode()
-
-
-def start_first_load(rt: Runtime, athlete_id: int, publisher: Queue | None) -> str:
-    """Start the athlete's full load; return how, in words for the confirmation page."""
-    if publisher is not None:
-        publisher.put(first_load_message(athlete_id), attributes={"athlete_id": str(athlete_id)})
-        return "queued"
-    if rt.settings.backend == "local":
-        thread = threading.Thread(
-            target=_run_inline, args=(rt, athlete_id), name=f"onboard-{athlete_id}", daemon=True
-        )
-        _threads.append(thread)
-        thread.start()
-        return "started"
-    log.warning(
-        "athlete %d onboarded; no NUNIS_INGEST_TOPIC, so the next scheduled run loads them",
+def _disabled(athlete_id: int) -> None:
+    log.info(
+        "athlete %d connected again but is disabled: token kept, nothing loaded "
+        "(`nunis-ingest athlete enable %d` turns them back on)",
         athlete_id,
+        athlete_id,
+        extra={"json_fields": {"athlete_id": athlete_id, "kind": "onboard"}},
     )
-    return "scheduled"
+
+
+def apply_and_load(rt: Runtime, enrolment: Enrolment) -> RunReport | None:
+    """The ingest function's answer to an enrolment message: apply it, then run the first
+    full load here if the athlete is enabled (``None`` when they are not)."""
+    from nunis_ingest.sync import run_sync
+
+    repo = AthleteRepo(rt.store)
+    applied = apply_handover(repo, enrolment)
+    enabled = applied.enabled if applied else repo.load_config(enrolment.athlete_id).enabled
+    if not enabled:
+        _disabled(enrolment.athlete_id)
+        return None
+    request = SyncRequest(athlete_id=enrolment.athlete_id, mode="all", trigger="onboard")
+    return run_sync(request, rt.context())
+
+
+def apply_here(rt: Runtime, enrolment: Enrolment) -> str:
+    """``onboard serve``: apply at once and start the first load in the background; the
+    word for the confirmation page."""
+    applied = apply_handover(AthleteRepo(rt.store), enrolment)
+    if applied is None or not applied.enabled:
+        _disabled(enrolment.athlete_id)
+        return "paused"
+    thread = threading.Thread(
+        target=_run_inline,
+        args=(rt, enrolment.athlete_id),
+        name=f"onboard-{enrolment.athlete_id}",
+        daemon=True,
+    )
+    _threads.append(thread)
+    thread.start()
+    return "started"
 
 
 def _run_inline(rt: Runtime, athlete_id: int) -> None:

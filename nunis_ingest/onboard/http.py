@@ -4,6 +4,16 @@ Routes by the last path segment, so the same code serves ``/`` locally and
 ``/onboard/...`` behind a function URL: ``callback`` (Strava's redirect), ``done`` (the
 confirmation) and anything else (the start page). Never raises.
 
+**Invited athletes only** (``invites.py``): the start page answers 403 to anyone without a
+valid invite, after an HMAC check and nothing else (no storage, no Strava, no cookie). The
+invite's id rides in the signed state; the callback checks the state, the browser's
+cookie, Strava's answer and the scope (still no I/O), then claims the invite with one
+create-only write (an invite connects once; a replayed callback finds it used), and only
+then exchanges the code. The token goes to a create-only hand-over object and an
+``enroll`` message on the ingest topic (``handover.py``): this page never reads or
+overwrites an athlete's token or config. With no topic (``onboard serve``) it applies the
+hand-over itself (``enroll.apply_here``).
+
 What reaches the browser: the authorize link with a signed state, a cookie with that
 state's nonce (HttpOnly, SameSite=Lax: sent on Strava's top-level redirect back, never
 on a cross-site subrequest) and pages that name at most the athlete id. The code is
@@ -24,10 +34,11 @@ from flask import Request, Response, redirect
 from werkzeug.wrappers import Response as BaseResponse
 
 from nunis_ingest import logs
-from nunis_ingest.athletes import AthleteRepo
-from nunis_ingest.errors import NunisError
+from nunis_ingest.errors import NunisError, PreconditionFailed
 from nunis_ingest.events import InvalidAthleteId, validate_athlete_id
-from nunis_ingest.onboard import enroll, nonces, pages
+from nunis_ingest.onboard import enroll, handover, invites, pages
+from nunis_ingest.onboard.enrolment import Enrolment
+from nunis_ingest.onboard.enrolment import message as enrol_message
 from nunis_ingest.onboard.state import (
     MAX_AGE_SECONDS,
     MIN_SECRET_LENGTH,
@@ -62,6 +73,13 @@ REFUSED = {
     "tampered": "This link was altered, so it is not trusted.",
     "expired": "This link has expired (it is valid for 10 minutes).",
     "issued in the future": "This link is not valid yet (check the server's clock).",
+}
+UNINVITED = {
+    "missing": "This page is for invited athletes only.",
+    "malformed": "This invite link is damaged (was it cut short when you copied it?).",
+    "tampered": "This invite link was altered, so it is not trusted.",
+    "expired": "This invite link has expired.",
+    "issued in the future": "This invite link is not valid yet (check the server's clock).",
 }
 
 Publisher = Callable[["Runtime"], "Queue | None"]
@@ -115,7 +133,14 @@ class _Flow:
         self.base = _base_url(request, rt.settings.onboard_url)
 
     def start(self) -> BaseResponse:
-        return self._with_link(pages.start, 200)
+        try:
+            invite = invites.check_invite(
+                self.secret, self.request.args.get(invites.PARAMETER, ""), self.now
+            )
+        except StateRejected as refused:  # before any storage, Strava request or cookie
+            log.info("onboarding start refused: invite %s", refused.reason)
+            return _html(pages.uninvited(UNINVITED[refused.reason]), 403)
+        return self._with_link(pages.start, 200, invite.id)
 
     def callback(self) -> BaseResponse:
         query = self.request.args
@@ -129,12 +154,9 @@ class _Flow:
             return self._refused(
                 "This link was started in another browser or tab (or cookies are blocked).", 403
             )
-        if not nonces.claim(self.rt.store, state, self.now):
-            log.warning("onboarding callback refused: state already used")
-            return self._refused("This link was already used.", 409)
         if query.get("error"):
             log.info("onboarding cancelled at Strava (%s)", query.get("error", "")[:40])
-            return self._with_link(pages.cancelled, 200)
+            return self._with_link(pages.cancelled, 200, state.invite)
         code = query.get("code", "")
         logs.register_secret(code)
         if not code:
@@ -142,10 +164,13 @@ class _Flow:
         if not accepted_scope_ok(query.get("scope")):
             # refused before the exchange: no token is ever issued to us for it
             log.warning("onboarding refused: accepted scope %r", query.get("scope", "")[:80])
-            return self._with_link(pages.scope_refused, 403)
-        return self._connect(code, query.get("scope"))
+            return self._with_link(pages.scope_refused, 403, state.invite)
+        if not invites.claim(self.rt.store, state.invite, self.now):
+            log.warning("onboarding callback refused: invite already used")
+            return self._refused("This invite was already used: ask for a new one.", 409)
+        return self._connect(code, query.get("scope"), state.invite)
 
-    def _connect(self, code: str, scope: str | None) -> BaseResponse:
+    def _connect(self, code: str, scope: str | None, invite_id: str) -> BaseResponse:
         client_id, client_secret = self.rt.settings.require_strava_app()
         oauth = OAuthClient(
             self.rt.session,
@@ -158,9 +183,10 @@ class _Flow:
             token, athlete = oauth.exchange_code(code, scope=scope)
         except NunisError as exc:
             log.error("onboarding: the code exchange failed: %s", logs.redact(str(exc)))
-            return self._with_link(
-                lambda url: pages.refused_with_link(
-                    "Strava did not accept the sign-in. Please connect again.", url
+            return _html(
+                pages.unavailable(
+                    "Strava did not accept the sign-in, and this invite is now used: "
+                    "please ask for a new invite link."
                 ),
                 502,
             )
@@ -172,12 +198,22 @@ class _Flow:
             log.error("onboarding: Strava's token answer named no athlete id")
             return _html(pages.unavailable("Strava's answer named no athlete."), 502)
         label = " ".join(str(athlete.get(k) or "") for k in ("firstname", "lastname")).strip()
-        is_new = enroll.enroll(AthleteRepo(self.rt.store), athlete_id, token, label)
-        how = enroll.start_first_load(self.rt, athlete_id, self.publisher(self.rt))
+        try:
+            key = handover.write(self.rt.store, athlete_id, invite_id, token, label)
+        except PreconditionFailed:  # the invite claim makes this unreachable; never overwrite
+            return self._refused("This invite was already used: ask for a new one.", 409)
+        enrolment = Enrolment(athlete_id, key)
+        publisher = self.publisher(self.rt)
+        if publisher is not None:
+            attributes = {"athlete_id": str(athlete_id)}
+            publisher.put(enrol_message(enrolment), attributes=attributes)
+            how = "queued"
+        else:
+            how = enroll.apply_here(self.rt, enrolment)
         log.info(
-            "athlete %d onboarded (%s); first load %s",
+            "athlete %d connected with invite %s; first load %s",
             athlete_id,
-            "new" if is_new else "again",
+            invite_id,
             how,
             extra={"json_fields": {"athlete_id": athlete_id, "kind": "onboard"}},
         )
@@ -194,12 +230,13 @@ class _Flow:
         return _html(pages.done(athlete_id, how), 200)
 
     def _refused(self, reason: str, status: int) -> BaseResponse:
-        answer = _html(pages.refused(reason, f"{self.base}/"), status)
+        answer = _html(pages.refused(reason), status)
         answer.delete_cookie(COOKIE, path="/")
         return answer
 
-    def _with_link(self, render: Callable[[str], str], status: int) -> BaseResponse:
-        """A page with a fresh authorize link, and the cookie that binds it to this browser."""
+    def _with_link(self, render: Callable[[str], str], status: int, invite: str) -> BaseResponse:
+        """A page with a fresh authorize link for ``invite``, and the cookie that binds it to
+        this browser."""
         nonce = new_nonce()
         client_id = self.rt.settings.strava_client_id
         if not client_id:
@@ -212,7 +249,7 @@ class _Flow:
                 "response_type": "code",
                 "approval_prompt": "auto",
                 "scope": DEFAULT_SCOPE,
-                "state": issue_state(self.secret, nonce, self.now),
+                "state": issue_state(self.secret, nonce, self.now, invite),
             }
         )
         url = f"{self.rt.settings.strava_base_url}/oauth/authorize?{query}"

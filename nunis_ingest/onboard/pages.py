@@ -52,20 +52,37 @@ def cancelled(authorize_url: str) -> str:
     )
 
 
-def refused(reason: str, start_url: str) -> str:
+def refused(reason: str) -> str:
     return _page(
         "This link cannot be used",
         f"<p id=reason>{escape(reason)}</p>"
-        f'<p><a id=restart href="{escape(start_url)}">Start again</a> from this browser.</p>',
+        "<p id=restart>Open your invite link again, in this browser.</p>",
+    )
+
+
+def uninvited(reason: str) -> str:
+    return _page(
+        "Invited athletes only",
+        f"<p id=reason>{escape(reason)}</p>"
+        "<p>To connect your Strava account, ask the team for an invite link: it works "
+        "once, for a few days.</p>",
     )
 
 
 def done(athlete_id: int, how: str) -> str:
     nxt = {
-        "queued": "Your first full load is queued and starts within a minute.",
+        "queued": "Your first full load is queued and starts within a minute (unless the "
+        "team has paused your account).",
         "started": "Your first full load has started.",
         "scheduled": "Your first full load runs at the next scheduled poll.",
+        "paused": "Your account is paused by the team, so nothing is loaded until they resume it.",
     }.get(how, "Your activities are loaded at the next poll.")
+    if how == "paused":
+        return _page(
+            "Connected",
+            f"<p>Strava athlete <b id=athlete>{int(athlete_id)}</b> is connected.</p>"
+            f"<p id=next>{escape(nxt)}</p><p>You can close this page.</p>",
+        )
     return _page(
         "Connected",
         f"<p>Strava athlete <b id=athlete>{int(athlete_id)}</b> is connected.</p>"
@@ -79,10 +96,3 @@ def done(athlete_id: int, how: str) -> str:
 
 def unavailable(what: str) -> str:
     return _page("Onboarding is not available", f"<p id=reason>{escape(what)}</p>")
-
-
-def refused_with_link(reason: str, authorize_url: str) -> str:
-    return _page(
-        "Not connected",
-        f"<p id=reason>{escape(reason)}</p>" + _connect(authorize_url, "Connect again"),
-    )

@@ -1,5 +1,7 @@
-"""Reading cloudbuild.yaml as Cloud Build would: which steps run for a set of substitutions,
-and the gcloud command line each one runs. Shared by the deploy tests."""
+"""Reading the build configs as Cloud Build would: which steps run for a set of
+substitutions, and the gcloud command line each one runs. Shared by the deploy tests.
+``cloudbuild.yaml`` is the check build (tests, on an account without deploy rights);
+``cloudbuild-deploy.yaml`` the deploy build."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-CLOUDBUILD = ROOT / "cloudbuild.yaml"
+CLOUDBUILD = ROOT / "cloudbuild-deploy.yaml"  # the deploy build
+CHECK_BUILD = ROOT / "cloudbuild.yaml"  # the check build (tests, no deploy rights)
 GUIDE = ROOT / "deployment-guide.md"
 NAMES_FILE = ROOT / "infra" / "names.json"
 SUBST = re.compile(r"\$\{(_[A-Z0-9_]+)\}|\$(_[A-Z0-9_]+)")
@@ -24,10 +27,16 @@ def names() -> dict[str, Any]:
     return data
 
 
-def load_build() -> dict[str, Any]:
-    data = yaml.safe_load(CLOUDBUILD.read_text())
-    assert isinstance(data, dict), "cloudbuild.yaml must be a mapping"
+def load_build(path: Path = CLOUDBUILD) -> dict[str, Any]:
+    """The deploy build (cloudbuild-deploy.yaml), or the build config at ``path``."""
+    data = yaml.safe_load(path.read_text())
+    assert isinstance(data, dict), f"{path.name} must be a mapping"
     return data
+
+
+def load_check() -> dict[str, Any]:
+    """The check build (cloudbuild.yaml)."""
+    return load_build(CHECK_BUILD)
 
 
 def gcloud_args(step: dict[str, Any]) -> list[str]:

@@ -102,9 +102,11 @@ PATTERNS: list[tuple[str, str, str]] = [
     ("creates", "service_account", r"gcloud iam service-accounts create (\S+)"),
     ("creates", "bucket", r"gcloud storage buckets create gs://([^\s/]+)"),
     ("creates", "dataset", r"bq .*mk --dataset .*?[\w-]+:(\w+)"),
-    ("creates", "scheduler_job", r"gcloud scheduler jobs create pubsub (\S+)"),
+    ("creates", "scheduler_job", r"gcloud scheduler jobs create (?:pubsub|http) (\S+)"),
+    ("creates", "repository", r"gcloud artifacts repositories create (\S+)"),
+    ("creates", "role", r"gcloud iam roles create (\S+)"),
     ("creates", "log_metric", r"gcloud logging metrics create (\S+)"),
-    ("creates", "alert_policy", r"gcloud monitoring policies create()"),
+    ("creates", "alert_policy", r"gcloud (?:alpha )?monitoring policies create()"),
     ("creates", "channel", r"gcloud beta monitoring channels create()"),
     ("creates", "budget", r"gcloud billing budgets create()"),
     ("creates", "log_exclusion", r"--add-exclusion=name=([\w-]+)"),
@@ -112,13 +114,23 @@ PATTERNS: list[tuple[str, str, str]] = [
     ("creates", "push_subscription", r"nunis-ingest webhook subscribe()"),
     ("uses", "topic", r"--(?:dead-letter-)?topic=(\S+)"),
     ("uses", "topic", r"gcloud pubsub topics (?:add-iam-policy-binding|publish) (\S+)"),
-    ("uses", "subscription", r"gcloud pubsub subscriptions (?:add-iam|update|pull|desc)\S* (\S+)"),
+    (
+        "uses",
+        "subscription",
+        r"gcloud pubsub subscriptions (?:add-iam|update|pull|desc|modify)\S* (\S+)",
+    ),
+    ("uses", "repository", r"gcloud artifacts repositories (?:set-cleanup|add-iam)\S* (\S+)"),
+    ("uses", "role", r"projects/[\w-]+/roles/(\w+)"),
     ("uses", "secret", r"gcloud secrets (?:add-iam-policy-binding|versions add) (\S+)"),
     ("uses", "secret", r"--secret=(\S+)"),
     ("uses", "service_account", r"serviceAccount:([\w.-]+@[\w-]+\.iam\.gserviceaccount\.com)"),
     ("uses", "service_account", r"gcloud iam service-accounts add-iam-policy-binding (\S+)"),
     ("uses", "bucket", r"(?<!create )gs://([^\s/]+)"),
-    ("uses", "dataset", r"(?<![@\w-])[a-z][\w-]*[:.](?!iam\b)([A-Za-z_]\w*)\b(?=[\s.`]|$)"),
+    (
+        "uses",
+        "dataset",
+        r"(?<![@\w-])[a-z][\w-]*[:.](?!iam\b|cloudfunctions\b)([A-Za-z_]\w*)\b(?=[\s.`]|$)",
+    ),
     ("uses", "function", r"gcloud functions (?:describe|add-invoker-policy-binding) (\S+)"),
     ("uses", "scheduler_job", r"gcloud scheduler jobs (?:run|update pubsub|pause|describe) (\S+)"),
     ("uses", "log_metric", r"logging\.googleapis\.com/user/([\w-]+)"),
@@ -133,7 +145,9 @@ PATTERNS: list[tuple[str, str, str]] = [
     ("deletes", "scheduler_job", r"gcloud scheduler jobs delete (\S+)"),
     ("deletes", "function", r"gcloud functions delete (\S+)"),
     ("deletes", "log_metric", r"gcloud logging metrics delete (\S+)"),
-    ("deletes", "alert_policy", r"gcloud monitoring policies delete()"),
+    ("deletes", "alert_policy", r"gcloud (?:alpha )?monitoring policies delete()"),
+    ("deletes", "repository", r"gcloud artifacts repositories delete (\S+)"),
+    ("deletes", "role", r"gcloud iam roles delete (\S+)"),
     ("deletes", "channel", r"gcloud beta monitoring channels delete()"),
     ("deletes", "budget", r"gcloud billing budgets delete()"),
     ("deletes", "log_exclusion", r"--remove-exclusions=([\w-]+)"),
@@ -156,18 +170,37 @@ def effects(command: Command, build: dict[str, Any], project: str) -> Effects:
             if kind == "dataset" and effect == "uses" and project not in match.group(0):
                 continue
             getattr(found, effect).update((kind, n) for n in names)
-    build_match = re.search(r"gcloud builds submit .*--substitutions=(\S+)", line)
-    if build_match:
-        subs = dict(item.split("=", 1) for item in build_match.group(1).split(",") if "=" in item)
-        _build_effects(found, build, subs)
+    for config, subs in builds_of(line):
+        if config == "cloudbuild.yaml":  # the check build: it deploys nothing
+            found.uses.add(("service_account", subs.get("_CHECK_SA", "")))
+        else:
+            _build_effects(found, build, subs)
     # a create line does not also "use" what it creates
     found.uses -= found.creates
     return found
 
 
+BUILD = re.compile(r"gcloud builds submit \S+ --config=(\S+)(.*?)(?=&& gcloud builds submit|$)")
+
+
+def builds_of(line: str) -> list[tuple[str, dict[str, str]]]:
+    """(config, substitutions) of every `gcloud builds submit` in an expanded line."""
+    found = []
+    for match in BUILD.finditer(line):
+        subs = re.search(r"--substitutions=(\S+)", match.group(2))
+        pairs = subs.group(1).split(",") if subs else []
+        found.append((match.group(1), dict(p.split("=", 1) for p in pairs if "=" in p)))
+    return found
+
+
 def _build_effects(found: Effects, build: dict[str, Any], subs: dict[str, str]) -> None:
     found.uses.add(("service_account", subs.get("_BUILD_SA", "")))
+    values = {k: str(v) for k, v in (build.get("substitutions") or {}).items()} | subs
+    found.uses.add(("topic", values.get("_DLQ_TOPIC", "")))  # the dead-letter step
     for _, name, f in deploys(build, subs, resolved=True):
+        repository = re.search(r"/repositories/(\S+)$", str(f.get("--docker-repository") or ""))
+        if repository:
+            found.uses.add(("repository", repository.group(1)))
         found.creates.add(("function", name))
         found.uses.update(("secret", s) for s in secrets_of(f))
         for flag in ("--service-account", "--trigger-service-account"):
@@ -181,16 +214,20 @@ def _build_effects(found: Effects, build: dict[str, Any], subs: dict[str, str]) 
             match = re.search(rf"{key}=([^,]+)", env)
             if match:
                 found.uses.add(("topic", match.group(1)))
+        match = re.search(r"NUNIS_EVENTS_SUBSCRIPTION=([^,]+)", env)
+        if match:
+            found.uses.add(("subscription", match.group(1)))
         match = re.search(r"NUNIS_BUCKET=([^,]+)", env)
         if match:
             found.uses.add(("bucket", match.group(1)))
 
 
 def build_substitutions(command: Command) -> dict[str, str] | None:
-    match = re.search(r"gcloud builds submit .*--substitutions=(\S+)", command.line)
-    if not match:
-        return None
-    return dict(item.split("=", 1) for item in match.group(1).split(",") if "=" in item)
+    """The substitutions of the deploy build the command submits (None if it submits none)."""
+    for config, subs in builds_of(command.line):
+        if config == "cloudbuild-deploy.yaml":
+            return subs
+    return None
 
 
 def environment(guide: str) -> dict[str, str]:

@@ -1,4 +1,6 @@
-"""Static checks of what we deploy: cloudbuild.yaml, .gcloudignore and requirements.txt.
+"""Static checks of what we deploy: cloudbuild-deploy.yaml (and the check build's
+timeouts and Python) and requirements.txt. What the builds receive and whether gcloud takes
+their commands is checked against gcloud itself (test_upload.py, test_gcloud_parse.py).
 
 Each rule is a small function that returns a list of problems, so the same rule is run on
 the real files (expecting none) and on a deliberately broken variant (expecting one): a
@@ -8,7 +10,6 @@ rule that could never fail would prove nothing.
 from __future__ import annotations
 
 import copy
-import fnmatch
 import re
 import tomllib
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from tests.deploy.buildconf import (
     deploys,
     gcloud_args,
     load_build,
+    load_check,
     names,
     secrets_of,
 )
@@ -105,24 +107,6 @@ def resolve(value: str, build: dict[str, Any]) -> str:
 
 
 # --- rules (each returns a list of problems) ----------------------------------------------
-
-
-def order_problems(build: dict[str, Any]) -> list[str]:
-    steps = build.get("steps") or []
-    check = step_index(build, runs_make_check)
-    deploy = step_index(build, is_deploy)
-    if check is None:
-        return ["no step runs `make check`"]
-    if deploy is None:
-        return ["no `gcloud functions deploy` step"]
-    if check > deploy:
-        return ["`make check` runs after the deploy"]
-    check_id = steps[check].get("id")
-    problems = []
-    for step in steps:
-        if is_deploy(step) and (check_id is None or not _waits_for(build, step, check_id)):
-            problems.append(f"{step.get('id')}: may deploy before the `make check` step")
-    return problems
 
 
 def shell_problems(build: dict[str, Any]) -> list[str]:
@@ -266,29 +250,6 @@ def timeout_problems(build: dict[str, Any]) -> list[str]:
     return problems
 
 
-def gcloudignore_problems(text: str) -> list[str]:
-    patterns = [
-        line.strip()
-        for line in text.splitlines()
-        if line.strip() and not line.startswith("#") and not line.startswith("!")
-    ]
-    problems = [
-        f".gcloudignore does not exclude {p}"
-        for p in ("tests/", "strava_sandbox/", "bench/", ".local-gcp/", ".venv/")
-        if p not in patterns
-    ]
-
-    def ignored(name: str) -> bool:
-        return any(fnmatch.fnmatch(name, p.strip("/")) for p in patterns)
-
-    problems += [
-        f".gcloudignore excludes {name}, which the function needs"
-        for name in ("main.py", "requirements.txt", "nunis_ingest")
-        if ignored(name)
-    ]
-    return problems
-
-
 PIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?==[A-Za-z0-9.+!-]+")
 
 
@@ -327,10 +288,6 @@ def guide() -> str:
     return GUIDE.read_text() if GUIDE.exists() else ""
 
 
-def test_make_check_runs_before_deploy(build: dict[str, Any]) -> None:
-    assert order_problems(build) == []
-
-
 def test_no_shell_operator_as_separate_argument(build: dict[str, Any]) -> None:
     assert shell_problems(build) == []
 
@@ -352,11 +309,8 @@ def test_build_runs_as_dedicated_service_account(build: dict[str, Any]) -> None:
 
 
 def test_timeouts_leave_room_for_the_tests(build: dict[str, Any]) -> None:
+    assert timeout_problems(load_check()) == []
     assert timeout_problems(build) == []
-
-
-def test_gcloudignore_keeps_bundle_small() -> None:
-    assert gcloudignore_problems((ROOT / ".gcloudignore").read_text()) == []
 
 
 def test_requirements_pinned_and_complete() -> None:
@@ -419,15 +373,6 @@ def test_deploy_rule_catches(build: dict[str, Any], name: str, value: str | None
     assert deploy_problems(_replace_flag(build, name, value))
 
 
-def test_order_rule_catches_deploy_first(build: dict[str, Any]) -> None:
-    broken = copy.deepcopy(build)
-    broken["steps"].reverse()
-    assert order_problems(broken)
-    no_check = copy.deepcopy(build)
-    no_check["steps"] = [s for s in no_check["steps"] if not runs_make_check(s)]
-    assert order_problems(no_check)
-
-
 def test_shell_rule_catches_split_and(build: dict[str, Any]) -> None:
     broken = copy.deepcopy(build)
     broken["steps"].append(
@@ -473,13 +418,6 @@ def test_service_account_rule_catches(build: dict[str, Any]) -> None:
     assert service_account_problems(literal)
 
 
-def test_gcloudignore_rule_catches() -> None:
-    assert gcloudignore_problems("tests/\nbench/\n.venv/\n.local-gcp/\n")  # sandbox shipped
-    full = "tests/\nstrava_sandbox/\nbench/\n.local-gcp/\n.venv/\n"
-    assert gcloudignore_problems(full) == []
-    assert gcloudignore_problems(full + "*.py\n")  # would drop main.py
-
-
 def test_requirements_rule_catches() -> None:
     pyproject = {
         "project": {
@@ -512,8 +450,8 @@ def webhook_switch_problems(build: dict[str, Any]) -> list[str]:
     on = [f.get("--entry-point") for _, _, f in deploys(build, WEBHOOK_ON)]
     if off != {"ingest"}:
         problems.append(f"_WEBHOOK=off deploys {sorted(map(str, off))}, expected only ingest")
-    if sorted(map(str, on)) != ["ingest", "ingest", "webhook"]:
-        problems.append(f"_WEBHOOK=on deploys {on}, expected ingest, events (ingest), webhook")
+    if sorted(map(str, on)) != ["drain_events", "ingest", "webhook"]:
+        problems.append(f"_WEBHOOK=on deploys {on}, expected ingest, drain_events, webhook")
     if (build.get("substitutions") or {}).get("_WEBHOOK") != "off":
         problems.append("_WEBHOOK must default to off")
     return problems
@@ -598,20 +536,18 @@ def webhook_account_problems(build: dict[str, Any]) -> list[str]:
     return problems
 
 
-def bundle_check_problems(build: dict[str, Any]) -> list[str]:
-    steps = build.get("steps") or []
+def bundle_check_problems(check: dict[str, Any], build: dict[str, Any]) -> list[str]:
+    """The check build runs the bundle check on Python 3.12, the runtime every deploy names."""
+    steps = check.get("steps") or []
     found = [s for s in steps if re.search(r"\bmake\b.*\bbundle-check\b", _text(s))]
     if not found:
-        return ["no step runs `make bundle-check`"]
-    step = found[0]
+        return ["the check build runs no `make bundle-check`"]
     problems = []
-    if not re.fullmatch(r"python:3\.12(\.\d+)?(-[a-z]+)?", str(step.get("name"))):
-        problems.append(f"bundle-check runs on {step.get('name')}, not Python 3.12")
-    for deploy, name, f in deploys(build, WEBHOOK_ON):
+    if "PYTHON=python3.12" not in _text(found[0]) or "python install 3.12" not in _text(found[0]):
+        problems.append("the bundle check does not run on Python 3.12 (the deploy runtime)")
+    for _, name, f in deploys(build, WEBHOOK_ON | {"_ONBOARD": "on"}):
         if f.get("--runtime") != "python312":
             problems.append(f"{name}: --runtime is not python312 (the bundle check's Python)")
-        if not _waits_for(build, deploy, str(step.get("id"))):
-            problems.append(f"{name} may deploy before the bundle check")
     return problems
 
 
@@ -652,8 +588,8 @@ def test_webhook_runs_as_its_own_account_with_its_two_secrets(build: dict[str, A
     assert webhook_account_problems(build) == []
 
 
-def test_bundle_checked_on_python312_before_every_deploy(build: dict[str, Any]) -> None:
-    assert bundle_check_problems(build) == []
+def test_bundle_checked_on_the_deploy_runtime(build: dict[str, Any]) -> None:
+    assert bundle_check_problems(load_check(), build) == []
 
 
 def test_substitution_defaults_match_the_names_file(build: dict[str, Any]) -> None:
@@ -676,17 +612,15 @@ def test_webhook_switch_rule_catches(build: dict[str, Any]) -> None:
 
 def test_pubsub_rule_catches(build: dict[str, Any]) -> None:
     no_binding = copy.deepcopy(build)
-    no_binding["steps"] = [s for s in no_binding["steps"] if s.get("id") != "invoker-events"]
+    no_binding["steps"] = [s for s in no_binding["steps"] if s.get("id") != "invoker-ingest"]
     assert pubsub_trigger_problems(no_binding)
     early = copy.deepcopy(build)
     _step(early, "invoker-ingest")["waitFor"] = ["check"]
     assert pubsub_trigger_problems(early)
     no_retry = copy.deepcopy(build)
-    events = _step(no_retry, "deploy-events")
-    events["args"] = [a for a in events["args"] if a != "--retry"]
-    assert pubsub_trigger_problems(no_retry) == [
-        "${_EVENTS_FUNCTION}: Pub/Sub-triggered without --retry"
-    ]
+    ingest = _step(no_retry, "deploy")
+    ingest["args"] = [a for a in ingest["args"] if a != "--retry"]
+    assert pubsub_trigger_problems(no_retry) == ["${_FUNCTION}: Pub/Sub-triggered without --retry"]
 
 
 @pytest.mark.parametrize(
@@ -710,15 +644,17 @@ def test_webhook_account_rule_catches(build: dict[str, Any], old: str, new: str)
 
 
 def test_bundle_check_rule_catches(build: dict[str, Any]) -> None:
-    wrong_python = copy.deepcopy(build)
-    _step(wrong_python, "check")["name"] = "python:3.13-bookworm"
-    assert bundle_check_problems(wrong_python)
-    skipped = copy.deepcopy(build)
-    _step(skipped, "deploy")["waitFor"] = ["require-substitutions"]
-    assert bundle_check_problems(skipped)
-    missing = copy.deepcopy(build)
+    wrong_python = copy.deepcopy(load_check())
+    step = _step(wrong_python, "check")
+    step["args"] = [str(a).replace("PYTHON=python3.12", "PYTHON=python3.13") for a in step["args"]]
+    assert bundle_check_problems(wrong_python, build)
+    missing = copy.deepcopy(load_check())
     missing["steps"] = [s for s in missing["steps"] if s.get("id") != "check"]
-    assert bundle_check_problems(missing)
+    assert bundle_check_problems(missing, build)
+    runtime = copy.deepcopy(build)
+    deploy = _step(runtime, "deploy")
+    deploy["args"] = [str(a).replace("python312", "python313") for a in deploy["args"]]
+    assert bundle_check_problems(load_check(), runtime)
 
 
 def test_names_rule_catches(build: dict[str, Any]) -> None:

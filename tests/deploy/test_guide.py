@@ -102,7 +102,7 @@ def build_call_problems(guide: str, build: dict[str, Any]) -> list[str]:
 
     declared = set(build.get("substitutions") or {})
     required = {k for k, v in (build.get("substitutions") or {}).items() if v == ""}
-    required -= {"_WEBHOOK_SA", "_WEBHOOK_SUBSCRIPTION_ID"}
+    required -= {"_WEBHOOK_SA", "_WEBHOOK_SUBSCRIPTION_ID", "_ONBOARD_SA"}
     problems = []
     calls = [s for c in commands(guide) if (s := build_substitutions(c)) is not None]
     if not calls:
@@ -114,6 +114,10 @@ def build_call_problems(guide: str, build: dict[str, Any]) -> list[str]:
             problems.append(f"build passes _WEBHOOK={subs.get('_WEBHOOK')!r}, not on/off")
         if subs.get("_WEBHOOK") == "on" and not subs.get("_WEBHOOK_SA"):
             problems.append("a build with _WEBHOOK=on lacks _WEBHOOK_SA")
+        if subs.get("_ONBOARD", "off") not in ("on", "off"):
+            problems.append(f"build passes _ONBOARD={subs.get('_ONBOARD')!r}, not on/off")
+        if subs.get("_ONBOARD") == "on" and not subs.get("_ONBOARD_SA"):
+            problems.append("a build with _ONBOARD=on lacks _ONBOARD_SA")
     if not any(s.get("_WEBHOOK") == "off" for s in calls):
         problems.append("no build with _WEBHOOK=off: the webhook is not optional")
     return problems
@@ -173,62 +177,48 @@ def retry_problems(guide: str) -> list[str]:
 
 
 def dead_letter_problems(guide: str, build: dict[str, Any]) -> list[str]:
-    """Every Pub/Sub-triggered function a build deploys gets, after that build, a dead-letter
-    topic on its trigger subscription, with a subscription keeping the dead letters and the
-    Pub/Sub service agent's publisher and subscriber roles."""
-    from tests.deploy.buildconf import deploys
+    """Every dead-letter topic in use (the deploy build's `_DLQ_TOPIC`, the events
+    subscription's) is kept by a subscription and published to by Pub/Sub's service agent,
+    which also holds the subscriber role on the project (it acknowledges the forwarded
+    message on a subscription Eventarc names), all before the first build."""
     from tests.deploy.guidewalk import build_substitutions
 
-    triggered: dict[str, int] = {}  # function -> index of the first build deploying it
-    described: str | None = None
-    policy: dict[str, tuple[int, str]] = {}  # function -> (index, dead-letter topic)
-    subscriber: set[str] = set()
-    kept: set[str] = set()  # topics with a subscription of their own
-    agent_publishes: set[str] = set()
+    first_build: int | None = None
+    used: dict[str, int] = {}  # dead-letter topic -> index of its first use
+    kept: dict[str, int] = {}
+    agent_publishes: dict[str, int] = {}
+    agent_subscribes: int | None = None
+    defaults = {k: str(v) for k, v in (build.get("substitutions") or {}).items()}
     for i, cmd in enumerate(commands(guide)):
         subs = build_substitutions(cmd)
         if subs is not None:
-            for _, name, f in deploys(build, subs, resolved=True):
-                if "--trigger-topic" in f:
-                    triggered.setdefault(name, i)
-        match = re.search(r"gcloud functions describe (\S+) .*eventTrigger\.trigger", cmd.line)
-        if match:
-            described = match.group(1)
-        match = re.search(r"subscriptions update \S+ --dead-letter-topic=(\S+)", cmd.line)
-        if match and described and "--max-delivery-attempts=" in cmd.line:
-            policy[described] = (i, match.group(1))
-        binding = "subscriptions add-iam-policy-binding" in cmd.line
-        if (
-            described
-            and binding
-            and "gcp-sa-pubsub" in cmd.line
-            and "pubsub.subscriber" in cmd.line
-        ):
-            subscriber.add(described)
+            first_build = i if first_build is None else first_build
+            used.setdefault((defaults | subs)["_DLQ_TOPIC"], i)
+        for match in re.finditer(r"--dead-letter-topic=(\S+)", cmd.line):
+            used.setdefault(match.group(1), i)
         match = re.search(r"gcloud pubsub subscriptions create \S+ --topic=(\S+)", cmd.line)
         if match:
-            kept.add(match.group(1))
+            kept.setdefault(match.group(1), i)
         match = re.search(
             r"gcloud pubsub topics add-iam-policy-binding (\S+) .*gcp-sa-pubsub", cmd.line
         )
         if match and "roles/pubsub.publisher" in cmd.line:
-            agent_publishes.add(match.group(1))
-    if not triggered:
-        return ["no build deploys a Pub/Sub-triggered function"]
+            agent_publishes.setdefault(match.group(1), i)
+        project_grant = re.search(
+            r"gcloud projects add-iam-policy-binding .*gcp-sa-pubsub", cmd.line
+        )
+        if project_grant and "roles/pubsub.subscriber" in cmd.line and agent_subscribes is None:
+            agent_subscribes = i
+    if first_build is None:
+        return ["no deploy build"]
     problems = []
-    for name, built_at in sorted(triggered.items()):
-        if name not in policy:
-            problems.append(f"{name}: no dead-letter policy on its trigger subscription")
-            continue
-        at, topic = policy[name]
-        if at < built_at:
-            problems.append(f"{name}: dead-letter policy set before the build creates it")
-        if topic not in kept:
-            problems.append(f"{name}: dead letters on {topic} are kept by no subscription")
-        if topic not in agent_publishes:
-            problems.append(f"{name}: Pub/Sub's service agent cannot publish to {topic}")
-        if name not in subscriber:
-            problems.append(f"{name}: Pub/Sub's service agent is no subscriber on its trigger")
+    if agent_subscribes is None or agent_subscribes > first_build:
+        problems.append("Pub/Sub's service agent is no subscriber on the project before the build")
+    for topic, at in sorted(used.items()):
+        if topic not in kept or kept[topic] > at:
+            problems.append(f"dead letters on {topic} are kept by no subscription")
+        if topic not in agent_publishes or agent_publishes[topic] > at:
+            problems.append(f"Pub/Sub's service agent cannot publish to {topic}")
     return problems
 
 
@@ -330,12 +320,16 @@ def test_build_call_rule_catches(build: dict[str, Any]) -> None:
 
 def test_dead_letter_rule_catches(build: dict[str, Any]) -> None:
     guide = GUIDE.read_text()
-    no_events = _without(guide, '--dead-letter-topic="$EVENTS_DLQ_TOPIC"')
-    assert dead_letter_problems(no_events, build) == [
-        "nunis-events: no dead-letter policy on its trigger subscription"
+    no_grant = _without(
+        guide, '--member="serviceAccount:${PUBSUB_AGENT}" --role=roles/pubsub.subscriber'
+    )
+    assert dead_letter_problems(no_grant, build) == [
+        "Pub/Sub's service agent is no subscriber on the project before the build"
     ]
     unkept = _without(guide, 'gcloud pubsub subscriptions create "$DLQ_SUB"')
-    assert dead_letter_problems(unkept, build)
+    assert dead_letter_problems(unkept, build) == [
+        "dead letters on nunis-ingest-dead-letter are kept by no subscription"
+    ]
 
 
 def test_names_and_retry_rules_catch() -> None:

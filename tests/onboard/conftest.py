@@ -12,11 +12,12 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 
+from nunis_ingest.onboard import invites
 from nunis_ingest.onboard.app import make_app
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.settings import load_settings
 from nunis_ingest.webhook.queue import LocalQueue
-from tests.e2e.conftest import app_env  # noqa: F401  (fixture)
+from tests.e2e.conftest import app_env, rt  # noqa: F401  (fixtures)
 
 SECRET = "onboard-test-secret-0123456789abcdef"
 FAILED = pytest.StashKey[bool]()
@@ -70,10 +71,20 @@ class Browser:
         assert answer.status_code in (302, 303), answer.text
         return str(answer.headers["Location"])
 
-    def connect_link(self) -> str:
-        page = self.get("/")
-        assert page.status_code == 200
+    def connect_link(self, invite: str | None = None) -> str:
+        """The Connect link of the start page opened with ``invite`` (a fresh one if None)."""
+        page = self.get(invite_path(invite))
+        assert page.status_code == 200, page.get_data(as_text=True)
         return link_in(page.get_data(as_text=True))
+
+
+def invite_path(invite: str | None = None, days: int = 7) -> str:
+    """``/?invite=...``: the path of an invite link (a fresh invite if None)."""
+    import time
+    from urllib.parse import urlencode
+
+    token = invite or invites.mint(SECRET, time.time(), days).token
+    return "/?" + urlencode({invites.PARAMETER: token})
 
 
 def link_in(html: str) -> str:
@@ -86,9 +97,28 @@ def link_in(html: str) -> str:
 
 @pytest.fixture
 def browser(onboard_rt: Runtime, ingest_queue: LocalQueue) -> Browser:
-    app = make_app(lambda: onboard_rt, publisher=lambda rt: ingest_queue)
+    app = make_app(lambda: onboard_rt, publisher=lambda _: ingest_queue)
     return Browser(app.test_client(), [])
 
 
 def queued(queue: LocalQueue) -> list[dict[str, Any]]:
     return [json.loads(m.body) for m in queue.claim(limit=100)]
+
+
+def apply_queued(queue: LocalQueue, runtime: Runtime) -> list[int]:
+    """What the ingest function does with the page's `enroll` messages (without the first
+    load): apply each hand-over. Returns the athletes applied."""
+    import base64
+
+    from nunis_ingest.athletes import AthleteRepo
+    from nunis_ingest.events import parse_message
+    from nunis_ingest.onboard.enroll import apply_handover
+    from nunis_ingest.onboard.enrolment import Enrolment
+
+    done = []
+    for m in queue.claim(limit=100):
+        parsed = parse_message({"message": {"data": base64.b64encode(m.body).decode()}})
+        assert isinstance(parsed, Enrolment), parsed
+        apply_handover(AthleteRepo(runtime.store), parsed)
+        done.append(parsed.athlete_id)
+    return done

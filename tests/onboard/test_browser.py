@@ -1,6 +1,8 @@
 """End to end in a real browser: headless Chromium, `nunis-ingest onboard serve`, the
 sandbox's Authorize page (clicked like a person would), the confirmation, the token file
-and the first full load."""
+and the first full load, for an invited athlete; an uninvited visitor refused before
+anything is stored or asked of Strava; a disabled athlete who connects again staying
+disabled."""
 
 from __future__ import annotations
 
@@ -18,18 +20,22 @@ from typing import Any
 import duckdb
 import pytest
 
-from tests.onboard.conftest import FAILED
+from nunis_ingest.athletes import AthleteConfig, AthleteRepo
+from nunis_ingest.stores.localfs import LocalObjectStore
+from tests.onboard.conftest import FAILED, invite_path
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not (os.path.exists(CHROMIUM) and shutil.which(CHROMEDRIVER)),
-        reason="needs headless Chromium: run `make browser`",
-    ),
-]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _browser_installed() -> None:
+    """``make test`` installs Chromium and its driver (``make browser``): missing is a
+    failure, never a skip."""
+    if not (os.path.exists(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        pytest.fail("needs headless Chromium and chromedriver: run `make browser`")
 
 
 def _serve(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[str], str]:
@@ -109,7 +115,6 @@ def session(onboard_env, sandbox, tmp_path, request) -> Iterator[Session]:
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     run = Session(driver, url, process, log, Path(onboard_env["NUNIS_DATA_DIR"]))
     try:
-        driver.get(url)
         yield run
         if request.node.stash.get(FAILED, False):
             shot = tmp_path / "onboard-browser-failure.png"
@@ -130,8 +135,13 @@ def _assert_nothing_secret(session: Session, athlete: dict[str, Any]) -> None:
         assert secret not in session.driver.page_source
 
 
-def test_an_athlete_connects_in_a_real_browser(session: Session, sandbox) -> None:
+def _open_invite(session: Session) -> None:
+    session.driver.get(session.url.rstrip("/") + invite_path())
+
+
+def test_an_invited_athlete_connects_in_a_real_browser(session: Session, sandbox) -> None:
     athlete_id = int(sandbox.athletes()[0]["id"])
+    _open_invite(session)
     session.click("connect")
     assert session.driver.current_url.startswith(f"{sandbox.base_url}/oauth/authorize")
     session.click("authorize")  # the sandbox's Authorize page, both boxes left ticked
@@ -155,6 +165,7 @@ def test_unticking_private_activities_is_refused_then_connecting_again_works(
     session: Session, sandbox
 ) -> None:
     athlete_id = int(sandbox.athletes()[0]["id"])
+    _open_invite(session)
     session.click("connect")
     session.click("scope-activity:read_all")  # untick it
     session.click("authorize")
@@ -165,3 +176,34 @@ def test_unticking_private_activities_is_refused_then_connecting_again_works(
     session.click("authorize")
     assert session.text_of("athlete") == str(athlete_id)
     assert (session.data_dir / "athletes" / str(athlete_id) / "token.json").is_file()
+
+
+def test_an_uninvited_visitor_is_refused_before_anything_happens(session: Session, sandbox) -> None:
+    sandbox.clear_requests()
+    session.driver.get(session.url)
+    assert "invited athletes only" in session.text_of("reason")
+    assert session.driver.find_elements("id", "connect") == []
+    session.driver.get(
+        session.url.rstrip("/") + "/?invite=i1.forged0123456789.1999999999." + "A" * 43
+    )
+    assert "altered" in session.text_of("reason")
+    assert sandbox.requests_log()["requests"] == []  # no Strava request at all
+    assert not (session.data_dir / "onboard").exists()  # no storage write
+    assert not (session.data_dir / "athletes").exists()
+    assert session.driver.get_cookies() == []
+
+
+def test_a_disabled_athlete_who_connects_again_stays_disabled(session: Session, sandbox) -> None:
+    athlete_id = int(sandbox.athletes()[0]["id"])
+    repo = AthleteRepo(LocalObjectStore(session.data_dir))
+    paused = AthleteConfig(athlete_id, enabled=False, label="paused by the team")
+    repo.save_config(paused)
+    _open_invite(session)
+    session.click("connect")
+    session.click("authorize")
+    assert session.text_of("athlete") == str(athlete_id)
+    assert "paused" in session.text_of("next")
+    assert session.stop_server() == 0
+    assert repo.load_config(athlete_id) == paused
+    assert repo.load_token(athlete_id).refresh_token == sandbox.athletes()[0]["refresh_token"]
+    assert not (session.data_dir / "nunis.duckdb").exists()  # no first load ran

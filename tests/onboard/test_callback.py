@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
 from nunis_ingest.athletes import AthleteRepo
+from nunis_ingest.onboard.enroll import apply_handover
+from nunis_ingest.onboard.enrolment import parse_message
 from nunis_ingest.onboard.http import COOKIE, HEADERS
-from tests.onboard.conftest import link_in, queued
+from tests.onboard.conftest import apply_queued, invite_path, link_in, queued
 
 
 def _query(url: str) -> dict[str, str]:
@@ -19,7 +21,7 @@ def _query(url: str) -> dict[str, str]:
 def test_the_start_page_links_to_strava_with_a_signed_state_bound_to_a_cookie(
     browser, sandbox
 ) -> None:
-    page = browser.get("/")
+    page = browser.get(invite_path())
     assert page.status_code == 200
     for name, value in HEADERS.items():
         assert page.headers[name] == value
@@ -38,7 +40,7 @@ def test_the_start_page_links_to_strava_with_a_signed_state_bound_to_a_cookie(
     assert query["state"].split(".")[1] == cookie.value
 
 
-def test_connecting_stores_the_token_enables_the_athlete_and_queues_a_full_load(
+def test_connecting_hands_the_token_over_and_the_ingest_side_enables_the_athlete(
     browser, sandbox, onboard_rt, ingest_queue, caplog
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -52,14 +54,20 @@ def test_connecting_stores_the_token_enables_the_athlete_and_queues_a_full_load(
     assert f"<b id=athlete>{athlete['id']}</b>" in html
     assert "first full load is queued" in html
 
+    # the page wrote only a hand-over and an `enroll` message naming it: no token in it
     repo = AthleteRepo(onboard_rt.store)
+    assert repo.list_ids() == []
+    [message] = queued(ingest_queue)
+    assert set(message) == {"kind", "athlete_id", "handover"}
+    assert message["athlete_id"] == athlete["id"]
+    apply_handover(repo, parse_message(message))  # what the ingest function does
     token = repo.load_token(athlete["id"])
     issued = next(a for a in sandbox.athletes() if a["id"] == athlete["id"])
     assert token.refresh_token == issued["refresh_token"]
     assert token.access_token == issued["access_token"]
     assert token.scope == "read,activity:read_all"
     assert repo.load_config(athlete["id"]).enabled
-    assert queued(ingest_queue) == [{"athlete_id": athlete["id"], "mode": "all"}]
+    assert list(onboard_rt.store.list("onboard/enrolments/")) == []  # applied, deleted
 
     # no token anywhere the browser or the log sees
     secrets = [issued["access_token"], issued["refresh_token"], sandbox.app()["client_secret"]]
@@ -75,17 +83,20 @@ def test_connecting_stores_the_token_enables_the_athlete_and_queues_a_full_load(
     assert browser.client.get_cookie(COOKIE) is None  # spent
 
 
-def test_a_returning_athlete_keeps_their_settings_and_is_enabled_again(
-    browser, sandbox, onboard_rt
+def test_a_returning_athlete_keeps_their_settings_and_a_disabled_one_stays_disabled(
+    browser, sandbox, onboard_rt, ingest_queue
 ) -> None:
     from nunis_ingest.athletes import AthleteConfig
 
     athlete_id = int(sandbox.athletes()[0]["id"])
     repo = AthleteRepo(onboard_rt.store)
-    repo.save_config(AthleteConfig(athlete_id, enabled=False, lookback_days=3, label="Kim"))
+    paused = AthleteConfig(athlete_id, enabled=False, lookback_days=3, label="Kim")
+    repo.save_config(paused)
     back = browser.authorize(browser.connect_link(), athlete_id=str(athlete_id))
     assert browser.get(back).status_code == 303
-    assert repo.load_config(athlete_id) == AthleteConfig(athlete_id, True, 3, "Kim")
+    assert apply_queued(ingest_queue, onboard_rt) == [athlete_id]
+    assert repo.load_config(athlete_id) == paused  # the operator re-enables, not the athlete
+    assert repo.load_token(athlete_id).refresh_token  # kept for when they do
 
 
 def test_without_private_activities_nothing_is_stored_and_the_page_says_why(
@@ -100,8 +111,9 @@ def test_without_private_activities_nothing_is_stored_and_the_page_says_why(
     again = link_in(html)
     assert _query(again)["scope"] == "read,activity:read_all"
     assert list(onboard_rt.store.list("athletes/")) == []
+    assert list(onboard_rt.store.list("onboard/")) == []  # nor was the invite used up
     assert queued(ingest_queue) == []
-    # the fresh link on that page works
+    # the fresh link on that page works, with the same invite
     assert browser.get(browser.authorize(again)).status_code == 303
 
 
@@ -114,6 +126,7 @@ def test_cancelling_at_strava_stores_nothing_and_offers_the_link_again(browser, 
     assert "cancelled" in html
     assert link_in(html)
     assert list(onboard_rt.store.list("athletes/")) == []
+    assert list(onboard_rt.store.list("onboard/")) == []
 
 
 def test_a_replayed_callback_is_refused(browser, sandbox, onboard_rt) -> None:
@@ -123,10 +136,26 @@ def test_a_replayed_callback_is_refused(browser, sandbox, onboard_rt) -> None:
     # the same state again, even with a fresh code and the cookie put back
     nonce = _query(link)["state"].split(".")[1]
     browser.client.set_cookie(COOKIE, nonce)
+    sandbox.clear_requests()
     replay = browser.authorize(link)
     answer = browser.get(replay)
     assert answer.status_code == 409
     assert "already used" in answer.get_data(as_text=True)
+    assert _token_requests(sandbox) == 0  # refused before any exchange
+
+
+def _token_requests(sandbox) -> int:
+    return sum(1 for r in sandbox.requests_log()["requests"] if "/oauth/token" in r["path"])
+
+
+def test_an_invite_connects_once_even_from_a_fresh_start(browser, sandbox, onboard_rt) -> None:
+    token = unquote(invite_path().split("=", 1)[1])
+    assert browser.get(browser.authorize(browser.connect_link(token))).status_code == 303
+    sandbox.clear_requests()
+    again = browser.get(browser.authorize(browser.connect_link(token)))
+    assert again.status_code == 409
+    assert "ask for a new one" in again.get_data(as_text=True)
+    assert _token_requests(sandbox) == 0
 
 
 def test_a_replay_is_refused_by_another_instance_sharing_the_store(
@@ -174,7 +203,7 @@ def test_a_callback_without_the_cookie_is_refused(browser, onboard_rt) -> None:
 def test_a_callback_started_in_another_browser_is_refused(browser, onboard_rt) -> None:
     victim_link = browser.connect_link()  # the attacker's own state...
     back = browser.authorize(victim_link)
-    browser.get("/")  # ...lands in a browser whose cookie belongs to another start
+    browser.get(invite_path())  # ...lands in a browser whose cookie belongs to another start
     assert browser.get(back).status_code == 403
     assert list(onboard_rt.store.list("athletes/")) == []
 
@@ -194,6 +223,6 @@ def test_without_a_secret_the_page_is_unavailable(onboard_env) -> None:
     env = dict(onboard_env)
     del env["NUNIS_ONBOARD_SECRET"]
     rt = Runtime(load_settings(env))
-    answer = make_app(lambda: rt).test_client().get("/")
+    answer = make_app(lambda: rt).test_client().get(invite_path())
     assert answer.status_code == 503
     assert "not configured" in answer.get_data(as_text=True)

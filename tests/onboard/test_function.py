@@ -17,7 +17,7 @@ import requests
 from nunis_ingest.athletes import AthleteRepo
 from nunis_ingest.settings import load_settings
 from nunis_ingest.stores.localfs import LocalObjectStore
-from tests.onboard.conftest import link_in
+from tests.onboard.conftest import invite_path, link_in
 from tests.webhook.conftest import ROOT, free_port, stop, wait_http
 
 pytestmark = pytest.mark.slow
@@ -52,7 +52,8 @@ def function_base(onboard_env: dict[str, str]) -> Iterator[tuple[str, dict[str, 
 def test_the_function_target_runs_the_flow_under_a_path_prefix(function_base, sandbox) -> None:
     base, env = function_base
     browser = requests.Session()
-    page = browser.get(f"{base}/", timeout=10)
+    assert browser.get(f"{base}/", timeout=10).status_code == 403  # no invite: refused
+    page = browser.get(f"{base}{invite_path()}", timeout=10)
     assert page.status_code == 200
     assert page.headers["Cache-Control"] == "no-store"
     assert page.headers["X-Frame-Options"] == "DENY"
@@ -68,5 +69,5 @@ def test_the_function_target_runs_the_flow_under_a_path_prefix(function_base, sa
     assert f"<b id=athlete>{athlete_id}</b>" in html.unescape(done.text)
     repo = AthleteRepo(LocalObjectStore(load_settings(env).data_dir))
     assert repo.load_token(athlete_id).refresh_token == sandbox.athletes()[0]["refresh_token"]
-    # and the same callback a second time is refused
+    # and the same callback a second time is refused: the invite is used
     assert browser.get(back, allow_redirects=False, timeout=10).status_code in (403, 409)

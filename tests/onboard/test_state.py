@@ -19,19 +19,20 @@ from nunis_ingest.onboard.state import (
 
 SECRET = "k" * 40
 NOW = 1_800_000_000.0
+INVITE = "invite-id-0123456789"
 
 
 def test_a_fresh_state_is_accepted_with_its_nonce() -> None:
     nonce = new_nonce()
-    state = check_state(SECRET, issue_state(SECRET, nonce, NOW), NOW + 5)
-    assert (state.nonce, state.issued_at) == (nonce, int(NOW))
+    state = check_state(SECRET, issue_state(SECRET, nonce, NOW, INVITE), NOW + 5)
+    assert (state.nonce, state.issued_at, state.invite) == (nonce, int(NOW), INVITE)
     assert same_nonce(nonce, state)
     assert not same_nonce(new_nonce(), state)
     assert not same_nonce(None, state)
 
 
 def test_an_old_state_is_refused() -> None:
-    text = issue_state(SECRET, new_nonce(), NOW)
+    text = issue_state(SECRET, new_nonce(), NOW, INVITE)
     check_state(SECRET, text, NOW + MAX_AGE_SECONDS)
     with pytest.raises(StateRejected, match="expired"):
         check_state(SECRET, text, NOW + MAX_AGE_SECONDS + 1)
@@ -39,17 +40,17 @@ def test_an_old_state_is_refused() -> None:
 
 def test_a_state_from_the_future_is_refused() -> None:
     with pytest.raises(StateRejected, match="future"):
-        check_state(SECRET, issue_state(SECRET, new_nonce(), NOW + 3600), NOW)
+        check_state(SECRET, issue_state(SECRET, new_nonce(), NOW + 3600, INVITE), NOW)
 
 
 def test_a_state_signed_with_another_secret_is_refused() -> None:
     with pytest.raises(StateRejected, match="tampered"):
-        check_state(SECRET, issue_state("x" * 40, new_nonce(), NOW), NOW)
+        check_state(SECRET, issue_state("x" * 40, new_nonce(), NOW, INVITE), NOW)
 
 
 @given(st.data())
 def test_any_change_to_a_state_is_refused(data: st.DataObject) -> None:
-    text = issue_state(SECRET, new_nonce(), NOW)
+    text = issue_state(SECRET, new_nonce(), NOW, INVITE)
     position = data.draw(st.integers(0, len(text)))
     kind = data.draw(st.sampled_from(["replace", "insert", "delete", "truncate"]))
     char = data.draw(st.characters(codec="utf-8"))
