@@ -97,3 +97,19 @@ def test_a_file_with_no_recording_is_skipped_not_a_problem(tmp_path):
     assert (report.skipped, report.problem_count) == (1, 0)
     assert activity_id in duck.activities(truth.athlete_id)
     assert activity_id not in duck.points(truth.athlete_id)
+
+
+def test_an_activities_csv_re_saved_with_semicolons_and_windows_line_ends(tmp_path):
+    """Excel in a decimal-comma locale saves CSV with semicolons (and CRLF)."""
+    import csv
+    import io
+
+    truth = write_export(tmp_path / "x", activities=12, anchor=ANCHOR, generation="de92",
+                         damage=False)  # fmt: skip
+    path = tmp_path / "x" / "activities.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", lineterminator="\r\n").writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
+    duck = Duck(tmp_path / "wh")
+    check_import(duck, duck.run(tmp_path / "x"), truth)
