@@ -136,7 +136,8 @@ def check_crc(data: bytes) -> None:
             return
         expected = int.from_bytes(data[end : end + 2], "little")
         if crc16(view[at:end]) != expected:
-            raise UnreadableFile(f"FIT: the CRC does not match (file damaged at byte {at}+)")
+            where = f" (the chained file at byte {at})" if at else ""
+            raise UnreadableFile(f"FIT: the CRC does not match: the file is damaged{where}")
         at = end + 2
 
 
