@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import deletions, enrichment, report_build, versus, webhook_times
+from bench import deletions, enrichment, export_import, report_build, versus, webhook_times
 from bench import scenarios as sc
 from bench.env import SEED, Bench, local_gcp, machine, workdir
 from bench.report import Record, table, write_json
@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     records += webhook_times.figures(log)
     records += enrichment.figures(log)
     records += report_build.figures(log)
+    records += export_import.figures(log)
     print()
     print(table(records))
     if bq is None:

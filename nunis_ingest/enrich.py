@@ -34,6 +34,7 @@ from typing import Any
 from nunis_ingest import enrichment as eq
 from nunis_ingest import schema_detail as sd
 from nunis_ingest.api import AthleteApi
+from nunis_ingest.bulk_export.ids import is_file_activity
 from nunis_ingest.context import SyncContext
 from nunis_ingest.errors import (
     BudgetDeferred,
@@ -304,7 +305,8 @@ def queue_for_run(
         for kind, table in ((eq.DETAIL, sd.DETAILS.name), (eq.STREAMS, sd.STREAMS.name)):
             if kind in kinds:
                 missing = ctx.warehouse.fetch_unenriched(athlete_id, table)
-                queue = eq.enqueue(queue, (eq.Item(i, s or 0, kind, now) for i, s in missing))
+                strava = ((i, s) for i, s in missing if not is_file_activity(i))
+                queue = eq.enqueue(queue, (eq.Item(i, s or 0, kind, now) for i, s in strava))
     return Enrichment(queue, kinds)
 
 

@@ -60,6 +60,12 @@ class AuthorisationIncomplete(PermanentError):
     """The redirect came back without a code, or with a state we did not send."""
 
 
+class ExportError(PermanentError):
+    """An export given to ``import`` cannot be imported as a whole (not an export, not a
+    zip, the wrong athlete). One bad file or row inside an export is never this: it is
+    listed and the rest loads."""
+
+
 class AthleteNotConfigured(PermanentError):
     """A request names an athlete that has no config or token."""
 

@@ -17,6 +17,7 @@ from nunis_ingest import enrichment as eq
 from nunis_ingest import state as st
 from nunis_ingest.api import AthleteApi
 from nunis_ingest.athletes import AthleteConfig, AthleteRepo
+from nunis_ingest.bulk_export.twins import drop_file_twins
 from nunis_ingest.confirm import Confirmation, confirm_deletions
 from nunis_ingest.context import SyncContext
 from nunis_ingest.enrich import Enrichment, drain_queue, queue_for_run
@@ -108,6 +109,9 @@ class Run:
         else:
             confirmation = self._confirm(fetched, complete=complete)
             result = self._commit(confirmation, fetched)
+            if result.inserted:  # Strava's copy of an activity imported from a file
+                twins = drop_file_twins(ctx.store, ctx.warehouse, report.athlete_id)
+                result = replace(result, deleted=result.deleted + twins)
             enriched = self._enrich(fetched, scan=plan.full and complete)
             report.enrichment = enriched
         if ctx.budget is not None:

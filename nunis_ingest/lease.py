@@ -61,6 +61,26 @@ class Lease:
             ) from None
         return self
 
+    def renew(self, now: float) -> None:
+        """Push the expiry to ``now + ttl_seconds`` (a long run: the bulk import), by
+        compare-and-swap on our generation; ``LeaseHeld`` when the lease is no longer ours
+        (it expired and another run took it), so the caller stops before writing more."""
+        body = json.dumps(
+            {"holder": self.holder, "acquired_at": self.now, "expires_at": now + self.ttl_seconds}
+        ).encode()
+        try:
+            if self.generation is None:
+                raise PreconditionFailed("never acquired")
+            self.generation = self.store.put(self.key, body, if_generation=self.generation)
+        except PreconditionFailed:
+            self.generation = None
+            raise LeaseHeld(
+                f"Athlete {self.athlete_id}: run {self.holder} lost its lease (it expired and "
+                "another run took it); it stopped before writing more.",
+                athlete_id=self.athlete_id,
+                action="run it again: what it wrote is kept, and it resumes where it stopped.",
+            ) from None
+
     def release(self) -> None:
         if self.generation is None:
             return

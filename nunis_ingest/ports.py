@@ -98,7 +98,9 @@ class StagedBatch(Protocol):
         the warehouse type them from their JSON (DuckDB: ``transform_engine``)."""
         ...
 
-    def commit(self, *, replace: bool, max_delete_share: float | None = None) -> WriteResult:
+    def commit(
+        self, *, replace: bool, max_delete_share: float | None = None, keep_existing: bool = False
+    ) -> WriteResult:
         """Upsert the staged rows by activity id in one atomic step.
 
         Rows whose ``content_hash`` equals the stored one are left untouched (counted as
@@ -107,6 +109,9 @@ class StagedBatch(Protocol):
         same atomic step. If that would delete more than ``max_delete_share`` of the
         athlete's stored rows, nothing changes and ``MassDeleteRefused`` is raised.
         An empty batch with ``replace=False`` performs no warehouse operation at all.
+        ``keep_existing=True`` (the bulk import) inserts only ids the table does not hold
+        when the commit runs: a stored row is never rewritten (counted ``unchanged``),
+        whoever wrote it and whenever, so an export never replaces the API's row.
         """
         ...
 
@@ -178,6 +183,13 @@ class Warehouse(Protocol):
     def fetch_detail_fingerprints(self, athlete_id: int) -> dict[int, str | None]:
         """Activity id -> ``summary_fingerprint`` of its ``activity_details`` row (which
         activities have a detail, and for which version of their summary)."""
+        ...
+
+    def fetch_activity_starts(
+        self, athlete_id: int
+    ) -> list[tuple[int, int | None, float | None, int | None]]:
+        """``(id, start epoch, distance, elapsed_time)`` of every activity of the athlete:
+        what the import matches another platform's file against (one activity, twice)."""
         ...
 
     def count_activities(self, athlete_id: int) -> int:

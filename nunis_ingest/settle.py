@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from nunis_ingest.bulk_export.ids import is_file_activity
 from nunis_ingest.confirm import Confirmation
 from nunis_ingest.enrichment import Item, Queue, Staged, enqueue
 from nunis_ingest.plan import CLOCK_SKEW_SECONDS, Plan
@@ -143,8 +144,9 @@ def _suspects(
 
 
 def missing_from_listing(stored: Iterable[int], fetched: Fetched) -> set[int]:
-    """Ids the warehouse holds that a complete full listing did not show."""
-    return set(stored) - fetched.seen_ids
+    """Ids the warehouse holds that a complete full listing did not show (never an
+    activity imported from another platform's file: Strava cannot list those)."""
+    return {i for i in stored if not is_file_activity(i)} - fetched.seen_ids
 
 
 def _ts(epoch: float) -> str:

@@ -1,435 +1,159 @@
-"""Pure: localised ``activities.csv`` header names -> canonical fields, in one table.
+"""Pure: an ``activities.csv`` header -> which column holds which field.
 
-Strava localises the header to the account language and repeats some names: the first
-``Distance`` is in the athlete's display units, the second in metres; the first
-``Elapsed Time`` and ``Max Heart Rate`` are the summary's, the second ones the file's.
-A repeated name is resolved by its position among the columns of that name (``HEADERS``
-lists one canonical field per occurrence). Columns this table does not know are kept
-out of the mapping (they survive nowhere but the original file), never an error; a
-header in which no language finds the activity id and date is an error listing it.
+Strava localises the header to the account language (``headers_data`` holds the real
+headers and their sources) and repeats some names: the first ``Distance`` is in the
+athlete's display units, the second in metres; the first ``Elapsed Time`` and ``Max Heart
+Rate`` are the summary's, the second ones the file's. A repeated name is resolved by its
+order among the columns of that name. Column order and count change between generations,
+so columns are matched by name, never by a fixed index, except in one case:
+
+**Fallback by position.** When no known language names the activity id and date (an
+Italian, Dutch or Portuguese export, or a generation we have not seen), the id and date
+are read from the first two columns and the file name from the 13th, as in every
+generation seen, and ``Mapping.positional`` says so (the importer warns once).
 """
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-LANGUAGES: tuple[str, ...] = ("en", "de", "fr", "es", "it", "nl", "pt")
+from nunis_ingest.bulk_export.headers_data import TRANSLATIONS
 
-# canonical fields per occurrence, then one header name per language in LANGUAGES order
-HEADERS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
-    (
-        ("activity_id",),
-        (
-            "Activity ID",
-            "Aktivitäts-ID",
-            "ID de l'activité",
-            "ID de actividad",
-            "ID attività",
-            "Activiteit-ID",
-            "ID da atividade",
-        ),
-    ),
-    (
-        ("activity_date",),
-        (
-            "Activity Date",
-            "Datum der Aktivität",
-            "Date de l'activité",
-            "Fecha de la actividad",
-            "Data attività",
-            "Datum activiteit",
-            "Data da atividade",
-        ),
-    ),
-    (
-        ("name",),
-        (
-            "Activity Name",
-            "Name der Aktivität",
-            "Nom de l'activité",
-            "Nombre de la actividad",
-            "Nome attività",
-            "Naam activiteit",
-            "Nome da atividade",
-        ),
-    ),
-    (
-        ("sport",),
-        (
-            "Activity Type",
-            "Aktivitätsart",
-            "Type d'activité",
-            "Tipo de actividad",
-            "Tipo di attività",
-            "Type activiteit",
-            "Tipo de atividade",
-        ),
-    ),
-    (
-        ("description",),
-        (
-            "Activity Description",
-            "Beschreibung der Aktivität",
-            "Description de l'activité",
-            "Descripción de la actividad",
-            "Descrizione attività",
-            "Beschrijving activiteit",
-            "Descrição da atividade",
-        ),
-    ),
-    (
-        ("elapsed_time", "elapsed_time_file"),
-        (
-            "Elapsed Time",
-            "Verstrichene Zeit",
-            "Temps écoulé",
-            "Tiempo transcurrido",
-            "Tempo trascorso",
-            "Verstreken tijd",
-            "Tempo decorrido",
-        ),
-    ),
-    (
-        ("distance_display", "distance"),
-        ("Distance", "Distanz", "Distance", "Distancia", "Distanza", "Afstand", "Distância"),
-    ),
-    (
-        ("max_heartrate", "max_heartrate_file"),
-        (
-            "Max Heart Rate",
-            "Max. Herzfrequenz",
-            "Fréquence cardiaque max.",
-            "Frecuencia cardiaca máxima",
-            "Frequenza cardiaca max",
-            "Max. hartslag",
-            "Frequência cardíaca máxima",
-        ),
-    ),
-    (
-        ("suffer_score",),
-        (
-            "Relative Effort",
-            "Relative Anstrengung",
-            "Effort relatif",
-            "Esfuerzo relativo",
-            "Sforzo relativo",
-            "Relatieve inspanning",
-            "Esforço relativo",
-        ),
-    ),
-    (
-        ("commute", "commute_flag"),
-        (
-            "Commute",
-            "Pendeln",
-            "Trajet domicile-travail",
-            "Desplazamiento",
-            "Tragitto casa-lavoro",
-            "Woon-werkverkeer",
-            "Deslocamento",
-        ),
-    ),
-    (
-        ("private_note",),
-        (
-            "Activity Private Note",
-            "Private Notiz zur Aktivität",
-            "Note privée",
-            "Nota privada",
-            "Nota privata",
-            "Privénotitie",
-            "Nota privada da atividade",
-        ),
-    ),
-    (
-        ("gear",),
-        (
-            "Activity Gear",
-            "Ausrüstung für Aktivität",
-            "Équipement de l'activité",
-            "Equipo de la actividad",
-            "Attrezzatura attività",
-            "Uitrusting activiteit",
-            "Equipamento da atividade",
-        ),
-    ),
-    (
-        ("filename",),
-        (
-            "Filename",
-            "Dateiname",
-            "Nom du fichier",
-            "Nombre del archivo",
-            "Nome file",
-            "Bestandsnaam",
-            "Nome do arquivo",
-        ),
-    ),
-    (
-        ("athlete_weight",),
-        (
-            "Athlete Weight",
-            "Gewicht des Athleten",
-            "Poids de l'athlète",
-            "Peso del deportista",
-            "Peso atleta",
-            "Gewicht atleet",
-            "Peso do atleta",
-        ),
-    ),
-    (
-        ("moving_time",),
-        (
-            "Moving Time",
-            "Bewegungszeit",
-            "Temps de déplacement",
-            "Tiempo en movimiento",
-            "Tempo in movimento",
-            "Beweegtijd",
-            "Tempo em movimento",
-        ),
-    ),
-    (
-        ("max_speed",),
-        (
-            "Max Speed",
-            "Max. Geschwindigkeit",
-            "Vitesse max.",
-            "Velocidad máxima",
-            "Velocità max",
-            "Max. snelheid",
-            "Velocidade máxima",
-        ),
-    ),
-    (
-        ("average_speed",),
-        (
-            "Average Speed",
-            "Durchschnittsgeschwindigkeit",
-            "Vitesse moyenne",
-            "Velocidad media",
-            "Velocità media",
-            "Gemiddelde snelheid",
-            "Velocidade média",
-        ),
-    ),
-    (
-        ("total_elevation_gain",),
-        (
-            "Elevation Gain",
-            "Höhenzunahme",
-            "Dénivelé positif",
-            "Desnivel positivo",
-            "Dislivello positivo",
-            "Hoogtewinst",
-            "Ganho de elevação",
-        ),
-    ),
-    (
-        ("elevation_loss",),
-        (
-            "Elevation Loss",
-            "Höhenabnahme",
-            "Dénivelé négatif",
-            "Desnivel negativo",
-            "Dislivello negativo",
-            "Hoogteverlies",
-            "Perda de elevação",
-        ),
-    ),
-    (
-        ("elev_low",),
-        (
-            "Elevation Low",
-            "Tiefster Punkt",
-            "Altitude min.",
-            "Altitud mínima",
-            "Altitudine minima",
-            "Laagste hoogte",
-            "Elevação mínima",
-        ),
-    ),
-    (
-        ("elev_high",),
-        (
-            "Elevation High",
-            "Höchster Punkt",
-            "Altitude max.",
-            "Altitud máxima",
-            "Altitudine massima",
-            "Hoogste hoogte",
-            "Elevação máxima",
-        ),
-    ),
-    (
-        ("max_cadence",),
-        (
-            "Max Cadence",
-            "Max. Trittfrequenz",
-            "Cadence max.",
-            "Cadencia máxima",
-            "Cadenza max",
-            "Max. cadans",
-            "Cadência máxima",
-        ),
-    ),
-    (
-        ("average_cadence",),
-        (
-            "Average Cadence",
-            "Durchschnittliche Trittfrequenz",
-            "Cadence moyenne",
-            "Cadencia media",
-            "Cadenza media",
-            "Gemiddelde cadans",
-            "Cadência média",
-        ),
-    ),
-    (
-        ("average_heartrate",),
-        (
-            "Average Heart Rate",
-            "Durchschnittliche Herzfrequenz",
-            "Fréquence cardiaque moyenne",
-            "Frecuencia cardiaca media",
-            "Frequenza cardiaca media",
-            "Gemiddelde hartslag",
-            "Frequência cardíaca média",
-        ),
-    ),
-    (
-        ("max_watts",),
-        (
-            "Max Watts",
-            "Max. Watt",
-            "Watts max.",
-            "Vatios máximos",
-            "Watt max",
-            "Max. watt",
-            "Watts máximos",
-        ),
-    ),
-    (
-        ("average_watts",),
-        (
-            "Average Watts",
-            "Durchschnittliche Watt",
-            "Watts moyens",
-            "Vatios medios",
-            "Watt medi",
-            "Gemiddeld wattage",
-            "Watts médios",
-        ),
-    ),
-    (
-        ("calories",),
-        ("Calories", "Kalorien", "Calories", "Calorías", "Calorie", "Calorieën", "Calorias"),
-    ),
-    (
-        ("average_temp",),
-        (
-            "Average Temperature",
-            "Durchschnittstemperatur",
-            "Température moyenne",
-            "Temperatura media",
-            "Temperatura media",
-            "Gemiddelde temperatuur",
-            "Temperatura média",
-        ),
-    ),
-    (
-        ("weighted_average_watts",),
-        (
-            "Weighted Average Power",
-            "Gewichtete Durchschnittsleistung",
-            "Puissance moyenne pondérée",
-            "Potencia media ponderada",
-            "Potenza media ponderata",
-            "Gewogen gemiddeld vermogen",
-            "Potência média ponderada",
-        ),
-    ),
-    (
-        ("total_work",),
-        (
-            "Total Work",
-            "Gesamtarbeit",
-            "Travail total",
-            "Trabajo total",
-            "Lavoro totale",
-            "Totaal werk",
-            "Trabalho total",
-        ),
-    ),
-    (
-        ("from_upload",),
-        (
-            "From Upload",
-            "Vom Upload",
-            "Depuis un téléversement",
-            "Desde carga",
-            "Da caricamento",
-            "Van upload",
-            "Do carregamento",
-        ),
-    ),
-)
+POSITIONS = {0: "activity_id", 1: "activity_date", 12: "filename"}
+"""The fallback: column index -> field (the first two and the 13th in every generation)."""
+
+CANONICAL: dict[tuple[str, int], str] = {
+    ("Activity ID", 0): "activity_id",
+    ("Activity Date", 0): "activity_date",
+    ("Activity Name", 0): "name",
+    ("Activity Type", 0): "sport",
+    ("Activity Description", 0): "description",
+    ("Elapsed Time", 0): "elapsed_time",
+    ("Elapsed Time", 1): "elapsed_time_file",
+    ("Distance", 0): "distance_display",
+    ("Distance", 1): "distance",
+    ("Max Heart Rate", 0): "max_heartrate",
+    ("Max Heart Rate", 1): "max_heartrate_file",
+    ("Relative Effort", 0): "suffer_score",
+    ("Relative Effort", 1): "suffer_score_file",
+    ("Commute", 0): "commute",
+    ("Commute", 1): "commute_flag",
+    ("Activity Private Note", 0): "private_note",
+    ("Activity Gear", 0): "gear",
+    ("Filename", 0): "filename",
+    ("Moving Time", 0): "moving_time",
+    ("Max Speed", 0): "max_speed",
+    ("Average Speed", 0): "average_speed",
+    ("Elevation Gain", 0): "total_elevation_gain",
+    ("Elevation Loss", 0): "elevation_loss",
+    ("Elevation Low", 0): "elev_low",
+    ("Elevation High", 0): "elev_high",
+    ("Max Cadence", 0): "max_cadence",
+    ("Average Cadence", 0): "average_cadence",
+    ("Average Heart Rate", 0): "average_heartrate",
+    ("Max Watts", 0): "max_watts",
+    ("Average Watts", 0): "average_watts",
+    ("Calories", 0): "calories",
+    ("Average Temperature", 0): "average_temp",
+    ("Total Work", 0): "total_work",
+    ("Weighted Average Power", 0): "weighted_average_watts",
+    ("From Upload", 0): "from_upload",
+    ("Flagged", 0): "flagged",
+    ("Sport Type", 0): "sport_type",
+}
+"""(English name, occurrence) -> the field the importer reads. Other columns are kept
+as they are, under their English name, in the row's ``raw``."""
+
 REQUIRED = ("activity_id", "activity_date")
-
-
-class UnknownHeader(ValueError):
-    """No language of ``HEADERS`` reads this header; the message lists what was seen."""
+_TAG = re.compile(r"<[^>]*>")
 
 
 @dataclass(frozen=True)
 class Mapping:
     language: str
+    """``en``, ``de``, ``fr``, ``es``, or ``unknown`` (read by position)."""
     fields: dict[int, str]
-    """Column position -> canonical field."""
+    """Column position -> canonical field (``CANONICAL``)."""
+    names: dict[int, str] = field(default_factory=dict)
+    """Column position -> the key its value is kept under in ``raw`` (the English name,
+    ``(2)`` for a repeat; the header as spelt when the name is unknown)."""
+    positional: bool = False
+    recognised: int = 0
+    """How many columns a known language names."""
 
 
-def _table(language: str) -> dict[str, tuple[str, ...]]:
-    index = LANGUAGES.index(language)
-    return {names[index].casefold(): fields for fields, names in HEADERS}
+class UnknownHeader(ValueError):
+    """The first line cannot be an ``activities.csv`` header at all (under two columns)."""
 
 
-_TABLES = {lang: _table(lang) for lang in LANGUAGES}
+def clean(name: str) -> str:
+    """A header name without BOM, HTML wrapping (late-2023 exports) or outer spaces."""
+    text = name.replace("\ufeff", "")
+    if "<" in text:
+        text = html.unescape(_TAG.sub("", text))
+    return " ".join(text.split())
 
 
-def _clean(name: str) -> str:
-    return name.replace("\ufeff", "").strip().casefold()
+_FOLDED = {
+    lang: {local.casefold(): en for local, en in table.items()}
+    for lang, table in TRANSLATIONS.items()
+}
+
+
+def _english(header: Sequence[str], language: str) -> dict[int, str]:
+    table = _FOLDED[language]
+    out: dict[int, str] = {}
+    for position, name in enumerate(header):
+        english = table.get(clean(name).casefold())
+        if english is not None:
+            out[position] = english
+    return out
+
+
+def _names_required(english: dict[int, str]) -> bool:
+    return {"Activity ID", "Activity Date"} <= set(english.values())
 
 
 def map_header(header: Sequence[str]) -> Mapping:
-    """The language whose names cover most of ``header``, and position -> field."""
-    best: Mapping | None = None
-    for lang in LANGUAGES:
-        table, seen, fields = _TABLES[lang], dict[str, int](), dict[int, str]()
-        for position, name in enumerate(header):
-            key = _clean(name)
-            occurrences = table.get(key)
-            if occurrences is None:
-                continue
-            nth = seen.get(key, 0)
-            seen[key] = nth + 1
-            if nth < len(occurrences):
-                fields[position] = occurrences[nth]
-        if all(r in fields.values() for r in REQUIRED) and (
-            best is None or len(fields) > len(best.fields)
-        ):
-            best = Mapping(lang, fields)
-    if best is None:
-        shown = ", ".join(repr(h) for h in header[:40])
-        raise UnknownHeader(
-            f"activities.csv: no known language ({', '.join(LANGUAGES)}) names the activity "
-            f"id and date columns; headers seen: {shown}"
-        )
-    return best
-
-
-def header_for(language: str, fields: Sequence[str]) -> list[str]:
-    """The localised names of ``fields`` (generator, tests): the inverse of ``map_header``."""
-    index = LANGUAGES.index(language)
-    by_field = {f: names[index] for fs, names in HEADERS for f in fs}
-    return [by_field[f] for f in fields]
+    """Columns named in the language that names the activity id and date and most other
+    columns (then in any other language); by position when none names the id and date.
+    ``UnknownHeader`` when there are fewer than two columns."""
+    if len(header) < 2:
+        shown = ", ".join(repr(clean(h)[:60]) for h in header) or "nothing"
+        raise UnknownHeader(f"its first line has {len(header)} column(s) ({shown})")
+    found = {lang: _english(header, lang) for lang in TRANSLATIONS}
+    best = max(found, key=lambda lang: (_names_required(found[lang]), len(found[lang])))
+    english = dict(found[best])  # ties: the first language listed
+    for lang in TRANSLATIONS:  # a column the main language misses, named in another one
+        for position, name in found[lang].items():
+            english.setdefault(position, name)
+    fields: dict[int, str] = {}
+    names: dict[int, str] = {}
+    seen: dict[str, int] = {}
+    for position, name in enumerate(header):
+        en = english.get(position)
+        if en is None:
+            names[position] = clean(name)[:200] or f"column {position + 1}"
+            continue
+        nth = seen.get(en, 0)
+        seen[en] = nth + 1
+        names[position] = en if nth == 0 else f"{en} ({nth + 1})"
+        canonical = CANONICAL.get((en, nth))
+        if canonical is not None:
+            fields[position] = canonical
+    positional = not all(r in fields.values() for r in REQUIRED)
+    if positional:
+        fields = {p: f for p, f in fields.items() if f not in POSITIONS.values()}
+        for position, canonical in POSITIONS.items():
+            if position < len(header):
+                fields[position] = canonical
+    return Mapping(
+        language="unknown" if positional else best,
+        fields=fields,
+        names=names,
+        positional=positional,
+        recognised=len(english),
+    )

@@ -1,118 +1,96 @@
-"""Pure: ``activities.csv`` rows -> dicts of canonical fields, and one Strava-shaped dict.
+"""``activities.csv`` -> one Strava-shaped activity dict per row, or a bad row and why.
 
-Robust by design: any column order, any extra column, localised numbers (``9,44``) and
-dates (``Sep 26, 2026, 10:56:05 AM``, ``09.12.2022, 15:24:49``, ``26 sept. 2026, 10:56:05``,
-``2026-09-26 10:56:05``). ``Activity Date`` is UTC. A value that does not parse becomes
-``None``; a row without a usable activity id or date raises ``BadRow``.
+A row without a usable id (digits only, ``1 .. 2^63-1``) or date is a bad row: set aside
+and reported with its line number, never loaded under an invented id. So is a row with a
+field over ``limits.MAX_CSV_FIELD`` characters or a line over ``limits.MAX_CSV_LINE``.
+Every other row loads, whatever else it holds: a value that does not parse becomes
+NULL, and every non-empty cell is kept in ``raw["_export"]`` under its English column
+name, so nothing in the file is lost.
 """
 
 from __future__ import annotations
 
 import csv
-import re
-from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from nunis_ingest.bulk_export.csv_headers import Mapping, map_header
-
-_MONTHS: dict[str, int] = {}
-for _names in (
-    "jan feb mar apr may jun jul aug sep oct nov dec",  # en
-    "jan feb mär apr mai jun jul aug sep okt nov dez",  # de
-    "janv févr mars avr mai juin juil août sept oct nov déc",  # fr
-    "ene feb mar abr may jun jul ago sept oct nov dic",  # es
-    "gen feb mar apr mag giu lug ago set ott nov dic",  # it
-    "jan feb mrt apr mei jun jul aug sep okt nov dec",  # nl
-    "jan fev mar abr mai jun jul ago set out nov dez",  # pt
-):
-    for _number, _name in enumerate(_names.split(), start=1):
-        _MONTHS.setdefault(_name, _number)
-_MONTHS.update({"mrz": 3, "fév": 2, "fevr": 2, "déc": 12, "sep": 9, "sept": 9, "fev": 2})
-_WORD = re.compile(r"[^\W\d_]+")
-_NUMBER = re.compile(r"\d+")
+from nunis_ingest.bulk_export import csv_values as cv
+from nunis_ingest.bulk_export.csv_headers import Mapping, UnknownHeader, map_header
+from nunis_ingest.bulk_export.csv_text import Lines, sniff_delimiter
+from nunis_ingest.bulk_export.limits import MAX_CSV_FIELD, MAX_ROWS, MAX_TEXT_CHARS
 
 
 class BadRow(ValueError):
-    """A CSV row that cannot become an activity (no usable id or date)."""
+    """A CSV row that cannot become an activity."""
 
 
-def parse_date(text: str) -> datetime | None:
-    """An aware UTC datetime from an export date in any supported language, or ``None``."""
-    text = text.strip()
-    if not text:
-        return None
-    lowered = text.casefold()
-    numbers = [int(n) for n in _NUMBER.findall(lowered)]
-    month: int | None = None
-    pm = am = False
-    for word in _WORD.findall(lowered):
-        if word in ("pm", "p"):
-            pm = True
-        elif word in ("am", "a"):
-            am = True
-        elif month is None:
-            month = _MONTHS.get(word) or _MONTHS.get(word[:4]) or _MONTHS.get(word[:3])
-    try:
-        if month is not None:  # day, year, h, m, s in some order: the 4-digit one is the year
-            year_at = next(i for i, n in enumerate(numbers) if n > 31)
-            year = numbers.pop(year_at)
-            day = numbers.pop(0)
-            hour, minute, second = [*numbers, 0, 0, 0][:3]
-        elif numbers and numbers[0] > 31:
-            year, month, day, hour, minute, second = [*numbers, 0, 0, 0][:6]
-        else:
-            day, month, year, hour, minute, second = [*numbers, 0, 0, 0][:6]
-        if pm and hour < 12:
-            hour += 12
-        elif am and hour == 12:
-            hour = 0
-        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-    except (StopIteration, ValueError, IndexError):
-        return None
+@dataclass(frozen=True)
+class Row:
+    line: int
+    """The line the row starts on (the header is line 1)."""
+    cells: dict[str, str] | None
+    """Canonical field -> text (``None`` for a bad row)."""
+    kept: dict[str, str]
+    """Every non-empty cell under its English column name (``raw["_export"]``)."""
+    error: str = ""
 
 
-def parse_number(text: str) -> float | None:
-    """A float from ``9.44``, ``9,44``, ``1.234,5`` or ``1,234.5``; ``None`` if none."""
-    text = text.strip().replace("\u00a0", "").replace(" ", "")
-    if not text:
-        return None
-    if "," in text and "." in text:
-        if text.rfind(",") > text.rfind("."):
-            text = text.replace(".", "").replace(",", ".")
-        else:
-            text = text.replace(",", "")
-    elif "," in text:
-        text = text.replace(",", ".")
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if value == value and abs(value) != float("inf") else None
+class CsvRows:
+    """The header's ``Mapping`` and, lazily, every row."""
 
+    def __init__(self, lines: Lines) -> None:
+        self.lines = lines
+        first = next(lines, "")
+        if not first.strip():
+            raise UnknownHeader("it is empty")
+        self.delimiter = sniff_delimiter(first)
+        self.reader = csv.reader(itertools.chain([first], lines), delimiter=self.delimiter)
+        try:
+            header = next(self.reader)
+        except csv.Error as error:
+            raise UnknownHeader(f"its first line is not CSV ({error})") from None
+        self.mapping: Mapping = map_header(header)
+        self.truncated = False
 
-def parse_bool(text: str) -> bool | None:
-    lowered = text.strip().casefold()
-    if lowered in ("true", "1", "1.0", "yes", "wahr", "vrai", "verdadero", "vero", "waar"):
-        return True
-    if lowered in ("false", "0", "0.0", "no", "falsch", "faux", "falso", ""):
-        return False
-    return None
-
-
-def read_rows(lines: Iterable[str]) -> tuple[Mapping, Iterator[dict[str, str]]]:
-    """The header's mapping and, lazily, each row as canonical field -> text."""
-    reader = csv.reader(lines)
-    header = next(reader, [])
-    mapping = map_header(header)
-
-    def rows() -> Iterator[dict[str, str]]:
-        for cells in reader:
+    def __iter__(self) -> Iterator[Row]:
+        fields, names = self.mapping.fields, self.mapping.names
+        count = 0
+        while True:
+            start = self.reader.line_num + 1
+            try:
+                cells = next(self.reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                yield Row(start, None, {}, _csv_error(error))
+                continue
             if not any(c.strip() for c in cells):
                 continue
-            yield {f: cells[i] for i, f in mapping.fields.items() if i < len(cells)}
+            count += 1
+            if count > MAX_ROWS:
+                self.truncated = True
+                return
+            end = self.reader.line_num
+            cut = [n for n in range(start, end + 1) if n in self.lines.overlong]
+            if cut:
+                yield Row(start, None, {}, f"line {cut[0]} is longer than the limit")
+                continue
+            row = {f: cells[i] for i, f in fields.items() if i < len(cells)}
+            kept = {
+                names.get(i, f"column {i + 1}"): c[:MAX_TEXT_CHARS]
+                for i, c in enumerate(cells)
+                if c.strip()
+            }
+            yield Row(start, row, kept)
 
-    return mapping, rows()
+
+def _csv_error(error: csv.Error) -> str:
+    text = str(error)
+    if "field larger than field limit" in text:
+        return f"a field is longer than {MAX_CSV_FIELD:,} characters"
+    return f"not CSV: {text[:120]}"
 
 
 _FLOATS = (
@@ -134,39 +112,58 @@ _FLOATS = (
 )
 
 
-def _int(value: float | None) -> int | None:
-    return None if value is None else round(value)
-
-
-def to_activity(row: dict[str, str], athlete_id: int) -> dict[str, Any]:
-    """A Strava-shaped activity from one CSV row (fields the CSV carries; see importer)."""
-    activity_id = _int(parse_number(row.get("activity_id", "")))
-    started = parse_date(row.get("activity_date", ""))
-    if activity_id is None or activity_id < 1:
-        raise BadRow(f"no usable activity id ({row.get('activity_id', '')!r:.40})")
+def to_activity(row: Row, athlete_id: int) -> dict[str, Any]:
+    """A Strava-shaped activity from one CSV row (the fields the CSV carries; see importer).
+    ``BadRow`` when the row has no usable id or date."""
+    cells = row.cells
+    if cells is None:
+        raise BadRow(row.error)
+    raw_id = cells.get("activity_id", "")
+    activity_id = cv.parse_id(raw_id)
+    if activity_id is None:
+        raise BadRow(
+            f"no usable activity id ({raw_id.strip()!r:.40}): an id is a whole number from 1 "
+            "to 2^63-1"
+        )
+    started = cv.parse_date(cells.get("activity_date", ""))
     if started is None:
-        raise BadRow(f"activity {activity_id}: unreadable date {row.get('activity_date')!r:.60}")
-    filename = row.get("filename", "").strip()
+        raise BadRow(f"activity {activity_id}: unreadable date {cells.get('activity_date')!r:.60}")
+    filename = cells.get("filename", "").strip()
+    label = cells.get("sport", "")
     out: dict[str, Any] = {
         "id": activity_id,
         "athlete": {"id": athlete_id},
-        "name": row.get("name", "").strip() or None,
-        "sport_type": row.get("sport", "").strip() or None,
+        "name": _text(cells.get("name")),
+        "sport_type": _text(cells.get("sport_type")) or cv.sport_type(label),
         "start_date": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "elapsed_time": _int(parse_number(row.get("elapsed_time", ""))),
-        "moving_time": _int(parse_number(row.get("moving_time", ""))),
+        "elapsed_time": cv.parse_int(cells.get("elapsed_time", ""))
+        or cv.parse_int(cells.get("elapsed_time_file", "")),
+        "moving_time": cv.parse_int(cells.get("moving_time", "")),
         "manual": not filename,
-        "commute": parse_bool(row.get("commute", "")),
+        "commute": cv.parse_bool(cells.get("commute", "")),
+        "flagged": cv.parse_bool(cells.get("flagged", "")),
+        "description": _text(cells.get("description")),
+        "gear_name": _text(cells.get("gear")),
     }
     for name in _FLOATS:
-        out[name] = parse_number(row.get(name, ""))
-    work = parse_number(row.get("total_work", ""))
+        out[name] = cv.parse_number(cells.get(name, ""))
+    if out["distance"] is None:  # only the display distance (km or mi): not metres
+        out.pop("distance")
+    if out["max_heartrate"] is None:
+        out["max_heartrate"] = cv.parse_number(cells.get("max_heartrate_file", ""))
+    work = cv.parse_number(cells.get("total_work", ""))
     out["kilojoules"] = None if work is None else round(work / 1000, 3)
     out["has_heartrate"] = out["average_heartrate"] is not None
-    if row.get("description", "").strip():
-        out["description"] = row["description"].strip()
-    if row.get("gear", "").strip():
-        out["gear_name"] = row["gear"].strip()
     out["_source"] = "export"
-    out["_export_file"] = filename or None
+    out["_export_file"] = filename[:1000] or None
+    out["_export"] = row.kept
+    if label.strip():
+        out["_activity_type"] = label.strip()[:200]
     return {k: v for k, v in out.items() if v is not None}
+
+
+def _text(value: str | None) -> str | None:
+    if value is None:
+        return None
+    text = value.strip()
+    return text[:MAX_CSV_FIELD] or None

@@ -1,248 +1,188 @@
-"""Import a Strava bulk export into the tables the API path fills.
+"""``import``: open an export, decide whose and what it is, and load it under the lease.
 
-Where each field comes from:
+- **Whose.** ``profile.csv`` (English header in every language seen: ``Athlete ID,...``)
+  names the athlete; ``--athlete`` is then optional, and a different ``--athlete`` is
+  refused before anything is written. An export without ``profile.csv`` (another
+  platform's) needs ``--athlete``.
+- **What.** With an ``activities.csv``: a Strava export (``strava_import``). Without:
+  other platforms' activity files (``files_import``). Neither: not an export.
+- **Under the lease.** The import takes the athlete's lease like any writer
+  (``lease.py``), waiting up to ``wait`` seconds for a running sync to finish, and renews
+  it before each batch it writes; a sync that starts meanwhile finds the lease held and
+  the next poll does its work. On top of that every ``activities`` commit keeps existing
+  rows (``keep_existing``), so an export row never replaces an API row, whenever either
+  commits.
 
-- ``activities``: from ``activities.csv`` (id, name, sport_type, start_date (UTC),
-  elapsed/moving time, distance in metres (the second ``Distance``), speeds, elevation,
-  cadence, heart rate, watts, kilojoules (``Total Work``/1000), commute, manual (no file),
-  has_heartrate), plus from the file: ``start_latlng``/``end_latlng`` and ``device_name``.
-  Not in the export, so NULL until the API loads the activity: ``start_date_local``,
-  ``timezone``, ``utc_offset``, ``type``, counts (kudos, ...), visibility, ``gear_id``,
-  ``map``, ``upload_id``. ``raw`` holds that dict with ``"_source": "export"``.
-- ``activity_laps`` and ``activity_streams``: from the original file, ``source`` = ``export``.
-
-Merge rules (by activity id, so importing twice changes nothing):
-
-- An id already in ``activities`` (from the API or an earlier import) is never rewritten by
-  the export: the API row wins. A later API listing serves a different ``raw``, so its
-  ``content_hash`` differs and the sync's upsert overwrites an export row (the upgrade).
-- Laps and streams are written only for an activity that has no row in that table yet, so
-  a re-import writes nothing and rows the API path wrote are never replaced; the export's
-  rows stay until the API path writes its own.
-- A corrupt or unreadable file (or CSV row) is skipped and listed with its reason; the
-  activity row is still loaded from the CSV when the row itself is readable.
+Everything that stops an import is an ``errors.ExportError`` (one line: what and the
+fix); one bad file or row is never that (it is listed in the report, and the rest loads).
 """
 
 from __future__ import annotations
 
-import contextlib
+import csv
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
-from nunis_ingest import errors
-from nunis_ingest.bulk_export.csv_rows import BadRow, read_rows, to_activity
-from nunis_ingest.bulk_export.files import Track, UnreadableFile, parse_file
-from nunis_ingest.bulk_export.source import ExportSource
-from nunis_ingest.keys import archive_export_key
-from nunis_ingest.ports import CREATE_ONLY, DetailRows, ObjectStore, Row, Warehouse
-from nunis_ingest.transform import to_row
+from nunis_ingest.bulk_export.csv_headers import UnknownHeader, clean
+from nunis_ingest.bulk_export.csv_text import Lines
+from nunis_ingest.bulk_export.csv_values import parse_id
+from nunis_ingest.bulk_export.files import UnreadableFile, kind_of
+from nunis_ingest.bulk_export.files_import import FilesImport
+from nunis_ingest.bulk_export.report import ImportReport
+from nunis_ingest.bulk_export.source import BadExport, Export, open_source
+from nunis_ingest.bulk_export.strava_import import StravaImport
+from nunis_ingest.bulk_export.writer import Writer
+from nunis_ingest.errors import ExportError, LeaseHeld
+from nunis_ingest.lease import Lease
+from nunis_ingest.ports import ObjectStore, Warehouse
+from nunis_ingest.sync import new_run_id
 
-BATCH_ACTIVITIES = 500
-BATCH_POINTS = 200_000
-DETAIL_TABLES = ("activity_laps", "activity_streams")
-
-
-@dataclass
-class ImportReport:
-    language: str = ""
-    activities: int = 0
-    inserted: int = 0
-    unchanged: int = 0
-    kept_api: int = 0
-    files: int = 0
-    laps: int = 0
-    points: int = 0
-    problems: list[tuple[str, str]] = field(default_factory=list)
+LEASE_SECONDS = 900.0
+RENEW_EVERY = 60.0
+WAIT_SECONDS = 600.0
+EXPORT_FIX = (
+    'give the zip from Strava\'s "Download your data" (Settings > My Account), its '
+    "unzipped folder, or a folder or zip of .fit/.gpx/.tcx files"
+)
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat()
+def profile_athlete(export: Export) -> int | None:
+    """The athlete id ``profile.csv`` names, or None (no file, or no readable id)."""
+    if export.profile is None or export.profile.opener is None:
+        return None
+    try:
+        with export.open(export.profile) as raw:
+            rows = csv.reader(Lines(raw))
+            header = [clean(h).casefold() for h in next(rows, [])]
+            values = next(rows, [])
+    except (UnreadableFile, csv.Error, OSError, ValueError):
+        return None
+    column = header.index("athlete id") if "athlete id" in header else 0
+    return parse_id(values[column]) if column < len(values) else None
 
 
-def stream_rows(
-    activity_id: int, athlete_id: int, track: Track, start: str, trail: dict[str, str]
-) -> list[Row]:
-    first = next((p.time for p in track.points if p.time is not None), None)
-    rows: list[Row] = []
-    for index, p in enumerate(track.points):
-        seconds = (
-            None if p.time is None or first is None else round((p.time - first).total_seconds())
+def resolve_athlete(export: Export, given: int | None) -> int:
+    named = profile_athlete(export)
+    if named is not None and given is not None and named != given:
+        raise ExportError(
+            f"{export.label}: profile.csv names athlete {named}, --athlete says {given}; "
+            "nothing was imported.",
+            action=f"import it for athlete {named} (or without --athlete), or give the "
+            f"export of athlete {given}.",
         )
-        rows.append(
-            {
-                "activity_id": activity_id,
-                "athlete_id": athlete_id,
-                "start_date": start,
-                "point": index,
-                "time": seconds,
-                "distance": p.distance,
-                "lat": p.lat,
-                "lng": p.lng,
-                "altitude": p.altitude,
-                "velocity_smooth": p.velocity,
-                "heartrate": p.heartrate,
-                "cadence": p.cadence,
-                "watts": p.watts,
-                "temp": p.temp,
-                "moving": None,
-                "grade_smooth": None,
-                **trail,
-            }
+    athlete = named if named is not None else given
+    if athlete is None:
+        why = "no profile.csv" if export.profile is None else "no athlete id in its profile.csv"
+        raise ExportError(
+            f"{export.label} does not say whose activities it holds ({why}).",
+            action="add --athlete ID (the Strava athlete id they belong to).",
         )
-    return rows
+    return athlete
 
 
-def lap_rows(activity_id: int, athlete_id: int, track: Track, trail: dict[str, str]) -> list[Row]:
-    return [
-        {
-            "activity_id": activity_id,
-            "athlete_id": athlete_id,
-            "lap_index": i + 1,
-            "name": f"Lap {i + 1}",
-            "split": i + 1,
-            "elapsed_time": None if lap.elapsed_time is None else round(lap.elapsed_time),
-            "moving_time": None if lap.moving_time is None else round(lap.moving_time),
-            "start_date": _iso(lap.start),
-            "distance": lap.distance,
-            "total_elevation_gain": lap.total_elevation_gain,
-            "average_speed": lap.average_speed,
-            "max_speed": lap.max_speed,
-            "average_cadence": lap.average_cadence,
-            "average_heartrate": lap.average_heartrate,
-            "max_heartrate": lap.max_heartrate,
-            "average_watts": lap.average_watts,
-            **trail,
-        }
-        for i, lap in enumerate(track.laps)
-    ]
-
-
-class Importer:
-    def __init__(
-        self,
-        warehouse: Warehouse,
-        store: ObjectStore,
-        athlete_id: int,
-        *,
-        on_file: Callable[[], None] | None = None,
-    ) -> None:
-        self.warehouse, self.store, self.athlete_id = warehouse, store, athlete_id
-        self.on_file = on_file or (lambda: None)
-        self.run_id = f"export-{int(time.time())}"
-        self.seen_at = datetime.now(UTC)
-        self.report = ImportReport()
-        self.trail = {
-            "source": "export",
-            "run_id": self.run_id,
-            "loaded_at": _iso(self.seen_at) or "",
-        }
-
-    def run(self, source: ExportSource) -> ImportReport:
-        mapping, rows = read_rows(source.csv_lines())
-        self.report.language = mapping.language
-        self.known = set(self.warehouse.fetch_activity_hashes(self.athlete_id))
-        self.need = {
-            t: {a for a, _ in self.warehouse.fetch_unenriched(self.athlete_id, t)}
-            for t in DETAIL_TABLES
-        }
-        self._batches(source, rows)
-        return self.report
-
-    def _batches(self, source: ExportSource, rows: Iterable[dict[str, str]]) -> None:
-        activities: list[Row] = []
-        details: dict[int, tuple[Track, str]] = {}
-        points = 0
-        for line, row in enumerate(rows, start=2):
-            try:
-                activity = to_activity(row, self.athlete_id)
-            except BadRow as error:
-                self.report.problems.append((f"activities.csv line {line}", str(error)))
-                continue
-            self.report.activities += 1
-            track = self._track(source, activity)
-            if track is not None and track.points:
-                latlng = [p for p in track.points if p.lat is not None and p.lng is not None]
-                if latlng:
-                    activity["start_latlng"] = [latlng[0].lat, latlng[0].lng]
-                    activity["end_latlng"] = [latlng[-1].lat, latlng[-1].lng]
-            if track is not None and track.device_name:
-                activity["device_name"] = track.device_name
-            act_id = int(activity["id"])
-            if act_id in self.known:
-                self.report.kept_api += 1
-            else:
-                activities.append(
-                    to_row(
-                        activity,
-                        athlete_id=self.athlete_id,
-                        run_id=self.run_id,
-                        seen_at=self.seen_at,
-                    )
-                )
-            if track is not None and (
-                act_id not in self.known or any(act_id in n for n in self.need.values())
-            ):
-                details[act_id] = (track, str(activity["start_date"]))
-                points += len(track.points)
-            if (
-                len(activities) >= BATCH_ACTIVITIES
-                or points >= BATCH_POINTS
-                or len(details) >= BATCH_ACTIVITIES
-            ):
-                self._flush(activities, details)
-                activities, details, points = [], {}, 0
-        self._flush(activities, details)
-
-    def _track(self, source: ExportSource, activity: dict[str, Any]) -> Track | None:
-        name = activity.get("_export_file")
-        if not name:
-            return None
-        self.on_file()
-        self.report.files += 1
-        data = source.read(str(name))
-        if data is None:
-            self.report.problems.append((str(name), "file named in activities.csv is missing"))
-            return None
-        with contextlib.suppress(errors.PreconditionFailed):  # archived earlier
-            self.store.put(
-                archive_export_key(self.athlete_id, str(name)), data, if_generation=CREATE_ONLY
+def _kind(export: Export) -> str:
+    if export.csv is not None:
+        if export.csv.opener is None:
+            raise ExportError(
+                f"{export.label}: activities.csv cannot be read ({export.csv.refused}).",
+                action=EXPORT_FIX + ".",
             )
+        return "strava"
+    if any(kind_of(e.name)[0] or e.is_zip for e in export.top.entries()):
+        return "files"  # nested zips are opened by the import itself, once
+    raise ExportError(
+        f"{export.label} is not an activity export: no activities.csv and no FIT, GPX or "
+        "TCX file in it.",
+        action=EXPORT_FIX + ".",
+    )
+
+
+def acquire(lease: Lease, wait: float, now: Callable[[], float]) -> None:
+    """Take the lease, polling while another run holds it, for at most ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    while True:
+        lease.now = now()
         try:
-            return parse_file(str(name), data)
-        except UnreadableFile as error:
-            self.report.problems.append((str(name), str(error)))
-            return None
+            lease.acquire()
+            return
+        except LeaseHeld as held:
+            if time.monotonic() >= deadline:
+                what = str(held).split(" Fix: ")[0]
+                raise ExportError(
+                    f"athlete {lease.athlete_id} is being loaded by another run: {what} "
+                    f"The import waited {wait:.0f} s and wrote nothing.",
+                    athlete_id=lease.athlete_id,
+                    action="run the import again once that run has finished.",
+                ) from None
+            time.sleep(min(2.0, max(0.05, deadline - time.monotonic())))
 
-    def _flush(self, activities: list[Row], details: dict[int, tuple[Track, str]]) -> None:
-        if activities:
-            batch = self.warehouse.stage(self.athlete_id, self.run_id)
+
+def run_import(
+    path: str,
+    warehouse: Warehouse,
+    store: ObjectStore,
+    *,
+    athlete_id: int | None = None,
+    storage_client: Any = None,
+    on_file: Callable[[], None] | None = None,
+    on_start: Callable[[int, str], None] | None = None,
+    wait: float = WAIT_SECONDS,
+    now: Callable[[], float] = time.time,
+) -> ImportReport:
+    """Import the export at ``path`` (zip, folder or ``gs://``); see the module docstring."""
+    try:
+        with open_source(path, storage_client) as export:
+            kind = _kind(export)
+            athlete = resolve_athlete(export, athlete_id)
+            if on_start is not None:
+                on_start(athlete, kind)
+            run_id = new_run_id(now())
+            lease = Lease(store, athlete, run_id, now(), LEASE_SECONDS)
+            acquire(lease, wait, now)
             try:
-                batch.add(activities)
-                result = batch.commit(replace=False)
+                return _load(export, kind, warehouse, store, lease, on_file, now)
             finally:
-                batch.discard()
-            self.report.inserted += result.inserted + result.updated
-            self.report.unchanged += result.unchanged
-        for table in DETAIL_TABLES:
-            ids = tuple(a for a in details if a not in self.known or a in self.need[table])
-            if not ids:
-                continue
-            rows: list[Row] = []
-            for a in ids:
-                track, start = details[a]
-                if table == "activity_streams":
-                    rows.extend(stream_rows(a, self.athlete_id, track, start, self.trail))
-                else:
-                    rows.extend(lap_rows(a, self.athlete_id, track, self.trail))
-            written = self.warehouse.replace_details(
-                self.athlete_id, DetailRows(ids, (table,), {table: rows})
-            )
-            if table == "activity_streams":
-                self.report.points += written.get(table, 0)
-            else:
-                self.report.laps += written.get(table, 0)
-            self.need[table].difference_update(ids)
-        self.known.update(int(r["id"]) for r in activities)
+                lease.release()
+    except FileNotFoundError as missing:
+        raise ExportError(
+            f"{path}: {missing.strerror or 'not found'}.",
+            action="check the path (a .zip, a folder, or gs://bucket/object.zip).",
+        ) from None
+    except BadExport as bad:
+        raise ExportError(f"{bad}.", action=EXPORT_FIX + ".") from None
+    except UnknownHeader as bad:
+        raise ExportError(
+            f"{path}: activities.csv is not a Strava activities.csv: {bad}.",
+            action=EXPORT_FIX + ".",
+        ) from None
+
+
+def _load(
+    export: Export,
+    kind: str,
+    warehouse: Warehouse,
+    store: ObjectStore,
+    lease: Lease,
+    on_file: Callable[[], None] | None,
+    now: Callable[[], float],
+) -> ImportReport:
+    report = ImportReport(kind=kind)
+    renewed = [now()]
+
+    def renew() -> None:
+        if now() - renewed[0] >= RENEW_EVERY:
+            lease.renew(now())
+            renewed[0] = now()
+
+    writer = Writer(warehouse, lease.athlete_id, lease.holder, report, renew)
+    if kind == "strava":
+        return StravaImport(export, warehouse, store, writer, on_file=on_file).run()
+    report = FilesImport(export, warehouse, store, writer, on_file=on_file).run()
+    if not report.rows and not report.problem_count:
+        raise ExportError(
+            f"{export.label} is not an activity export: no activities.csv, and no FIT, GPX "
+            "or TCX file in it or in the zips it holds.",
+            action=EXPORT_FIX + ".",
+        )
+    return report

@@ -185,6 +185,16 @@ class BigQueryWarehouse:
         rows = self.rows(sql, [bigquery.ScalarQueryParameter("athlete", "INT64", athlete_id)])
         return {int(r["id"]): str(r["content_hash"]) for r in rows}
 
+    def fetch_activity_starts(
+        self, athlete_id: int
+    ) -> list[tuple[int, int | None, float | None, int | None]]:
+        sql = (
+            "SELECT id, UNIX_SECONDS(start_date) AS s, distance, elapsed_time "
+            f"FROM {self.sql_table(schema.ACTIVITIES_TABLE)} WHERE athlete_id = @athlete"
+        )
+        rows = self.rows(sql, [bigquery.ScalarQueryParameter("athlete", "INT64", athlete_id)])
+        return [(int(r["id"]), r["s"], r["distance"], r["elapsed_time"]) for r in rows]
+
     def count_activities(self, athlete_id: int) -> int:
         sql = (
             f"SELECT COUNT(*) AS n FROM {self.sql_table(schema.ACTIVITIES_TABLE)} "

@@ -62,7 +62,9 @@ class BigQueryBatch:
             self._stage.cleanup()
             self._stage = None
 
-    def commit(self, *, replace: bool, max_delete_share: float | None = None) -> WriteResult:
+    def commit(
+        self, *, replace: bool, max_delete_share: float | None = None, keep_existing: bool = False
+    ) -> WriteResult:
         if self._stage is None:
             raise RuntimeError("batch already committed or discarded")
         stage, wh = self._stage, self.wh
@@ -75,7 +77,7 @@ class BigQueryBatch:
                 target_id = wh.table_id(schema.ACTIVITIES_TABLE)
                 with table_lock(target_id):
                     try:
-                        result = self._commit(stage, replace, max_delete_share)
+                        result = self._commit(stage, replace, max_delete_share, keep_existing)
                     finally:
                         with bq_errors("drop of the staging table"):
                             wh.client.delete_table(self.staging_table, not_found_ok=True)
@@ -86,7 +88,9 @@ class BigQueryBatch:
         finally:
             self.discard()
 
-    def _commit(self, stage: ActivityStage, replace: bool, share: float | None) -> WriteResult:
+    def _commit(
+        self, stage: ActivityStage, replace: bool, share: float | None, keep: bool = False
+    ) -> WriteResult:
         wh = self.wh
         with bq_errors("staging table setup"):
             table = bigquery.Table(self.staging_table, schema=schema_fields(schema.ACTIVITIES))
@@ -99,10 +103,11 @@ class BigQueryBatch:
             bigquery.ArrayQueryParameter("kept", "INT64", sorted(stage.quarantined_ids)),
         ]
         counts = wh.rows(self._count_sql(), params)[0]
+        updated = int(counts["updated"] or 0)
         result = WriteResult(
             inserted=int(counts["inserted"] or 0),
-            updated=int(counts["updated"] or 0),
-            unchanged=int(counts["unchanged"] or 0),
+            updated=0 if keep else updated,
+            unchanged=int(counts["unchanged"] or 0) + (updated if keep else 0),
             deleted=int(counts["deleted"] or 0) if replace else 0,
         )
         stored = int(counts["stored"] or 0)
@@ -114,7 +119,7 @@ class BigQueryBatch:
         if replace:
             check_delete_share(self.athlete_id, result.deleted, stored, share)
         if result.inserted or result.updated or result.deleted:
-            wh.query(self._merge_sql(replace), params, dml=True)
+            wh.query(self._merge_sql(replace, keep), params, dml=True)
         if result.deleted:  # activities that are gone take their detail rows along
             delete_orphans(wh, self.athlete_id)
         return result
@@ -141,7 +146,7 @@ SELECT
      AND id NOT IN (SELECT id FROM S) AND id NOT IN UNNEST(@kept)) AS deleted
 """
 
-    def _merge_sql(self, replace: bool) -> str:
+    def _merge_sql(self, replace: bool, keep: bool = False) -> str:
         cols = schema.column_names(schema.ACTIVITIES)
         sets = ", ".join(f"`{c}` = S.`{c}`" for c in cols if c not in schema.KEEP_ON_UPDATE)
         names = ", ".join(f"`{c}`" for c in cols)
@@ -156,7 +161,7 @@ SELECT
 MERGE {self.wh.sql_table(schema.ACTIVITIES_TABLE)} T
 USING {self._source()} S
 ON T.id = S.id
-WHEN MATCHED AND T.content_hash != S.content_hash THEN UPDATE SET {sets}
+{"" if keep else f"WHEN MATCHED AND T.content_hash != S.content_hash THEN UPDATE SET {sets}"}
 WHEN NOT MATCHED BY TARGET THEN INSERT ({names}) VALUES ({values})
 {delete}
 """

@@ -159,6 +159,16 @@ class DuckDBWarehouse:
         with self.file.open(write=False) as con:
             return {int(i): str(h) for i, h in con.execute(sql, [athlete_id]).fetchall()}
 
+    def fetch_activity_starts(
+        self, athlete_id: int
+    ) -> list[tuple[int, int | None, float | None, int | None]]:
+        sql = (
+            "SELECT id, epoch(start_date)::BIGINT, distance, elapsed_time "
+            f"FROM {q(_ACT)} WHERE athlete_id = ?"
+        )
+        with self.file.open(write=False) as con:
+            return [(int(a), b, c, d) for a, b, c, d in con.execute(sql, [athlete_id]).fetchall()]
+
     def count_activities(self, athlete_id: int) -> int:
         sql = f"SELECT count(*) FROM {q(_ACT)} WHERE athlete_id = ?"
         with self.file.open(write=False) as con:

@@ -89,14 +89,18 @@ class DuckDBBatch:
             self._stage.cleanup()
             self._stage = None
 
-    def commit(self, *, replace: bool, max_delete_share: float | None = None) -> WriteResult:
+    def commit(
+        self, *, replace: bool, max_delete_share: float | None = None, keep_existing: bool = False
+    ) -> WriteResult:
         stage = self._live()
         try:
             stage.close()
             if stage.count == 0 and stage.quarantined == 0 and not replace:
                 return WriteResult()
             with self.db.transaction() as con:
-                result = self._apply(con, stage, uuid.uuid4().hex, replace, max_delete_share)
+                result = self._apply(
+                    con, stage, uuid.uuid4().hex, replace, max_delete_share, keep_existing
+                )
                 if stage.quarantine is not None:
                     quarantine = read_json_sql(stage.quarantine.path, schema.QUARANTINE)
                     con.execute(
@@ -118,6 +122,7 @@ class DuckDBBatch:
         tag: str,
         replace: bool,
         max_delete_share: float | None,
+        keep_existing: bool = False,
     ) -> WriteResult:
         """Count, guard, delete changed and vanished ids, insert new versions.
 
@@ -140,6 +145,7 @@ class DuckDBBatch:
             con.execute(
                 f"CREATE TEMP TABLE {keys} AS SELECT s.id, s.athlete_id, "
                 "t.id IS NOT NULL AS existed, "
+                f"{'t.id IS NOT NULL OR ' if keep_existing else ''}"
                 "t.content_hash IS NOT DISTINCT FROM s.content_hash AS same, "
                 "t.athlete_id AS owner, t.first_seen_at AS kept_first_seen_at "
                 f"FROM {self._staged(path, _KEY_COLUMNS)} AS s "

@@ -27,6 +27,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from dataclasses import replace as replace_result
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +35,7 @@ from nunis_ingest import enrichment as eq
 from nunis_ingest import schema_detail as sd
 from nunis_ingest.api import AthleteApi
 from nunis_ingest.athletes import AthleteConfig, AthleteRepo
+from nunis_ingest.bulk_export.twins import drop_file_twins
 from nunis_ingest.confirm import fetch_confirmed
 from nunis_ingest.context import SyncContext
 from nunis_ingest.errors import AthleteNotConfigured
@@ -267,6 +269,10 @@ def _write(batch: _Batch, fetched: list[_Fetched], digests: list[str]) -> WriteR
                 for f, d in zip(fetched, digests, strict=True)
             ]
         )
-        return staged.commit(replace=False)
+        result = staged.commit(replace=False)
     finally:
         staged.discard()
+    if result.inserted:  # Strava's copy of an activity imported from a file
+        twins = drop_file_twins(ctx.store, ctx.warehouse, athlete_id)
+        result = replace_result(result, deleted=result.deleted + twins)
+    return result

@@ -1,94 +1,115 @@
-"""A generated export imported into DuckDB, compared with the sandbox's truth."""
+"""Exports with real headers (every generation in the facts), damaged and missing files
+and rows no importer may load, imported into DuckDB and checked against the generator's
+truth; importing twice changes nothing."""
 
-import time
+from __future__ import annotations
 
-import duckdb
 import pytest
 
-from nunis_ingest.bulk_export.files import parse_file
-from nunis_ingest.bulk_export.importer import Importer
-from nunis_ingest.bulk_export.source import open_source
-from nunis_ingest.stores.localfs import LocalObjectStore
-from nunis_ingest.warehouses.duckdb import DuckDBWarehouse
-from strava_sandbox.data import generate_dataset
-from strava_sandbox.detail import streams
-from strava_sandbox.export import fit_bytes, gpx_bytes, tcx_bytes, write_export
+from strava_sandbox.export import write_export
+from tests.export.helpers import ANCHOR, Duck, check_import
 
-ANCHOR = 1_790_000_000
+FULL = ("en94", "de92", "fr103")
+OTHERS = ("en103", "en87", "de101", "es94", "it94")
 
 
-@pytest.fixture(params=["en", "de"])
-def export(tmp_path, request):
-    path = tmp_path / "export.zip"
-    athlete = write_export(path, activities=30, anchor=ANCHOR, language=request.param)
-    return path, athlete
-
-
-def _truth():
-    return generate_dataset(7, 1, 30, ANCHOR).athletes[0].activities
-
-
-def _import(tmp_path, path, athlete):
-    wh = DuckDBWarehouse(tmp_path / "w.duckdb")
-    wh.ensure_schema()
-    store = LocalObjectStore(tmp_path / "data")
-    with open_source(str(path)) as source:
-        return wh, store, Importer(wh, store, athlete).run(source)
-
-
-def test_import_matches_truth_and_twice_changes_nothing(tmp_path, export):
-    path, athlete = export
-    wh, store, report = _import(tmp_path, path, athlete)
-    truth = {a.id: a.summary for a in _truth()}
-    assert report.activities == len(truth)
-    assert {p[0] for p in report.problems}
-    assert all("gzip" in p[1] for p in report.problems)
-    hashes = wh.fetch_activity_hashes(athlete)
-    assert set(hashes) == set(truth)
-    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as db:
-        rows = db.execute(
-            "select id, name, sport_type, epoch(start_date)::bigint, distance, moving_time,"
-            " elapsed_time, manual, raw->>'_source' from activities"
-        ).fetchall()
-    for id_, name, sport, start, distance, moving, elapsed, manual, marker in rows:
-        s = truth[id_]
-        assert (name, sport, moving, elapsed) == (
-            s["name"],
-            s["sport_type"],
-            s["moving_time"],
-            s["elapsed_time"],
-        )
-        assert distance == pytest.approx(s["distance"])
-        assert manual == bool(s["manual"])
-        assert marker == "export"
-        assert start == next(a.start for a in _truth() if a.id == id_)
-    assert report.points > 0
-    assert wh.count_rows("activity_streams", athlete) == report.points
-    assert any(k for k in store.list("archive/strava/athlete="))
-    again = _import(tmp_path, path, athlete)[2]
+@pytest.mark.parametrize("generation", FULL)
+def test_real_headers_import_completely_with_damaged_files_and_twice_changes_nothing(
+    tmp_path, generation
+):
+    truth = write_export(
+        tmp_path / "export.zip",
+        activities=45,
+        anchor=ANCHOR,
+        generation=generation,
+        with_bad_rows=True,
+    )
+    assert len(truth.damaged) == 6
+    assert truth.missing
+    duck = Duck(tmp_path / "wh")
+    report = duck.run(tmp_path / "export.zip")  # no --athlete: profile.csv names it
+    check_import(duck, report, truth)
+    assert report.inserted == len(truth.activities)
+    assert report.laps > 0
+    before = duck.activities(truth.athlete_id)
+    again = duck.run(tmp_path / "export.zip", athlete_id=truth.athlete_id)
     assert (again.inserted, again.points, again.laps) == (0, 0, 0)
-    assert wh.fetch_activity_hashes(athlete) == hashes
+    assert again.unchanged == len(truth.activities)
+    assert duck.activities(truth.athlete_id) == before
+    assert duck.points(truth.athlete_id) == truth.points
 
 
-@pytest.mark.parametrize("make", [fit_bytes, gpx_bytes, tcx_bytes])
-def test_each_format_carries_the_stream(make):
-    activity = next(a for a in _truth() if a.summary.get("start_latlng"))
-    track = parse_file(
-        {fit_bytes: "x.fit", gpx_bytes: "x.gpx", tcx_bytes: "x.tcx"}[make], make(activity)
+@pytest.mark.parametrize("generation", OTHERS)
+def test_other_generations_and_unknown_languages_load(tmp_path, generation):
+    truth = write_export(
+        tmp_path / "export", activities=36, anchor=ANCHOR, generation=generation, damage=False
     )
-    truth = streams(activity, ["latlng", "time"], True)
-    assert len(track.points) == len(truth["time"]["data"])
-    lat, lng = truth["latlng"]["data"][3]
-    assert track.points[3].lat == pytest.approx(lat, abs=1e-5)
-    assert track.points[3].lng == pytest.approx(lng, abs=1e-5)
-    assert (
-        int((track.points[-1].time - track.points[0].time).total_seconds())
-        == truth["time"]["data"][-1]
+    duck = Duck(tmp_path / "wh")
+    report = duck.run(tmp_path / "export")
+    check_import(duck, report, truth)
+    if generation == "it94":
+        assert len(report.warnings) == 1
+        assert "by position" in report.warnings[0]
+    else:
+        assert report.warnings == []
+
+
+def test_excel_unicode_text_and_a_line_that_is_not_utf8(tmp_path):
+    """A UTF-16, tab-separated activities.csv (Excel's "Unicode text") reads like the
+    original; a row re-saved as Windows-1252 loads, with one warning."""
+    truth = write_export(
+        tmp_path / "u16", activities=12, anchor=ANCHOR, damage=False, encoding="utf-16"
     )
+    duck = Duck(tmp_path / "wh")
+    check_import(duck, duck.run(tmp_path / "u16"), truth)
+
+    truth = write_export(
+        tmp_path / "cp", activities=12, anchor=ANCHOR, damage=False, with_bad_rows=True
+    )
+    duck = Duck(tmp_path / "wh2")
+    report = duck.run(tmp_path / "cp")
+    assert truth.recoded_name is not None
+    activity_id, name = truth.recoded_name
+    assert duck.activities(truth.athlete_id)[activity_id]["name"] == name
+    assert any("Windows-1252" in w for w in report.warnings)
 
 
-def test_no_credentials_needed(tmp_path, export, monkeypatch):
-    for name in ("STRAVA_CLIENT_ID", "STRAVA_CLIENT_SECRET"):
-        monkeypatch.delenv(name, raising=False)
-    assert _import(tmp_path, *export)[2].inserted > 0
-    assert time.time() > 0
+def test_templated_exports_read_like_faithful_ones(tmp_path):
+    """The benchmark's export (each kind of file built once) is an export like the others."""
+    truth = write_export(tmp_path / "t.zip", activities=30, anchor=ANCHOR, templated=True)
+    duck = Duck(tmp_path / "wh")
+    report = duck.run(tmp_path / "t.zip")
+    assert report.problem_count == 0
+    assert report.inserted == len(truth.activities)
+    assert duck.points(truth.athlete_id) == truth.points
+
+
+def test_a_file_with_no_recording_is_skipped_not_a_problem(tmp_path):
+    """An indoor activity's GPX with no point is well formed: its row loads, the file is
+    counted as skipped, and the import exits clean."""
+    truth = write_export(tmp_path / "export", activities=12, anchor=ANCHOR, damage=False)
+    activity_id, name = next((i, n) for i, n in truth.files.items() if n.endswith(".gpx"))
+    (tmp_path / "export" / name).write_bytes(
+        b'<?xml version="1.0"?><gpx creator="StravaGPX"><trk><trkseg></trkseg></trk></gpx>'
+    )
+    duck = Duck(tmp_path / "wh")
+    report = duck.run(tmp_path / "export")
+    assert (report.skipped, report.problem_count) == (1, 0)
+    assert activity_id in duck.activities(truth.athlete_id)
+    assert activity_id not in duck.points(truth.athlete_id)
+
+
+def test_an_activities_csv_re_saved_with_semicolons_and_windows_line_ends(tmp_path):
+    """Excel in a decimal-comma locale saves CSV with semicolons (and CRLF)."""
+    import csv
+    import io
+
+    truth = write_export(tmp_path / "x", activities=12, anchor=ANCHOR, generation="de92",
+                         damage=False)  # fmt: skip
+    path = tmp_path / "x" / "activities.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", lineterminator="\r\n").writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
+    duck = Duck(tmp_path / "wh")
+    check_import(duck, duck.run(tmp_path / "x"), truth)
