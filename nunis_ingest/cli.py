@@ -156,7 +156,7 @@ def _register(
             streams=old.streams if streams is None else streams,
         )
     )
-    state, generation = repo.load_state(athlete_id)
+    state, generation = repo.load_state(athlete_id, repair=True)
     if state.needs_reauth or state.last_error_class:
         repo.save_state(
             athlete_id,

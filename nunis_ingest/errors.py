@@ -203,6 +203,16 @@ class WarehouseRejected(PermanentError):
     what to grant). Nothing of the failed operation was written."""
 
 
+class ArchiveDamaged(PermanentError):
+    """An object we archived reads back damaged (torn, not JSON, the wrong shape, another
+    athlete's data). ``key`` names it and ``why`` says what is wrong with it."""
+
+    def __init__(self, key: str, why: str, *, action: str = "") -> None:
+        self.key = key
+        self.why = why
+        super().__init__(f"Archive object {key} is damaged ({why}).", action=action)
+
+
 class MassDeleteRefused(PermanentError):
     """Mode `all` would delete more than the allowed share of an athlete's activities."""
 

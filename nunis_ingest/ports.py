@@ -6,8 +6,10 @@ tests in ``tests/contract``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 # A warehouse row: column name -> JSON-ready value (see schema.py for the encoding).
@@ -23,6 +25,28 @@ class Stored:
 
     data: bytes
     generation: int
+
+
+@dataclass(frozen=True)
+class Presence:
+    """What a warehouse's storage says for free (no rows read, no query billed): whether it
+    is ``missing``, an ``identity`` that changes when it is replaced (a new DuckDB file, a
+    re-created BigQuery table; ``None``: unknown), and ``total_rows`` of every athlete
+    together when the storage keeps that count (BigQuery table metadata)."""
+
+    identity: str | None = None
+    missing: bool = False
+    total_rows: int | None = None
+
+
+def file_presence(path: Path) -> Presence:
+    """``Presence`` of a warehouse kept in one file (DuckDB): its device and inode, so a
+    deleted, moved or copied-over file is told apart from the one the state last saw."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return Presence(missing=True)
+    return Presence(identity=f"file:{info.st_dev}:{info.st_ino}")
 
 
 class ObjectStore(Protocol):
@@ -175,6 +199,11 @@ class Warehouse(Protocol):
 
     def fetch_runs(self, athlete_id: int, limit: int = 10) -> list[dict[str, Any]]:
         """The athlete's most recent ``ingest_runs`` rows, newest first."""
+        ...
+
+    def presence(self) -> Presence:
+        """The storage's free signal (``Presence``): one metadata read, no query billed.
+        A run compares it with what it saw last (``plan.verify_due``)."""
         ...
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nunis_ingest.confirm import Confirmation
-from nunis_ingest.enrichment import Item, Queue, Staged, enqueue
+from nunis_ingest.enrichment import Item, Queue, Staged, enqueue, prune_failures
 from nunis_ingest.plan import CLOCK_SKEW_SECONDS, Plan
 from nunis_ingest.ports import WriteResult
 from nunis_ingest.state import SyncState
@@ -81,9 +81,13 @@ def settle(
     detail: str = "",
     failure: str | None = None,
     enrich: tuple[Queue, str] | None = None,
+    identity: str | None = None,
 ) -> Settlement:
-    """The next state. ``counted``: the warehouse's row count read this run (or None).
-    ``enrich``: the enrichment queue and kinds after this run (None: unchanged);"""
+    """The next state. ``counted``: the warehouse's row count read this run (or None);
+    ``identity``: the warehouse's ``Presence.identity`` after this run's commit (recorded
+    with a count). ``enrich``: the enrichment queue and kinds after this run (None:
+    unchanged). A complete full listing says ``success`` only when every row the
+    warehouse held was listed or confirmed deleted (else ``Stop.UNVERIFIED_LISTING``)."""
     known = dict(state.known)
     cursor = state.cursor
     cap = int(now) + CLOCK_SKEW_SECONDS
@@ -106,6 +110,13 @@ def settle(
     if truncated and stop is None:
         stop = Stop.TRUNCATED_LISTING
         detail = detail or f"{len(confirmation.alive)} live activity(ies) missing from it"
+    unverified = plan.full and complete and confirmation.unchecked and not confirmation.skipped
+    if unverified and stop is None:  # the count listed does not reconcile with the rows held
+        stop = Stop.UNVERIFIED_LISTING
+        detail = detail or (
+            f"listed {len(fetched.seen_ids)}; {len(confirmation.unchecked)} held but not "
+            "listed are not yet confirmed deleted"
+        )
     base = counted if counted is not None else state.rows
     rows = None if base is None else max(0, base + result.inserted - result.deleted)
     ok = stop is None
@@ -120,6 +131,7 @@ def settle(
         suspects=suspects,
         rows=rows,
         verified_at=int(now) if counted is not None else state.verified_at,
+        warehouse_id=identity if counted is not None else state.warehouse_id,
         last_run_id=plan.run_id,
         last_success_at=_ts(now) if ok else state.last_success_at,
         last_error_class=None if ok else failure or (stop.error_class if stop else None),
@@ -128,6 +140,7 @@ def settle(
         last_read_usage=usage or state.last_read_usage,
         enrich=queue,
         enrich_kinds=kinds,
+        enrich_failed=prune_failures(state.enrich_failed, queue),
     )
     return Settlement(next_state, "success" if ok else "partial", stop, reason)
 
@@ -190,4 +203,7 @@ def settle_events(
     rows = None if state.rows is None else max(0, state.rows + result.inserted - result.deleted)
     suspects = [i for i in state.suspects if i not in gone]
     queue = {k: v for k, v in enqueue(state.enrich, queued).items() if k not in gone}
-    return replace(state, known=known, rows=rows, suspects=suspects, enrich=queue)
+    failed = prune_failures(state.enrich_failed, queue)
+    return replace(
+        state, known=known, rows=rows, suspects=suspects, enrich=queue, enrich_failed=failed
+    )

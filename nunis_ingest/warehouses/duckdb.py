@@ -47,7 +47,7 @@ from nunis_ingest.errors import (
     WarehouseRejected,
     WarehouseTransientError,
 )
-from nunis_ingest.ports import DetailRows, Row
+from nunis_ingest.ports import DetailRows, Presence, Row, file_presence
 from nunis_ingest.schema_detail import DETAIL_TABLES
 
 if TYPE_CHECKING:
@@ -330,6 +330,10 @@ class DuckDBWarehouse:
         sql = f"SELECT id, content_hash FROM {_q(_ACT)} WHERE athlete_id = ?"
         with self._open(write=False) as con:
             return {int(i): str(h) for i, h in con.execute(sql, [athlete_id]).fetchall()}
+
+    def presence(self) -> Presence:
+        """The file's identity (``ports.file_presence``): no connection is opened."""
+        return file_presence(self.path)
 
     def count_activities(self, athlete_id: int) -> int:
         sql = f"SELECT count(*) FROM {_q(_ACT)} WHERE athlete_id = ?"

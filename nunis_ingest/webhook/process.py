@@ -118,7 +118,8 @@ def _athlete(
     api = AthleteApi(ctx, athlete_id, max_attempts=MAX_ATTEMPTS, kind="webhook")
     batch = _Batch(athlete_id, ctx, repo, api, run_id, 86400 * days, config)
     outcomes: list[Outcome] = []
-    with Lease(ctx.store, athlete_id, run_id, ctx.now(), LEASE_TTL_SECONDS):
+    local = ctx.settings.backend == "local"
+    with Lease(ctx.store, athlete_id, run_id, ctx.now(), LEASE_TTL_SECONDS, local=local):
         if deauths:
             verdict = deauth.verify(api)
             if verdict.gone:
@@ -158,7 +159,8 @@ def _inactive(enabled: bool, repo: AthleteRepo, athlete_id: int) -> str:
     """Why this athlete's activity events are dropped ('' when they are applied)."""
     if not enabled:
         return "disabled"
-    return "needs re-authorisation" if repo.load_state(athlete_id)[0].needs_reauth else ""
+    state = repo.load_state(athlete_id, repair=True)[0]
+    return "needs re-authorisation" if state.needs_reauth else ""
 
 
 def _activity(
