@@ -3,16 +3,17 @@
 ``all`` pages by **keyset**, not by page number: Strava lists newest first, so the next
 page is "everything that started before the oldest activity seen" (``before`` is strict).
 A delete or create while the listing runs then cannot shift an activity across a page
-boundary unseen, which page numbers do. Ties (``next_full``, pure): the oldest second of a
-page is always listed again (``before = oldest + 1``), full page or short, because a page
-can end in the middle of a second (Strava may serve a short page that is not the last);
-duplicates are dropped by id downstream. A page whose activities all share one second
-cannot move the bound, so the listing goes on by page number under ``before = that
-second + 1`` until a page reaches an older second: any number of activities on one
-second is listed. If a page is not newest first (Strava's order is not a documented
-promise), the listing falls back to page numbers under a fixed ``before``; deletions are
-confirmed one by one anyway (``confirm.py``), so a listing that misses something can
-never delete it.
+boundary unseen, which page numbers do. Ties (``next_full``, pure): a page can end in the
+middle of a second, so its oldest second is listed again (``before = oldest + 1``;
+duplicates are dropped by id downstream), after a short page by a *tail probe* that asks
+only for what follows the items already seen (Strava may serve a short page that is not
+the last). A page whose activities all share one second cannot move the bound, so the
+listing goes on by page number under ``before = that second + 1`` until a page reaches
+an older second: any number of activities on one second is listed, at the same request
+count as before (``ceil(N/200)`` pages and one closing request). If a page is not
+newest first (Strava's order is not a documented promise), the listing falls back to
+page numbers under a fixed ``before``; deletions are confirmed one by one anyway
+(``confirm.py``), so a listing that misses something can never delete it.
 
 ``new`` lists ``after`` the window start with page numbers, oldest first, and ends on a
 short page; its resume point is the newest start processed, so a backlog larger than one
@@ -62,20 +63,31 @@ class Cursor:
     before: int | None = None
     page: int = 1
     keyset: bool = True  # False: page numbers under a fixed ``before`` (order not newest first)
+    size: int | None = None  # a tail probe's page size (None: the listing's ``per_page``)
 
 
-def next_full(cursor: Cursor, starts: list[int | None], count: int) -> Cursor | None:
+def next_full(cursor: Cursor, starts: list[int | None], count: int, per_page: int) -> Cursor | None:
     """Pure: the cursor after a page of ``count`` items whose start seconds, in the order
     served, are ``starts`` (None: no start date); ``None`` when the listing is complete.
 
-    Keyset: ``before = oldest + 1``, page 1, lists the page's oldest second again (a page
-    may end inside a second, full or short). A page all on one second ``o`` under a bound
-    above ``o + 1`` is page 1 of the listing under ``o + 1``, so the next is page 2 there;
-    under ``o + 1`` already, the next page number. Progress is strict either way: the bound
-    falls or the page number rises.
+    - A full page spanning several seconds: ``before = oldest + 1``, page 1 (its oldest
+      second is listed again: the page may have ended inside it).
+    - A short page spanning several seconds holding ``k`` items of its oldest second: the
+      *tail probe* ``before = oldest + 1``, page 2 of ``k`` items, i.e. everything after
+      those ``k``. Strava normally answers ``[]`` (the end, at the cost of the closing
+      empty page); if it answers more (a short page that was not the last), that second
+      is listed again from its start.
+    - A page all on one second ``o``: under a bound above ``o + 1`` it is page 1 of the
+      listing under ``o + 1``, so next is page 2 there; under ``o + 1`` already, the next
+      page number. Any number of activities on one second is listed.
+
+    Progress is strict: the bound falls or the page number rises. Within one second the
+    order must be the same from one request to the next (Strava's is by id).
     """
     if count == 0:
         return None
+    if cursor.size is not None:  # the tail probe found more: that second again, from its start
+        return Cursor(cursor.before, 1)
     if not cursor.keyset:
         return replace(cursor, page=cursor.page + 1)
     known = [s for s in starts if s is not None]
@@ -83,7 +95,9 @@ def next_full(cursor: Cursor, starts: list[int | None], count: int) -> Cursor | 
         return replace(cursor, keyset=False, page=cursor.page + 1)  # not newest first
     oldest, newest = known[-1], known[0]
     if newest > oldest:
-        return Cursor(oldest + 1, 1)
+        if count >= per_page or len(known) < len(starts):
+            return Cursor(oldest + 1, 1)
+        return Cursor(oldest + 1, 2, size=known.count(oldest))
     if cursor.before == oldest + 1:
         return Cursor(oldest + 1, cursor.page + 1)
     return Cursor(oldest + 1, 2)
@@ -128,7 +142,7 @@ class Listing:
                 "started_at": plan.archive_started_at,
                 "pages": [*self.replayed, *archived_keys],
                 "before": self._cursor.before,
-                "page": self._cursor.page,
+                "page": 1 if self._cursor.size else self._cursor.page,  # a probe: relist
                 "keyset": self._cursor.keyset,
             }
         if self._ascending and self._newest is not None:
@@ -192,10 +206,9 @@ class Listing:
     def _fetch(self) -> Page:
         cursor, plan = self._cursor, self.plan
         if plan.full:
+            size = cursor.size or self._per_page
             return self._api.call(
-                lambda c: c.list_activities_page(
-                    cursor.page, before=cursor.before, per_page=self._per_page
-                )
+                lambda c: c.list_activities_page(cursor.page, before=cursor.before, per_page=size)
             )
         page_no = self._page_no
         return self._api.call(
@@ -213,7 +226,8 @@ class Listing:
                 self.complete = True
                 return True
             return False
-        following = next_full(self._cursor, [_start(i) for i in items], len(items))
+        starts = [_start(i) for i in items]
+        following = next_full(self._cursor, starts, len(items), self._per_page)
         assert following is not None
         self._cursor = following
         return False

@@ -186,7 +186,7 @@ def _activity(
         statesync.apply(batch.repo, athlete_id, change)
         record_deletions(ctx.store, athlete_id, batch.run_id, ctx.now(), [activity_id], ctx.now())
         gone = ctx.warehouse.delete_activities(athlete_id, [activity_id])
-        marks.record_delete(activity_id, max(i.event.event_time for i in pending))
+        marks.record_delete(activity_id, max(i.event.event_time for i in pending), ctx.now())
         return Outcome(athlete_id, "deleted", activity_id, "404 confirmed", {"rows": gone})
     body, data = fetched
     owner = (data.get("athlete") or {}).get("id")

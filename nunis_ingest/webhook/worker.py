@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from nunis_ingest.athletes import AthleteRepo
 from nunis_ingest.budget import planner
-from nunis_ingest.errors import BudgetDeferred, NunisError, decide
+from nunis_ingest.errors import BudgetDeferred, NunisError, batch_wide, decide
 from nunis_ingest.events import SyncRequest
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.sync import SyncContext, run_sync
@@ -74,6 +74,10 @@ class Worker:
         try:
             outcomes = process([item for _, item in pairs], self.context())
         except Exception as exc:  # one decision for every driver: errors.decide
+            if len(pairs) > 1 and not batch_wide(exc):  # maybe one poison event: isolate it
+                for pair in pairs:
+                    self._apply([pair])
+                return
             decision = decide(exc)
             if not isinstance(exc, NunisError):  # a bug: keep the worker alive, show it
                 log.exception("event processing failed")
