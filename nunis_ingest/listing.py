@@ -64,6 +64,7 @@ class Cursor:
     page: int = 1
     keyset: bool = True  # False: page numbers under a fixed ``before`` (order not newest first)
     size: int | None = None  # a tail probe's page size (None: the listing's ``per_page``)
+    relist: bool = False  # a probe proved a short page was not the last: no more probes
 
 
 def next_full(cursor: Cursor, starts: list[int | None], count: int, per_page: int) -> Cursor | None:
@@ -76,7 +77,8 @@ def next_full(cursor: Cursor, starts: list[int | None], count: int, per_page: in
       *tail probe* ``before = oldest + 1``, page 2 of ``k`` items, i.e. everything after
       those ``k``. Strava normally answers ``[]`` (the end, at the cost of the closing
       empty page); if it answers more (a short page that was not the last), that second
-      is listed again from its start.
+      is listed again from its start, and from then on short pages are treated as full
+      ones (no more probes: this Strava serves short pages mid-listing).
     - A page all on one second ``o``: under a bound above ``o + 1`` it is page 1 of the
       listing under ``o + 1``, so next is page 2 there; under ``o + 1`` already, the next
       page number. Any number of activities on one second is listed.
@@ -86,21 +88,21 @@ def next_full(cursor: Cursor, starts: list[int | None], count: int, per_page: in
     """
     if count == 0:
         return None
-    if cursor.size is not None:  # the tail probe found more: that second again, from its start
-        return Cursor(cursor.before, 1)
+    if cursor.size is not None:  # the probe found more: that second again, from its start
+        return Cursor(cursor.before, 1, relist=True)
     if not cursor.keyset:
         return replace(cursor, page=cursor.page + 1)
     known = [s for s in starts if s is not None]
     if not known or any(a < b for a, b in pairwise(known)):
         return replace(cursor, keyset=False, page=cursor.page + 1)  # not newest first
-    oldest, newest = known[-1], known[0]
+    oldest, newest, relist = known[-1], known[0], cursor.relist
     if newest > oldest:
-        if count >= per_page or len(known) < len(starts):
-            return Cursor(oldest + 1, 1)
+        if count >= per_page or relist or len(known) < len(starts):
+            return Cursor(oldest + 1, 1, relist=relist)
         return Cursor(oldest + 1, 2, size=known.count(oldest))
     if cursor.before == oldest + 1:
-        return Cursor(oldest + 1, cursor.page + 1)
-    return Cursor(oldest + 1, 2)
+        return Cursor(oldest + 1, cursor.page + 1, relist=relist)
+    return Cursor(oldest + 1, 2, relist=relist)
 
 
 class Listing:

@@ -350,8 +350,8 @@ def load(data: bytes | None, now: float) -> Ledger:
             by_athlete=_counts(doc.get("by_athlete", {})),
             waiting=_counts(doc.get("waiting", {})),
             updated_at=float(doc.get("updated_at", 0.0)),
-            confirmed=_stamp(doc.get("confirmed", -1)),
-            probed=_stamp(doc.get("probed", -1)),
+            confirmed=_stamp(doc.get("confirmed", -1), now),
+            probed=_stamp(doc.get("probed", -1), now),
         )
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError, OverflowError):
         return fresh(now)
@@ -364,9 +364,10 @@ def _nat(value: Any) -> int:
     return value
 
 
-def _stamp(value: Any) -> int:
-    """A window stamp (``confirmed``, ``probed``): -1 when absent or garbled."""
-    if isinstance(value, bool) or not isinstance(value, int):
+def _stamp(value: Any, now: float) -> int:
+    """A window stamp (``confirmed``, ``probed``): -1 when absent, garbled or later than
+    the current window (a stamp from the future would hold back every later probe)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value > window_of(now):
         return -1
     return value
 
