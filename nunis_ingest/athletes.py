@@ -60,9 +60,10 @@ class AthleteConfig:
                 details=flags["details"],
                 streams=flags["streams"],
             )
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
+            why = exc if isinstance(exc, ValueError) else "nested too deeply"
             raise ConfigError(
-                f"{athlete_key(athlete_id, 'config.json')} is invalid: {exc}.",
+                f"{athlete_key(athlete_id, 'config.json')} is invalid: {why}.",
                 athlete_id=athlete_id,
                 action="fix the file (see config/athlete.example.json) or re-add the athlete.",
             ) from None

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from nunis_ingest.confirm import Confirmation
+from nunis_ingest.keys import archive_page_key
 from nunis_ingest.plan import (
     CLOCK_SKEW_SECONDS,
     CONFIRMATIONS_PER_RUN,
     VERIFY_INTERVAL_SECONDS,
     make_plan,
 )
-from nunis_ingest.keys import archive_page_key
 from nunis_ingest.ports import WriteResult
 from nunis_ingest.settle import Fetched, settle
 from nunis_ingest.state import SyncState
