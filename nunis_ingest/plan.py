@@ -42,6 +42,7 @@ CONFIRMATIONS_PER_RUN = 25
 RUN_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
 """What ``sync.new_run_id`` makes: the only run ids a checkpoint may name."""
 MAX_CHECKPOINT_PAGES = 100_000
+PAGE_NAME = re.compile(r"/page-(\d{5,7})\.json$")
 
 
 @dataclass(frozen=True)
@@ -168,14 +169,25 @@ def _resumed_full(pending: dict[str, Any], athlete_id: int, now: float) -> Resum
         return "its start time is not plausible"
     if not isinstance(pages, list) or len(pages) > MAX_CHECKPOINT_PAGES:
         return "its page list is not a list"
-    expected = [archive_page_key(athlete_id, run, started, n) for n in range(1, len(pages) + 1)]
-    if pages != expected:
+    numbers = [n for key in pages if (n := _page_number(key, athlete_id, run, started))]
+    if len(numbers) != len(pages) or numbers != sorted(set(numbers)):
         return "its pages are not the archive keys of that run"
     if before is not None and (not _is_int(before) or before < 0):
         return "its 'before' bound is not an epoch second"
     if not _is_int(page) or not 1 <= page <= 10**6 or not isinstance(keyset, bool):
         return "its page number is not a positive integer"
-    return run, float(started), tuple(expected), before, page, keyset
+    return run, float(started), tuple(pages), before, page, keyset
+
+
+def _page_number(key: object, athlete_id: int, run: str, started: float) -> int | None:
+    """n when ``key`` is exactly ``archive_page_key(athlete_id, run, started, n)``."""
+    if not isinstance(key, str):
+        return None
+    match = PAGE_NAME.search(key)
+    if match is None:
+        return None
+    number = int(match.group(1))
+    return number if archive_page_key(athlete_id, run, started, number) == key else None
 
 
 def verify_due(

@@ -30,9 +30,10 @@ NUNIS_READ_HEADROOM_DAILY=100, so 90 usable reads per window and 900 per day):
   clamped to what Strava can report (``MAX_LIMIT``), the headroom never takes more than
   half a limit (a limit Strava once reported below the headroom still leaves reads), and
   a daily count carried over from an earlier window blocks only until that window ends:
-  in a later window one read (a *probe*) is admitted, and the count its response's
-  header gives replaces the carried one (lower or higher) and is trusted for the rest of
-  that window. A garbled or stale ledger therefore blocks no one for longer than one
+  when it says the whole day is spent, one read (a *probe*) is admitted in a later
+  window, and the count its response's header gives replaces the carried one (lower or
+  higher; the first header of every window does) and is trusted for the rest of that
+  window. A garbled or stale ledger therefore blocks no one for longer than one
   window, and a limit is re-learnt from the next response. A day Strava itself reports
   spent costs at most one read per window.
 """
@@ -257,7 +258,8 @@ def decide(
     day_ceiling = usable(ledger.limit_daily, headroom.day) * share_day
     if ledger.used_daily >= day_ceiling:
         window = ledger.window_start
-        if ledger.confirmed != window and ledger.probed != window:
+        spent = ledger.used_daily >= usable(ledger.limit_daily, headroom.day)  # for everyone
+        if spent and ledger.confirmed != window and ledger.probed != window:
             return Verdict(True, None, "probe", "the daily count is from an earlier window")
         return Verdict(  # until the window ends: its probe re-reads Strava's own count
             False,

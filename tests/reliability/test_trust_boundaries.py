@@ -164,6 +164,25 @@ def test_a_damaged_page_of_an_interrupted_refresh_falls_back_to_strava(sandbox, 
     assert rt.store.get(quarantine_key(page)) is not None
 
 
+def test_a_refresh_that_fell_back_and_stopped_again_resumes_its_new_pages(sandbox, rt, pipe):
+    aid = new_athlete(sandbox, rt, 650, details=False)  # 4 pages
+    sandbox.add_fault(kind="status", method="GET", path=LISTING, status=429, after=1, times=1)
+    pipe.run(aid, "all")
+    (page,) = state_of(rt, aid).pending["pages"]
+    _damage(rt, page, "truncated")
+    sandbox.add_fault(kind="status", method="GET", path=LISTING, status=429, after=3, times=1)
+    fell_back = pipe.run(aid, "new").report
+    assert fell_back.outcome == "partial"
+    pages = state_of(rt, aid).pending["pages"]
+    assert page not in pages
+    sandbox.clear_requests()
+    resumed = pipe.run(aid, "new").report
+    assert resumed.outcome == "success"
+    assert not any("checkpoint" in w for w in resumed.warnings), resumed.warnings
+    assert len(listing_requests(sandbox)) <= 3, "the new pages were listed again"
+    assert_converged(rt, sandbox, aid)
+
+
 def test_a_tombstone_that_names_no_deletion_deletes_nothing(sandbox, rt, pipe):
     aid = new_athlete(sandbox, rt, 20, details=False)
     pipe.run(aid, "all")
