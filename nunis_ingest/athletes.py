@@ -74,6 +74,7 @@ class AthleteRepo:
 
     def __init__(self, store: ObjectStore) -> None:
         self.store = store
+        self.repaired: list[str] = []  # what ``load_state(repair=True)`` set aside
 
     def list_ids(self) -> list[int]:
         ids = set()
@@ -133,7 +134,10 @@ class AthleteRepo:
                 raise
             moved = quarantine_key(key)
             self.store.put(moved, stored.data)
-            log.warning("%s Set aside as %s; starting over with a full load.", exc, moved)
+            why = str(exc).split(" Fix: ", 1)[0].removesuffix(".")
+            text = f"{why}; set aside as {moved}, the athlete starts over with a full load"
+            log.warning(text)
+            self.repaired.append(text)
             return SyncState(), stored.generation
 
     def save_state(self, athlete_id: int, state: SyncState, generation: int) -> int:

@@ -89,6 +89,7 @@ def run_sync(request: SyncRequest, ctx: SyncContext) -> RunReport:
             lookback_days=lookback_days,
             presence=presence,
         )
+        report.warnings += dict.fromkeys(repo.repaired)  # a state.json set aside
         if plan.warning:
             log.warning(plan.warning)
             report.warnings.append(plan.warning)

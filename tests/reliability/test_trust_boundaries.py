@@ -268,6 +268,7 @@ def test_a_corrupt_state_file_is_set_aside_and_the_athlete_reloads(sandbox, rt, 
     assert first.report is not None, first.error
     assert first.report.outcome == "success"
     assert first.report.mode == "all"  # a fresh state: a full load, loses nothing
+    assert any("set aside" in w for w in first.report.warnings), first.report.warnings
     assert rt.store.get(quarantine_key(key)).data.startswith(b'{"version": 1, "rows": -5')
     assert_converged(rt, sandbox, aid)
 
