@@ -261,9 +261,10 @@ def decide(
         spent = ledger.used_daily >= usable(ledger.limit_daily, headroom.day)  # for everyone
         if spent and ledger.confirmed != window and ledger.probed != window:
             return Verdict(True, None, "probe", "the daily count is from an earlier window")
-        return Verdict(  # until the window ends: its probe re-reads Strava's own count
+        sure = ledger.confirmed == window  # Strava's own header said so in this window
+        return Verdict(  # unconfirmed: until the window ends, whose probe re-reads it
             False,
-            float(ledger.resets_at),
+            float(ledger.day_resets_at if sure else ledger.resets_at),
             "day",
             f"{ledger.used_daily} of {ledger.limit_daily} reads used today; {kind} may use "
             f"{day_ceiling:.0f}",
@@ -350,7 +351,7 @@ def load(data: bytes | None, now: float) -> Ledger:
             limit_15min=min(_nat(doc["limit_15min"]), MAX_LIMIT) or DEFAULT_LIMIT_15MIN,
             limit_daily=min(_nat(doc["limit_daily"]), MAX_LIMIT) or DEFAULT_LIMIT_DAILY,
             by_athlete=_counts(doc.get("by_athlete", {})),
-            waiting=_counts(doc.get("waiting", {})),
+            waiting=_counts(doc.get("waiting", {}), cap=None),  # window stamps, not counts
             updated_at=float(doc.get("updated_at", 0.0)),
             confirmed=_stamp(doc.get("confirmed", -1), now),
             probed=_stamp(doc.get("probed", -1), now),
@@ -374,5 +375,5 @@ def _stamp(value: Any, now: float) -> int:
     return value
 
 
-def _counts(raw: Any) -> dict[int, int]:
-    return {int(k): min(_nat(v), MAX_LIMIT) for k, v in dict(raw).items()}
+def _counts(raw: Any, cap: int | None = MAX_LIMIT) -> dict[int, int]:
+    return {int(k): _nat(v) if cap is None else min(_nat(v), cap) for k, v in dict(raw).items()}
