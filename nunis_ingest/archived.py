@@ -7,7 +7,7 @@ is wrong with it. Callers decide what a damaged object becomes (``docs/reliabili
 a resumed full refresh lists from Strava again, a replay stops before writing anything.
 Nothing here quotes an object's content in a message (it could hold anything).
 
-- a page: a JSON list of objects, none owned by another athlete (``athlete.id``);
+- a page: a non-empty JSON list, no object in it owned by another athlete (``athlete.id``);
 - an activity (``GET /activities/{id}``), a detail, streams: a JSON object (an activity
   not owned by another athlete);
 - a tombstone: ``{"id": <the id in its key>, "confirmed_at": <epoch seconds>}``.
@@ -54,15 +54,18 @@ def _check_owner(key: str, item: dict[str, Any], athlete_id: int) -> None:
 
 
 def page_items(key: str, data: bytes | None, athlete_id: int) -> list[dict[str, Any]]:
-    """A listing page: a list of activity objects of ``athlete_id``."""
+    """A listing page: a non-empty list (an empty page is never archived) whose objects are
+    activities of ``athlete_id``; an item that is not an object is left out, as the run
+    that archived the page left it out (it is kept in the archive, nothing to load)."""
     doc = parse_json(key, data)
     if not isinstance(doc, list):
         raise ArchiveDamaged(key, f"a listing page must be a JSON list, not {_kind(doc)}")
-    for item in doc:
-        if not isinstance(item, dict):
-            raise ArchiveDamaged(key, f"a listing page holds {_kind(item)}, not activities")
+    if not doc:
+        raise ArchiveDamaged(key, "an archived listing page is never empty")
+    items = [item for item in doc if isinstance(item, dict)]
+    for item in items:
         _check_owner(key, item, athlete_id)
-    return doc
+    return items
 
 
 def activity_object(key: str, data: bytes | None, athlete_id: int) -> dict[str, Any]:

@@ -59,6 +59,7 @@ log = logging.getLogger("nunis_ingest.enrich")
 FLUSH_ACTIVITIES = 25
 FLUSH_POINTS = 20_000
 MAX_CONSECUTIVE_FAILURES = 2
+STREAMS_404 = "Strava answered 404 for the streams"
 
 
 class _EntryFailed(Exception):
@@ -227,7 +228,7 @@ class Enricher:
                 if got is None:
                     return False
                 if got is _GONE and not self._no_streams_settled(item.activity_id):
-                    raise _EntryFailed("Strava answered 404 for the streams")
+                    raise _EntryFailed(STREAMS_404)
                 streams = {} if got is _GONE else got
                 rows_s = _derive(
                     lambda: list(
@@ -248,7 +249,7 @@ class Enricher:
     def _no_streams_settled(self, activity_id: int) -> bool:
         """A repeated 404 on streams is Strava's answer: the activity has none."""
         before = self.failures.get(activity_id, (0, 0, ""))
-        return before[0] + 1 >= eq.STREAMS_404_ACCEPTED_AFTER and "streams" in before[2]
+        return before[0] + 1 >= eq.STREAMS_404_ACCEPTED_AFTER and before[2] == STREAMS_404
 
     def _fetch(self, item: eq.Item, kind: str) -> Any:
         """The parsed response (from the archive when there), ``_GONE`` on 404, or None

@@ -194,12 +194,12 @@ class Run:
         )
         self.generation = self.repo.save_state(report.athlete_id, after, self.generation)
 
-    def _identity(self) -> str | None:
-        """The warehouse's identity after this run's commit (recorded with a count)."""
+    def _identity(self) -> Presence | None:
+        """The warehouse's presence after this run's commit (recorded with a count)."""
         if self.ctx.presence is None:
             return None
         try:
-            return self.ctx.presence().identity
+            return self.ctx.presence()
         except Exception as exc:  # a free signal: its failure must not fail the run
             log.warning("athlete %d: warehouse presence unknown: %s", self.report.athlete_id, exc)
             return None

@@ -96,6 +96,8 @@ def next_full(cursor: Cursor, starts: list[int | None], count: int, per_page: in
     if not known or any(a < b for a, b in pairwise(known)):
         return replace(cursor, keyset=False, page=cursor.page + 1)  # not newest first
     oldest, newest, relist = known[-1], known[0], cursor.relist
+    if cursor.before is not None and newest >= cursor.before:  # the bound was not honoured
+        return replace(cursor, keyset=False, page=cursor.page + 1)
     if newest > oldest:
         if count >= per_page or relist or len(known) < len(starts):
             return Cursor(oldest + 1, 1, relist=relist)

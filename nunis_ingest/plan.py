@@ -18,8 +18,9 @@ point whose run id, archive keys or bounds are not what a run writes is dropped 
 
 Verification (``verify_due``): the warehouse's row count is compared with ``state.rows``
 every ``VERIFY_INTERVAL_SECONDS``, and at once when the warehouse's free signal
-(``ports.Presence``: the DuckDB file gone or replaced, the BigQuery table re-created or
-holding fewer rows than this athlete alone should) says it changed.
+(``ports.Presence``: the DuckDB file gone, replaced or smaller than when last counted,
+the BigQuery table re-created or holding fewer rows than this athlete alone should) says
+it changed.
 """
 
 from __future__ import annotations
@@ -203,6 +204,8 @@ def verify_due(
             return True
         if presence.total_rows is not None and presence.total_rows < state.rows:
             return True
+        if presence.size is not None and presence.size < (state.warehouse_size or 0):
+            return True  # a file created anew (maybe with the same inode number) is smaller
     return not 0 <= now - state.verified_at < VERIFY_INTERVAL_SECONDS
 
 

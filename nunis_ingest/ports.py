@@ -31,22 +31,25 @@ class Stored:
 class Presence:
     """What a warehouse's storage says for free (no rows read, no query billed): whether it
     is ``missing``, an ``identity`` that changes when it is replaced (a new DuckDB file, a
-    re-created BigQuery table; ``None``: unknown), and ``total_rows`` of every athlete
-    together when the storage keeps that count (BigQuery table metadata)."""
+    re-created BigQuery table; ``None``: unknown), ``total_rows`` of every athlete
+    together when the storage keeps that count (BigQuery table metadata), and ``size``
+    when it is one file (DuckDB)."""
 
     identity: str | None = None
     missing: bool = False
     total_rows: int | None = None
+    size: int | None = None  # bytes of a warehouse file: a fresh one is smaller
 
 
 def file_presence(path: Path) -> Presence:
     """``Presence`` of a warehouse kept in one file (DuckDB): its device and inode, so a
-    deleted, moved or copied-over file is told apart from the one the state last saw."""
+    moved-over file is told apart, and its size, since a file deleted and created anew
+    (which may get the same inode number back) starts smaller than the one it replaced."""
     try:
         info = os.stat(path)
     except FileNotFoundError:
         return Presence(missing=True)
-    return Presence(identity=f"file:{info.st_dev}:{info.st_ino}")
+    return Presence(identity=f"file:{info.st_dev}:{info.st_ino}", size=info.st_size)
 
 
 class ObjectStore(Protocol):

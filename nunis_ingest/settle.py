@@ -17,7 +17,7 @@ from typing import Any
 from nunis_ingest.confirm import Confirmation
 from nunis_ingest.enrichment import Item, Queue, Staged, enqueue, prune_failures
 from nunis_ingest.plan import CLOCK_SKEW_SECONDS, Plan
-from nunis_ingest.ports import WriteResult
+from nunis_ingest.ports import Presence, WriteResult
 from nunis_ingest.state import SyncState
 from nunis_ingest.stops import Stop
 from nunis_ingest.transform_detail import summary_fingerprint
@@ -81,11 +81,11 @@ def settle(
     detail: str = "",
     failure: str | None = None,
     enrich: tuple[Queue, str] | None = None,
-    identity: str | None = None,
+    identity: Presence | None = None,
 ) -> Settlement:
     """The next state. ``counted``: the warehouse's row count read this run (or None);
-    ``identity``: the warehouse's ``Presence.identity`` after this run's commit (recorded
-    with a count). ``enrich``: the enrichment queue and kinds after this run (None:
+    ``identity``: the warehouse's ``Presence`` after this run's commit (recorded with a
+    count). ``enrich``: the enrichment queue and kinds after this run (None:
     unchanged). A complete full listing says ``success`` only when every row the
     warehouse held was listed or confirmed deleted (else ``Stop.UNVERIFIED_LISTING``)."""
     known = dict(state.known)
@@ -131,7 +131,8 @@ def settle(
         suspects=suspects,
         rows=rows,
         verified_at=int(now) if counted is not None else state.verified_at,
-        warehouse_id=identity if counted is not None else state.warehouse_id,
+        warehouse_id=identity.identity if identity and counted is not None else state.warehouse_id,
+        warehouse_size=identity.size if identity and counted is not None else state.warehouse_size,
         last_run_id=plan.run_id,
         last_success_at=_ts(now) if ok else state.last_success_at,
         last_error_class=None if ok else failure or (stop.error_class if stop else None),

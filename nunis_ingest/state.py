@@ -25,7 +25,8 @@ starves the queue. ``schema_version`` is the ``schema.SCHEMA_VERSION`` the athle
 were last built with (absent: 1, the first); a newer one rebuilds them from the archive
 once (``replay``); ``rebuild_blocked`` names a damaged archive object that stopped that
 rebuild (it is tried again once the object is fixed or moved). ``warehouse_id`` is the
-warehouse's identity (``ports.Presence``) when its row count was last verified.
+warehouse's identity (``ports.Presence``) when its row count was last verified, and
+``warehouse_size`` the size of its file then.
 
 Decisions: ``load_state`` ignores keys it does not know (tolerant reader; a real format
 change bumps ``version``); every known key is type-checked, and a bad one is reported as
@@ -64,6 +65,7 @@ class SyncState:
     enrich_failed: dict[int, tuple[int, int, str]] = field(default_factory=dict)
     rebuild_blocked: str | None = None
     warehouse_id: str | None = None
+    warehouse_size: int | None = None
 
 
 MAX_REASON = 200
@@ -95,6 +97,7 @@ def dump_state(state: SyncState) -> bytes:
         },
         "rebuild_blocked": state.rebuild_blocked,
         "warehouse_id": state.warehouse_id,
+        "warehouse_size": state.warehouse_size,
     }
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return text.encode("ascii") + b"\n"
@@ -224,6 +227,7 @@ def _from_doc(doc: dict[str, Any]) -> SyncState:
         enrich_failed=_failed(doc.get("enrich_failed", {})),
         rebuild_blocked=_str(doc.get("rebuild_blocked"), "rebuild_blocked"),
         warehouse_id=_str(doc.get("warehouse_id"), "warehouse_id"),
+        warehouse_size=_int(doc.get("warehouse_size"), "warehouse_size"),
     )
 
 
