@@ -56,6 +56,7 @@ MIN_PER_ATHLETE = 2
 LEDGER_VERSION = 1
 MAX_LIMIT = 1_000_000
 """No app's read limit is higher: a larger stored figure is garbage."""
+MAX_ATHLETES = 100_000
 
 Kind = Literal["poll", "webhook", "enrich", "reconcile"]
 KINDS: tuple[Kind, ...] = ("poll", "webhook", "enrich", "reconcile")
@@ -376,4 +377,7 @@ def _stamp(value: Any, now: float) -> int:
 
 
 def _counts(raw: Any, cap: int | None = MAX_LIMIT) -> dict[int, int]:
-    return {int(k): _nat(v) if cap is None else min(_nat(v), cap) for k, v in dict(raw).items()}
+    entries = dict(raw)
+    if len(entries) > MAX_ATHLETES:  # more athletes than any app serves: garbage
+        raise ValueError("too many athletes")
+    return {int(k): _nat(v) if cap is None else min(_nat(v), cap) for k, v in entries.items()}
