@@ -157,6 +157,18 @@ def _int(value: object, name: str, *, optional: bool = True) -> int | None:
     return value
 
 
+EPOCH_MIN, EPOCH_MAX = -62_135_596_800, 253_402_300_799  # 0001-01-01 .. 9999-12-31 UTC
+
+
+def _epoch(value: object, name: str, *, optional: bool = True, low: int = EPOCH_MIN) -> int | None:
+    """An epoch second a date can be built from (keys, ISO strings): a value beyond the
+    calendar would fail every later run that turns it into a date, so it is corruption."""
+    number = _int(value, name, optional=optional)
+    if number is not None and not low <= number <= EPOCH_MAX:
+        raise _Corrupt(f"'{name}' is not a date")
+    return number
+
+
 def _str(value: object, name: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
@@ -179,7 +191,7 @@ def _from_doc(doc: dict[str, Any]) -> SyncState:
             raise _Corrupt("'known' keys must be activity ids (digits)")
         if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)):
             raise _Corrupt("'known' values must be [content_hash, start_epoch]")
-        start = _int(entry[1], "known start_epoch", optional=False)
+        start = _epoch(entry[1], "known start_epoch", optional=False)
         assert start is not None
         parsed_known[int(raw_id)] = (entry[0], start)
     needs_reauth = doc.get("needs_reauth", False)
@@ -209,7 +221,7 @@ def _from_doc(doc: dict[str, Any]) -> SyncState:
         raise _Corrupt("'enrich_kinds' must be made of 'd' and 's'")
     return SyncState(
         version=version,
-        cursor=_int(doc.get("cursor"), "cursor"),
+        cursor=_epoch(doc.get("cursor"), "cursor"),
         known=parsed_known,
         last_run_id=_str(doc.get("last_run_id"), "last_run_id"),
         last_success_at=_str(doc.get("last_success_at"), "last_success_at"),
@@ -220,7 +232,7 @@ def _from_doc(doc: dict[str, Any]) -> SyncState:
         pending=pending,
         suspects=sorted(set(suspects)),
         rows=rows,
-        verified_at=_int(doc.get("verified_at"), "verified_at"),
+        verified_at=_epoch(doc.get("verified_at"), "verified_at"),
         enrich=enrich,
         enrich_kinds=enrich_kinds,
         schema_version=_int(doc.get("schema_version"), "schema_version"),
@@ -246,8 +258,8 @@ def _enrich(value: object) -> dict[int, tuple[int, str, int]]:
             and set(entry[1]) <= {"d", "s"}
         ):
             raise _Corrupt("'enrich' values must be [start_epoch, kinds, queued_at]")
-        start = _int(entry[0], "enrich start_epoch", optional=False)
-        queued = _int(entry[2], "enrich queued_at", optional=False)
+        start = _epoch(entry[0], "enrich start_epoch", optional=False)
+        queued = _epoch(entry[2], "enrich queued_at", optional=False, low=0)
         assert start is not None
         assert queued is not None
         out[int(raw_id)] = (start, entry[1], queued)
@@ -264,7 +276,7 @@ def _failed(value: object) -> dict[int, tuple[int, int, str]]:
         if not (isinstance(entry, list) and len(entry) == 3 and isinstance(entry[2], str)):
             raise _Corrupt("'enrich_failed' values must be [attempts, retry_at, reason]")
         attempts = _int(entry[0], "enrich_failed attempts", optional=False)
-        retry_at = _int(entry[1], "enrich_failed retry_at", optional=False)
+        retry_at = _epoch(entry[1], "enrich_failed retry_at", optional=False)
         assert attempts is not None
         assert retry_at is not None
         if attempts < 1:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -24,7 +25,7 @@ from nunis_ingest import enrichment as eq
 from nunis_ingest.athletes import AthleteConfig, AthleteRepo
 from nunis_ingest.budget import rules
 from nunis_ingest.errors import ArchiveDamaged, ConfigError, LeaseHeld
-from nunis_ingest.keys import archive_page_key
+from nunis_ingest.keys import archive_enrich_key, archive_page_key
 from nunis_ingest.lease import MAX_LEASE_SECONDS, Lease, parse_holder
 from nunis_ingest.plan import make_plan
 from nunis_ingest.state import SyncState, dump_state, load_state
@@ -122,6 +123,34 @@ def test_a_corrupt_state_never_stops_the_sync_path(tmp_path_factory, data):
     state, generation = loaded
     assert generation == store.get(key).generation
     assert isinstance(state, SyncState)
+
+
+extreme = st.integers(-(2**70), 2**70) | st.sampled_from([0, -1, 2**31, 2**33, 10**20])
+
+
+@fuzz
+@given(cursor=extreme, start=extreme, queued=extreme, retry=extreme, verified=extreme)
+def test_a_state_that_loads_holds_only_dates_a_run_can_use(cursor, start, queued, retry, verified):
+    doc = {
+        "version": 1,
+        "cursor": cursor,
+        "verified_at": verified,
+        "known": {"5": ["h", start]},
+        "enrich": {"5": [start, "ds", queued]},
+        "enrich_failed": {"5": [1, retry, "500"]},
+    }
+    state, failed = attempt(lambda: load_state(json.dumps(doc).encode()), ConfigError)
+    if failed is not None:
+        return  # corrupt: the sync path sets it aside (test above)
+    for activity_id, (first, _, stamp) in state.enrich.items():
+        archive_enrich_key(ATHLETE, activity_id, "detail", stamp)  # raises on a bad stamp
+        datetime.fromtimestamp(first, UTC)
+    for when in (state.cursor, state.verified_at, *(r for _, r, _ in state.enrich_failed.values())):
+        datetime.fromtimestamp(when or 0, UTC)
+    plan = make_plan(
+        athlete_id=ATHLETE, run_id="r", now=NOW, requested="new", state=state, lookback_days=0
+    )
+    assert plan.after is None or 0 <= plan.after <= NOW + 86400
 
 
 checkpoints = st.fixed_dictionaries(
