@@ -283,6 +283,7 @@ def batch_wide(exc: BaseException) -> bool:
     """Whether a failure would hit every event of an athlete's batch alike (a held lease,
     a 429, a revoked token, a locked warehouse): then the batch is retried or dropped
     whole. Anything else (a bug, one activity's 5xx or garbled body, a row the warehouse
-    rejects) may be one poison event: drivers then apply the events one by one, so only
-    that one is retried and dead-lettered (``webhook/pull.py``, ``webhook/worker.py``)."""
+    rejects) may be one poison event: drivers then apply the events activity by
+    activity, so only that activity's are retried and dead-lettered (``webhook/pull.py``,
+    ``webhook/worker.py``)."""
     return isinstance(exc, BATCH_WIDE)

@@ -13,7 +13,7 @@ Per athlete and batch, ``process`` makes one fetch per activity and then ONE sta
 
 Failures, as ``errors.decide`` says (the mapping every driver uses). One poison event
 never holds back its athlete's others: when an athlete's batch fails for a reason that is
-not batch-wide (``errors.batch_wide``), its events are applied one by one and only the
+not batch-wide (``errors.batch_wide``), its events are applied activity by activity and only the
 failing one is retried (and, by the dead-letter policy, dead-lettered). A retriable one
 (Strava 5xx or 429, a held lease, a budget deferral, a bug) leaves that athlete's messages
 unacknowledged, their deadline set to 0 so the next pull gets them again (the
@@ -46,7 +46,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from nunis_ingest.context import SyncContext
 from nunis_ingest.errors import batch_wide, decide
@@ -178,23 +178,25 @@ def _apply_athlete(
     retry: list[str],
 ) -> None:
     """One athlete's events with one ``process`` call; if that fails for a reason that is
-    not batch-wide (``errors.batch_wide``), each event again on its own, so one poison
-    event never holds back (nor dead-letters) the athlete's good ones."""
+    not batch-wide (``errors.batch_wide``), the events of each activity again on their own
+    (``by_object``), so one poison event never holds back (nor dead-letters) the athlete's
+    good ones."""
     ids = [ack_id for ack_id, _ in pairs]
     fields: dict[str, object] = {"athlete_id": athlete_id, "events": len(pairs)}
     report.athlete_batches += 1
     try:
         report.outcomes += process([item for _, item in pairs], context())
     except Exception as exc:  # one decision for every driver: errors.decide
-        if len(pairs) > 1 and not batch_wide(exc):
+        groups = by_object(pairs)
+        if len(groups) > 1 and not batch_wide(exc):
             log.warning(
-                "%d event(s) of athlete %d failed together (%s); applying them one by one",
+                "%d event(s) of athlete %d failed together (%s); applying them object by object",
                 len(pairs),
                 athlete_id,
                 type(exc).__name__,
             )
-            for pair in pairs:
-                _apply_athlete(subscription, athlete_id, [pair], context, report, retry)
+            for group in groups:
+                _apply_athlete(subscription, athlete_id, group, context, report, retry)
             return
         decision = decide(exc)
         fields |= {"error_class": decision.error_class, "retriable": decision.retry}
@@ -218,6 +220,19 @@ def _apply_athlete(
     else:
         report.applied += len(ids)
     subscription.ack(ids)
+
+
+T = TypeVar("T")
+
+
+def by_object(pairs: list[tuple[T, QueuedEvent]]) -> list[list[tuple[T, QueuedEvent]]]:
+    """The pairs grouped by the object their event is about (one activity's events share
+    one fetch, so they share its fate), in first-seen order."""
+    groups: dict[tuple[str, int], list[tuple[T, QueuedEvent]]] = {}
+    for pair in pairs:
+        event = pair[1].event
+        groups.setdefault((event.object_type, event.object_id), []).append(pair)
+    return list(groups.values())
 
 
 def run(runtime: Runtime) -> tuple[dict[str, Any], int]:

@@ -25,6 +25,7 @@ from nunis_ingest.transform import parse_timestamp
 from nunis_ingest.webhook import reconcile, subscription
 from nunis_ingest.webhook.model import InvalidEvent, QueuedEvent
 from nunis_ingest.webhook.process import Outcome, process
+from nunis_ingest.webhook.pull import by_object
 from nunis_ingest.webhook.queue import Claimed, LocalQueue
 
 log = logging.getLogger("nunis_ingest.webhook")
@@ -74,9 +75,10 @@ class Worker:
         try:
             outcomes = process([item for _, item in pairs], self.context())
         except Exception as exc:  # one decision for every driver: errors.decide
-            if len(pairs) > 1 and not batch_wide(exc):  # maybe one poison event: isolate it
-                for pair in pairs:
-                    self._apply([pair])
+            groups = by_object(pairs)
+            if len(groups) > 1 and not batch_wide(exc):  # maybe one poison event: isolate it
+                for group in groups:
+                    self._apply(group)
                 return
             decision = decide(exc)
             if not isinstance(exc, NunisError):  # a bug: keep the worker alive, show it
