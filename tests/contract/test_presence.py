@@ -15,7 +15,6 @@ from nunis_ingest.ports import Warehouse
 from nunis_ingest.state import SyncState
 from tests.contract.test_warehouse import ME, commit, rows
 
-
 NOW = 1_800_000_000
 
 
