@@ -8,13 +8,16 @@ sync advances. Every key is built from a validated integer athlete id.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass
 
 from nunis_ingest.errors import AthleteNotConfigured, ConfigError
-from nunis_ingest.keys import ATHLETES_PREFIX, athlete_key, athlete_prefix
+from nunis_ingest.keys import ATHLETES_PREFIX, athlete_key, athlete_prefix, quarantine_key
 from nunis_ingest.ports import CREATE_ONLY, ObjectStore
-from nunis_ingest.state import SyncState, dump_state, load_state
+from nunis_ingest.state import StateCorrupt, SyncState, dump_state, load_state
 from nunis_ingest.strava.oauth import Token
+
+log = logging.getLogger("nunis_ingest.sync")
 
 
 @dataclass(frozen=True)
@@ -57,9 +60,10 @@ class AthleteConfig:
                 details=flags["details"],
                 streams=flags["streams"],
             )
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
+            why = exc if isinstance(exc, ValueError) else "nested too deeply"
             raise ConfigError(
-                f"{athlete_key(athlete_id, 'config.json')} is invalid: {exc}.",
+                f"{athlete_key(athlete_id, 'config.json')} is invalid: {why}.",
                 athlete_id=athlete_id,
                 action="fix the file (see config/athlete.example.json) or re-add the athlete.",
             ) from None
@@ -70,6 +74,7 @@ class AthleteRepo:
 
     def __init__(self, store: ObjectStore) -> None:
         self.store = store
+        self.repaired: list[str] = []  # what ``load_state(repair=True)`` set aside
 
     def list_ids(self) -> list[int]:
         ids = set()
@@ -110,12 +115,30 @@ class AthleteRepo:
     def delete_token(self, athlete_id: int) -> bool:
         return self.store.delete(athlete_key(athlete_id, "token.json"))
 
-    def load_state(self, athlete_id: int) -> tuple[SyncState, int]:
-        """The state and its generation (``CREATE_ONLY`` when there is none yet)."""
-        stored = self.store.get(athlete_key(athlete_id, "state.json"))
+    def load_state(self, athlete_id: int, *, repair: bool = False) -> tuple[SyncState, int]:
+        """The state and its generation (``CREATE_ONLY`` when there is none yet).
+
+        A corrupt ``state.json`` raises ``ConfigError`` naming it; with ``repair`` (the
+        sync and webhook paths) it is copied to ``quarantine/`` and a fresh state is
+        returned with the stored generation, so the athlete starts over with a full load
+        instead of failing every run (rows, archive and token are untouched). A state
+        written by a newer version is never overwritten: that still raises."""
+        key = athlete_key(athlete_id, "state.json")
+        stored = self.store.get(key)
         if stored is None:
             return load_state(None), CREATE_ONLY
-        return load_state(stored.data, athlete_id=athlete_id), stored.generation
+        try:
+            return load_state(stored.data, athlete_id=athlete_id), stored.generation
+        except StateCorrupt as exc:
+            if not repair:
+                raise
+            moved = quarantine_key(key)
+            self.store.put(moved, stored.data)
+            why = str(exc).split(" Fix: ", 1)[0].removesuffix(".")
+            text = f"{why}; set aside as {moved}, the athlete starts over with a full load"
+            log.warning(text)
+            self.repaired.append(text)
+            return SyncState(), stored.generation
 
     def save_state(self, athlete_id: int, state: SyncState, generation: int) -> int:
         """Compare-and-swap: a lost race raises PreconditionFailed (retriable)."""

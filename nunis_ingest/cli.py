@@ -24,6 +24,7 @@ from nunis_ingest.keys import archive_prefix
 from nunis_ingest.runtime import Runtime, get_runtime
 from nunis_ingest.strava.oauth import Token
 from nunis_ingest.sync import run_sync
+from nunis_ingest.tokens import scope_notice
 
 LAZY_COMMANDS = {
     "webhook": ("nunis_ingest.cli_webhook", "webhook"),
@@ -165,7 +166,7 @@ def _register(
             streams=old.streams if streams is None else streams,
         )
     )
-    state, generation = repo.load_state(athlete_id)
+    state, generation = repo.load_state(athlete_id, repair=True)
     if state.needs_reauth or state.last_error_class:
         repo.save_state(
             athlete_id,
@@ -188,6 +189,11 @@ def athlete() -> None:
     hide_input=True,
     help="The athlete's Strava refresh token (prompted for when omitted).",
 )
+@click.option(
+    "--scope",
+    default=None,
+    help="The scope the athlete granted, as Strava showed it (e.g. read,activity:read_all).",
+)
 @click.option("--lookback-days", type=click.IntRange(0, 365), default=None)
 @click.option("--label", default="", help="A name to show in status.")
 @click.option(
@@ -203,6 +209,7 @@ def athlete() -> None:
 def athlete_add(
     athlete_id: int,
     refresh_token: str,
+    scope: str | None,
     lookback_days: int | None,
     label: str,
     details: bool | None,
@@ -210,9 +217,12 @@ def athlete_add(
 ) -> None:
     """Register an athlete who already has a refresh token (exchanged at the first sync)."""
     rt = _runtime()
-    token = Token(access_token="", refresh_token=refresh_token.strip(), expires_at=0)
+    granted = scope.strip() if scope and scope.strip() else None
+    token = Token(access_token="", refresh_token=refresh_token.strip(), expires_at=0, scope=granted)
     _register(rt, athlete_id, token, lookback_days, label, details=details, streams=streams)
     click.echo(f"Athlete {athlete_id} registered. Run `nunis-ingest sync --athlete {athlete_id}`.")
+    if notice := scope_notice(token, athlete_id):
+        click.echo(f"warning: {notice}", err=True)
 
 
 @athlete.command("list")
@@ -330,6 +340,8 @@ def sync(
             try:
                 report = run_sync(request, rt.context(on_page=on_page, on_enrich=on_enrich))
                 click.echo(report.summary())
+                for warning in dict.fromkeys(report.warnings):  # seen without -v
+                    click.echo(f"warning: {warning}", err=True)
             except Exception as exc:  # one broken athlete must not stop the others
                 failed += 1
                 if debug:

@@ -11,6 +11,7 @@ import click
 from nunis_ingest import cli_errors
 from nunis_ingest.athletes import AthleteRepo
 from nunis_ingest.lease import Lease
+from nunis_ingest.replay import forget_loaded
 from nunis_ingest.replay import replay as replay_athlete
 from nunis_ingest.runtime import get_runtime
 from nunis_ingest.sync import new_run_id
@@ -56,7 +57,8 @@ def replay(athlete_ids: tuple[int, ...], since: str | None) -> None:
         run_id = new_run_id(started)
         try:
             config = repo.load_config(athlete_id)
-            with Lease(rt.store, athlete_id, run_id, started, LEASE_SECONDS):
+            local = rt.settings.backend == "local"
+            with Lease(rt.store, athlete_id, run_id, started, LEASE_SECONDS, local=local):
                 done = replay_athlete(
                     rt.store,
                     rt.warehouse,
@@ -67,6 +69,8 @@ def replay(athlete_ids: tuple[int, ...], since: str | None) -> None:
                     streams=config.streams,
                     rewrite=True,
                 )
+                state, generation = repo.load_state(athlete_id, repair=True)
+                repo.save_state(athlete_id, forget_loaded(state), generation)
         except Exception as exc:  # one athlete's failure must not stop the others
             failed += 1
             click.echo(f"athlete {athlete_id}: failed: {cli_errors.describe(exc).line}", err=True)

@@ -10,6 +10,7 @@ the first warehouse failure it is not asked again: a lock wait per athlete would
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 from nunis_ingest.athletes import AthleteRepo
 from nunis_ingest.cli_errors import describe
 from nunis_ingest.keys import athlete_key
+from nunis_ingest.plan import VERIFY_INTERVAL_SECONDS, verify_due
+from nunis_ingest.tokens import scope_notice
 
 if TYPE_CHECKING:
-    from nunis_ingest.ports import Warehouse
+    from nunis_ingest.ports import Presence, Warehouse
     from nunis_ingest.runtime import Runtime
 
 TEXT_FIELDS = (
@@ -35,6 +38,7 @@ TEXT_FIELDS = (
     "read_usage",
     "enrichment",
     "detail_rows",
+    "scope",
 )
 
 
@@ -64,7 +68,14 @@ def collect(rt: Runtime) -> tuple[list[dict[str, Any]], str | None]:
     repo = AthleteRepo(rt.store)
     probe = WarehouseProbe(lambda: rt.warehouse)
     share = rt.settings.enrich_read_share
-    items = [athlete_status(repo, probe, athlete_id, share) for athlete_id in repo.list_ids()]
+    try:
+        presence: Presence | None = rt.presence()
+    except Exception:  # a free signal: unknown when it fails
+        presence = None
+    items = [
+        athlete_status(repo, probe, athlete_id, share, presence=presence)
+        for athlete_id in repo.list_ids()
+    ]
     if probe.problem is not None:
         for item in items:
             item["warehouse_error"] = probe.problem
@@ -72,7 +83,13 @@ def collect(rt: Runtime) -> tuple[list[dict[str, Any]], str | None]:
 
 
 def athlete_status(
-    repo: AthleteRepo, probe: WarehouseProbe, athlete_id: int, share: float = 0.5
+    repo: AthleteRepo,
+    probe: WarehouseProbe,
+    athlete_id: int,
+    share: float = 0.5,
+    *,
+    presence: Presence | None = None,
+    now: float | None = None,
 ) -> dict[str, Any]:
     item: dict[str, Any] = {
         "athlete_id": athlete_id,
@@ -93,6 +110,8 @@ def athlete_status(
         "enrich_requests": None,
         "enrich_eta_seconds": None,
         "detail_rows": None,
+        "scope": None,
+        "enrich_parked": None,
         "error": None,
         "warehouse_error": None,
     }
@@ -123,7 +142,8 @@ def athlete_status(
     except Exception as exc:
         problems.append(describe(exc).line)
     try:
-        repo.load_token(athlete_id)  # validated, never shown
+        token = repo.load_token(athlete_id)  # validated; only its scope is shown
+        item["scope"] = scope_notice(token, athlete_id) or token.scope
     except Exception as exc:
         line = describe(exc).line
         key = athlete_key(athlete_id, "token.json")
@@ -142,7 +162,9 @@ def athlete_status(
         item["last_run"] = describe_run(runs[0])
     if problems:
         item["error"] = " | ".join(problems)
-    item["health"] = _health(item["error"], config, state, count)
+    now = time.time() if now is None else now
+    heals = state is not None and verify_due(state, "new", now, presence)
+    item["health"] = _health(item["error"], config, state, count, heals=heals, aid=athlete_id)
     return item
 
 
@@ -161,6 +183,7 @@ def _enrichment(config: Any, state: Any, share: float) -> dict[str, Any]:
     queue = eq.restrict(state.enrich, kinds)
     requests = eq.cost(queue)
     eta = eq.eta_seconds(requests, usage, share)
+    parked = {i: why for i, why in eq.parked(state.enrich_failed).items() if i in queue}
     per = f"{len(kinds)} request{'s' if len(kinds) != 1 else ''} per new activity"
     asked = ", ".join(
         f"{name} {'on' if on else 'off'}"
@@ -174,11 +197,21 @@ def _enrichment(config: Any, state: Any, share: float) -> dict[str, Any]:
         )
     elif kinds:
         text += "; queue empty"
+    backing_off = len([i for i in state.enrich_failed if i in queue]) - len(parked)
+    if backing_off:
+        text += f"; {backing_off} retried later after a failed fetch"
+    if parked:
+        first = min(parked)
+        text += (
+            f"; {len(parked)} parked after repeated failures (retried weekly), e.g. "
+            f"activity {first}: {parked[first]}"
+        )
     return {
         "enrichment": text,
         "enrich_queue": len(queue),
         "enrich_requests": requests,
         "enrich_eta_seconds": round(eta) if eta != float("inf") else None,
+        "enrich_parked": {str(i): why for i, why in sorted(parked.items())} or None,
     }
 
 
@@ -192,13 +225,26 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
-def _health(error: str | None, config: Any, state: Any, count: int | None) -> str:
+def _health(
+    error: str | None,
+    config: Any,
+    state: Any,
+    count: int | None,
+    *,
+    heals: bool = True,
+    aid: int = 0,
+) -> str:
     if error is not None:
         return "broken: see error"
     if state is not None and state.rows is not None and count is not None and count < state.rows:
+        held = f"the warehouse holds {count} of the {state.rows} rows the state expects: "
+        if heals:  # the same rule the run applies (plan.verify_due)
+            return held + "the next run heals it with a full load"
+        at = (state.verified_at or 0) + VERIFY_INTERVAL_SECONDS
+        when = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M")
         return (
-            f"the warehouse holds {count} of the {state.rows} rows the state expects: "
-            "the next run heals it with a full load"
+            held + f"the first run after {when} UTC heals it; to heal it now run "
+            f"`nunis-ingest sync --athlete {aid} --mode all`"
         )
     if state is not None and state.needs_reauth:
         return "needs re-authorisation: run `nunis-ingest auth`"
@@ -212,6 +258,11 @@ def _health(error: str | None, config: Any, state: Any, count: int | None) -> st
         return "full refresh in progress (resumes on the next run)"
     if state is not None and state.last_error_class == "TruncatedListing":
         return "last full listing was truncated: nothing deleted, the next one re-checks"
+    if state is not None and state.last_error_class == "UnverifiedListing":
+        return (
+            f"last full listing showed fewer activities than held: {len(state.suspects)} "
+            "deletion checks left, made by the next runs"
+        )
     if state is not None and state.last_error_class:
         return f"last run failed ({state.last_error_class})"
     return "ok"

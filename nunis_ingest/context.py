@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from nunis_ingest.ports import ObjectStore, Warehouse
+from nunis_ingest.ports import ObjectStore, Presence, Warehouse
 from nunis_ingest.settings import Settings
 
 if TYPE_CHECKING:
@@ -34,6 +34,9 @@ class SyncContext:
     on_page: Callable[[int, int], None] | None = None  # (pages so far, activities so far)
     on_enrich: Callable[[int, int], None] | None = None  # (entries done, queue length)
     budget: BudgetLedger | None = None  # the app's shared read ledger; None: not consulted
+    presence: Callable[[], Presence] | None = None
+    """The warehouse's free signal (``ports.Presence``) without building its client;
+    ``None``: unknown (verification then only by its interval)."""
     _warehouse: Warehouse | None = field(default=None, init=False, repr=False)
 
     @property

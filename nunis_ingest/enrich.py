@@ -18,8 +18,12 @@ that crashed after fetching) is served from the archive with no request. Rows ar
 in groups (``FLUSH_ACTIVITIES`` activities or ``FLUSH_POINTS`` stream points, whichever
 comes first; one warehouse call per group) and an entry leaves the queue only once its
 rows are written. A 404 on the detail makes the activity a deletion suspect (confirmed by
-the next run's two-GET rule, never deleted here). A 429 or a Strava that keeps failing
-stops the drain; what was written stays, the rest waits for the next run.
+the next run's two-GET rule, never deleted here) and counts as a failure of the entry,
+never as done. An entry whose fetch fails (a 5xx that outlasts the retries, a body of the
+wrong shape) is recorded with its reason and backed off (``enrichment.failed``); the
+drain goes on with the next entry, so one entry never starves the queue, and stops after
+``MAX_CONSECUTIVE_FAILURES`` in a row (Strava itself is failing). A 429 or the read
+budget stops the drain; what was written stays, the rest waits for the next run.
 """
 
 from __future__ import annotations
@@ -39,8 +43,11 @@ from nunis_ingest.context import SyncContext
 from nunis_ingest.errors import (
     BudgetDeferred,
     RetriableError,
+    StravaBadResponse,
     StravaNotFound,
     StravaRateLimited,
+    StravaServerError,
+    StravaUnavailable,
 )
 from nunis_ingest.keys import archive_enrich_key
 from nunis_ingest.ports import DetailRows
@@ -52,6 +59,12 @@ log = logging.getLogger("nunis_ingest.enrich")
 
 FLUSH_ACTIVITIES = 25
 FLUSH_POINTS = 20_000
+MAX_CONSECUTIVE_FAILURES = 2
+STREAMS_404 = "Strava answered 404 for the streams"
+
+
+class _EntryFailed(Exception):
+    """This entry's fetch or its response failed; ``str()`` is the reason."""
 
 
 @dataclass
@@ -65,6 +78,10 @@ class Drained:
     rows: dict[str, int] = field(default_factory=dict)
     suspects: list[int] = field(default_factory=list)
     stop: str | None = None
+    failures: dict[int, tuple[int, int, str]] = field(default_factory=dict)
+    """The queue's failure records after the drain (``state.enrich_failed``)."""
+    failed: int = 0
+    """Entries whose fetch failed in this drain (backed off, not blocking the rest)."""
 
 
 @dataclass
@@ -105,14 +122,18 @@ class Enricher:
         self._details = _Group(tuple(t.name for t in sd.FROM_DETAIL))
         self._streams = _Group((sd.STREAMS.name,))
         self._queue: eq.Queue = {}
+        self.failures: eq.Failures = {}
+        self._in_a_row = 0
         self.loaded_at = ctx.now()
 
-    def drain(self, queue: eq.Queue) -> Drained:
+    def drain(self, queue: eq.Queue, failures: eq.Failures | None = None) -> Drained:
+        """Drain ``queue`` in place; ``self.failures`` holds the failure records after."""
         self._queue = queue
+        self.failures = dict(failures or {})
         total = len(queue)
         try:
-            for item in eq.order(queue):
-                if not self._entry(item):
+            for item in eq.due(queue, self.failures, int(self.ctx.now())):
+                if not self._attempt(item):
                     break
                 if self.on_progress:
                     self.on_progress(self.out.enriched + self._pending(), total)
@@ -129,6 +150,7 @@ class Enricher:
                 log.warning("athlete %d: could not write fetched details", self.athlete_id)
             raise
         self._flush_all()
+        self.out.failures = eq.prune_failures(self.failures, self._queue)
         return self.out
 
     def _flush_all(self) -> None:
@@ -149,6 +171,28 @@ class Enricher:
             return True
         return False
 
+    def _attempt(self, item: eq.Item) -> bool:
+        """One entry; a failure of its own is recorded and the drain goes on (False: stop)."""
+        try:
+            go_on = self._entry(item)
+        except _EntryFailed as exc:
+            now = int(self.ctx.now())
+            self.failures = eq.failed(self.failures, item.activity_id, now, str(exc))
+            self.out.failed += 1
+            log.warning(
+                "athlete %d: enrichment of activity %d failed (%s); retried after a backoff",
+                self.athlete_id,
+                item.activity_id,
+                exc,
+            )
+            self._in_a_row += 1
+            if self._in_a_row >= MAX_CONSECUTIVE_FAILURES:
+                self.out.stop = f"Strava kept failing ({str(exc)[:120]})"
+                return False
+            return True
+        self._in_a_row = 0
+        return go_on
+
     def _entry(self, item: eq.Item) -> bool:
         """Fetch one entry's kinds; False when the drain must stop here."""
         start_date: str | None = _iso(item.start) if item.start else None
@@ -157,23 +201,23 @@ class Enricher:
             got = self._fetch(item, "detail")
             if got is None:
                 return False
+            if got is _GONE:
+                self.out.suspects.append(item.activity_id)  # the next run confirms it
+                raise _EntryFailed("Strava answered 404 for the detail")
             data = got
-            if data is _GONE:
-                self.out.suspects.append(item.activity_id)
-                eq.done(self._queue, item.activity_id, item.kinds)
-                return True
-            assert isinstance(data, dict)
             manual = data.get("manual") is True
             start_date = (
                 data.get("start_date") if isinstance(data.get("start_date"), str) else start_date
             )
-            rows = detail_rows(
-                data,
-                athlete_id=self.athlete_id,
-                activity_id=item.activity_id,
-                run_id=self.run_id,
-                loaded_at=self.loaded_at,
-                fingerprint=summary_fingerprint(summary_of(data)),
+            rows = _derive(
+                lambda: detail_rows(
+                    data,
+                    athlete_id=self.athlete_id,
+                    activity_id=item.activity_id,
+                    run_id=self.run_id,
+                    loaded_at=self.loaded_at,
+                    fingerprint=summary_fingerprint(summary_of(data)),
+                )
             )
             self._details.add(item.activity_id, eq.DETAIL, rows)
             self._flush(self._details)
@@ -184,25 +228,34 @@ class Enricher:
                 got = self._fetch(item, "streams")
                 if got is None:
                     return False
+                if got is _GONE and not self._no_streams_settled(item.activity_id):
+                    raise _EntryFailed(STREAMS_404)
                 streams = {} if got is _GONE else got
-                assert isinstance(streams, dict)
-                rows_s = list(
-                    stream_rows(
-                        streams,
-                        athlete_id=self.athlete_id,
-                        activity_id=item.activity_id,
-                        start_date=start_date,
-                        run_id=self.run_id,
-                        loaded_at=self.loaded_at,
+                rows_s = _derive(
+                    lambda: list(
+                        stream_rows(
+                            streams,
+                            athlete_id=self.athlete_id,
+                            activity_id=item.activity_id,
+                            start_date=start_date,
+                            run_id=self.run_id,
+                            loaded_at=self.loaded_at,
+                        )
                     )
                 )
                 self._streams.add(item.activity_id, eq.STREAMS, {sd.STREAMS.name: rows_s})
             self._flush(self._streams)
         return True
 
-    def _fetch(self, item: eq.Item, kind: str) -> object:
+    def _no_streams_settled(self, activity_id: int) -> bool:
+        """A repeated 404 on streams is Strava's answer: the activity has none."""
+        before = self.failures.get(activity_id, (0, 0, ""))
+        return before[0] + 1 >= eq.STREAMS_404_ACCEPTED_AFTER and before[2] == STREAMS_404
+
+    def _fetch(self, item: eq.Item, kind: str) -> Any:
         """The parsed response (from the archive when there), ``_GONE`` on 404, or None
-        when the budget forbids the request."""
+        when the budget forbids the request. A failure of this entry's own request (a 5xx
+        that outlasted the retries, a body that is not an object) raises ``_EntryFailed``."""
         key = archive_enrich_key(self.athlete_id, item.activity_id, kind, item.queued_at)
         stored = self.ctx.store.get(key)
         if stored is not None:
@@ -226,6 +279,10 @@ class Enricher:
                 )
         except StravaNotFound:
             return _GONE
+        except StravaRateLimited:
+            raise  # not this entry's fault: the drain stops
+        except (StravaBadResponse, StravaServerError, StravaUnavailable) as exc:
+            raise _EntryFailed(f"{type(exc).__name__}: {str(exc)[:120]}") from None
         self.ctx.store.put(key, body)
         return data
 
@@ -245,10 +302,19 @@ class Enricher:
             eq.done(self._queue, activity_id, kind)
             if before and activity_id not in self._queue:
                 self.out.enriched += 1
+                self.failures.pop(activity_id, None)
         group.ids.clear()
         group.kinds.clear()
         group.rows = {}
         group.points = 0
+
+
+def _derive(build: Callable[[], Any]) -> Any:
+    """Rows from a response; a response of an unexpected shape fails only its entry."""
+    try:
+        return build()
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        raise _EntryFailed(f"the response could not be read ({type(exc).__name__})") from None
 
 
 class _Gone:
@@ -320,8 +386,10 @@ def drain_queue(
     driven: bool,
     proceed: Callable[[], Stop | None],
     on_progress: Callable[[int, int], None] | None = None,
+    failures: eq.Failures | None = None,
 ) -> Drained:
-    """Drain ``queue`` in place. ``driven`` (``sync --details``) may use the whole read
+    """Drain ``queue`` in place (``failures``: its failure records, returned updated in
+    ``Drained.failures``). ``driven`` (``sync --details``) may use the whole read
     budget (less the usual headroom, ``proceed``) instead of the enrichment share: the
     shared ledger then counts its reads as the poll a user asked for, not as enrichment."""
     share = 1.0 if driven else ctx.settings.enrich_read_share
@@ -335,7 +403,7 @@ def drain_queue(
         on_progress=on_progress,
         kind="poll" if driven else "enrich",
     )
-    drained = enricher.drain(queue)
+    drained = enricher.drain(queue, failures)
     if drained.stop:
         log.info("athlete %d: enrichment paused, %d left: %s", athlete_id, len(queue), drained.stop)
     return drained

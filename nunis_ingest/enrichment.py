@@ -19,6 +19,16 @@ Strava's default 100 reads / 15 min and 1,000 / day, enrichment takes at most 50
 500, which leaves 500 a day for polls and webhooks: one athlete polled every 15 minutes
 spends 96, so five such athletes still poll on time while a backfill runs. A backfill of
 1,000 activities with streams (2,000 requests) then takes 4 days; without streams 2.
+
+Failures (``Failures``, ``state.enrich_failed``): one entry never starves the rest. An
+entry whose fetch fails (a 5xx that outlasts the retries, a body of the wrong shape, a
+404 on the detail: possibly transient, so never "done") is retried after a backoff
+(``RETRY_BASE_SECONDS`` x 4 per failure: 15 min, 1 h, 4 h, 16 h) and meanwhile skipped,
+so older entries get their turn; after ``PARK_AFTER`` failures it is *parked*: shown with
+its reason in ``status`` and tried once a week (``PARKED_RETRY_SECONDS``). A 404 on the
+streams of an activity that is not manual is accepted as "no streams" once it repeats
+(``STREAMS_404_ACCEPTED_AFTER`` answers, the second at least 15 minutes later). A stored
+``retry_at`` further ahead than a week is not believed (the entry is due).
 """
 
 from __future__ import annotations
@@ -31,6 +41,11 @@ from nunis_ingest.strava.ratelimit import RateLimitUsage
 DETAIL, STREAMS = "d", "s"
 DEFAULT_READ_LIMITS = (100, 1000)
 Queue = dict[int, tuple[int, str, int]]
+Failures = dict[int, tuple[int, int, str]]  # id -> (attempts, retry_at, reason)
+RETRY_BASE_SECONDS = 900
+PARK_AFTER = 5
+PARKED_RETRY_SECONDS = 7 * 86400
+STREAMS_404_ACCEPTED_AFTER = 2
 
 
 @dataclass(frozen=True)
@@ -126,6 +141,50 @@ def order(queue: Mapping[int, tuple[int, str, int]]) -> list[Item]:
     """Newest first (by start, then id): recent activities are what users look at."""
     items = [Item(i, s, k, q) for i, (s, k, q) in queue.items()]
     return sorted(items, key=lambda it: (it.start, it.activity_id), reverse=True)
+
+
+def backoff(attempts: int) -> int:
+    """Seconds before an entry that failed ``attempts`` times is tried again."""
+    if attempts >= PARK_AFTER:
+        return PARKED_RETRY_SECONDS
+    return int(min(RETRY_BASE_SECONDS * 4 ** max(0, attempts - 1), PARKED_RETRY_SECONDS))
+
+
+def failed(
+    failures: Mapping[int, tuple[int, int, str]], activity_id: int, now: int, reason: str
+) -> Failures:
+    """A new failure record with this entry's failure added."""
+    attempts = failures.get(activity_id, (0, 0, ""))[0] + 1
+    return {**failures, activity_id: (attempts, int(now) + backoff(attempts), reason[:200])}
+
+
+def is_due(failures: Mapping[int, tuple[int, int, str]], activity_id: int, now: int) -> bool:
+    record = failures.get(activity_id)
+    if record is None:
+        return True
+    retry_at = record[1]
+    return retry_at <= now or retry_at > now + PARKED_RETRY_SECONDS  # an absurd stamp: due
+
+
+def due(
+    queue: Mapping[int, tuple[int, str, int]],
+    failures: Mapping[int, tuple[int, int, str]],
+    now: int,
+) -> list[Item]:
+    """``order(queue)`` without the entries still backing off after a failure."""
+    return [it for it in order(queue) if is_due(failures, it.activity_id, now)]
+
+
+def parked(failures: Mapping[int, tuple[int, int, str]]) -> dict[int, str]:
+    """Entries that failed ``PARK_AFTER`` times or more: id -> the last reason."""
+    return {i: why for i, (n, _, why) in failures.items() if n >= PARK_AFTER}
+
+
+def prune_failures(
+    failures: Mapping[int, tuple[int, int, str]], queue: Mapping[int, object]
+) -> Failures:
+    """Only entries still queued keep a failure record."""
+    return {i: f for i, f in failures.items() if i in queue}
 
 
 def done(queue: Queue, activity_id: int, kinds: str) -> None:

@@ -209,6 +209,16 @@ class WarehouseRejected(PermanentError):
     what to grant). Nothing of the failed operation was written."""
 
 
+class ArchiveDamaged(PermanentError):
+    """An object we archived reads back damaged (torn, not JSON, the wrong shape, another
+    athlete's data). ``key`` names it and ``why`` says what is wrong with it."""
+
+    def __init__(self, key: str, why: str, *, action: str = "") -> None:
+        self.key = key
+        self.why = why
+        super().__init__(f"Archive object {key} is damaged ({why}).", action=action)
+
+
 class MassDeleteRefused(PermanentError):
     """Mode `all` would delete more than the allowed share of an athlete's activities."""
 
@@ -259,3 +269,30 @@ def decide(exc: BaseException, *, mode: str | None = None) -> Decision:
         type(exc).__name__,
         f"unexpected {type(exc).__name__}: {text} (kept for retry; report it if it persists)",
     )
+
+
+BATCH_WIDE: tuple[type[BaseException], ...] = (
+    LeaseHeld,
+    StravaRateLimited,
+    StravaUnavailable,
+    StravaAuthError,
+    StravaScopeError,
+    StravaInactiveApp,
+    StravaAppCredentialsError,
+    StoreTransientError,
+    StoreAccessError,
+    PreconditionFailed,
+    WarehouseTransientError,
+    ConfigError,
+    AthleteNotConfigured,
+)
+
+
+def batch_wide(exc: BaseException) -> bool:
+    """Whether a failure would hit every event of an athlete's batch alike (a held lease,
+    a 429, a revoked token, a locked warehouse): then the batch is retried or dropped
+    whole. Anything else (a bug, one activity's 5xx or garbled body, a row the warehouse
+    rejects) may be one poison event: drivers then apply the events activity by
+    activity, so only that activity's are retried and dead-lettered (``webhook/pull.py``,
+    ``webhook/worker.py``)."""
+    return isinstance(exc, BATCH_WIDE)

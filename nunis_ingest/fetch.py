@@ -26,7 +26,7 @@ from nunis_ingest.events import SyncRequest
 from nunis_ingest.keys import archive_activity_key, archive_page_key
 from nunis_ingest.listing import Listing
 from nunis_ingest.plan import CONFIRMATIONS_PER_RUN, Plan, make_plan
-from nunis_ingest.ports import Listed, StagedBatch, WriteResult
+from nunis_ingest.ports import Listed, Presence, StagedBatch, WriteResult
 from nunis_ingest.report import RunReport
 from nunis_ingest.representation import summary_of
 from nunis_ingest.settle import Fetched, Settlement, missing_from_listing, settle
@@ -53,14 +53,16 @@ class Run:
     generation: int
     config: AthleteConfig
 
-    def execute(self, plan: Plan) -> None:
+    def execute(self, plan: Plan, presence: Presence | None = None) -> None:
         ctx, report = self.ctx, self.report
         deadline = ctx.monotonic() + ctx.settings.time_budget_seconds
         kind = "reconcile" if self.request.trigger == "reconcile" else "poll"
         self.api = AthleteApi(ctx, report.athlete_id, deadline=deadline - 30, kind=kind)
         self.deadline = deadline
         counted = None
-        if plan.verify:  # cheap: one count, at most every few hours per athlete
+        if plan.verify:  # cheap: one count, when due (plan.verify_due)
+            if presence is not None and presence.missing:
+                ctx.warehouse.ensure_schema()  # the tables are gone: re-create, then heal
             counted = ctx.warehouse.count_activities(report.athlete_id)
             if self.state.rows is not None and counted < self.state.rows:
                 log.warning(
@@ -83,6 +85,7 @@ class Run:
         self.plan = plan
         fetched = Fetched(plan.lookback)
         listing = Listing(plan, self.api, ctx.store, self._proceed)
+        listing.warnings = report.warnings  # a damaged archived page is shown to people
         self.batch: StagedBatch | None = None  # opened on the first row: idle polls never do
         stop, failure, detail = None, None, ""
         try:
@@ -98,6 +101,7 @@ class Run:
         token = self.api.token
         if token is not None and (warning := scope_warning(token, report.athlete_id)):
             log.warning(warning)
+            report.warnings.append(warning)
         complete = listing.complete and failure is None and stop is None
         enriched = None
         if plan.full and not complete:
@@ -135,6 +139,7 @@ class Run:
             detail=detail,
             failure=type(failure).__name__ if failure is not None else None,
             enrich=None if enriched is None else (enriched.queue, enriched.kinds),
+            identity=self._identity() if counted is not None else None,
         )
         self._save(settled)  # the queue, with its stamps, is durable before any detail fetch
         if failure is not None:
@@ -175,6 +180,7 @@ class Run:
             driven=self.request.details,
             proceed=self._proceed,
             on_progress=self.ctx.on_enrich,
+            failures=saved.enrich_failed,
         )
         drained = enriched.drained
         if not (drained.requests or drained.from_archive or drained.rows or drained.suspects):
@@ -183,8 +189,24 @@ class Run:
         report.usage = self.api.last_usage
         suspects = sorted(set(saved.suspects) | set(enriched.drained.suspects))
         usage = usage_dict(report.usage) or saved.last_read_usage
-        after = replace(saved, enrich=enriched.queue, suspects=suspects, last_read_usage=usage)
+        after = replace(
+            saved,
+            enrich=enriched.queue,
+            enrich_failed=drained.failures,
+            suspects=suspects,
+            last_read_usage=usage,
+        )
         self.generation = self.repo.save_state(report.athlete_id, after, self.generation)
+
+    def _identity(self) -> Presence | None:
+        """The warehouse's presence after this run's commit (recorded with a count)."""
+        if self.ctx.presence is None:
+            return None
+        try:
+            return self.ctx.presence()
+        except Exception as exc:  # a free signal: its failure must not fail the run
+            log.warning("athlete %d: warehouse presence unknown: %s", self.report.athlete_id, exc)
+            return None
 
     # --- fetch -----------------------------------------------------------------------
 

@@ -65,6 +65,15 @@ def archive_deleted_key(athlete_id: int, run_id: str, started: float, activity_i
     return f"{archive_run_prefix(athlete_id, run_id, started)}deleted-{int(activity_id)}.json"
 
 
+QUARANTINE_PREFIX = "quarantine/"
+
+
+def quarantine_key(key: str) -> str:
+    """Where a damaged object of ours is moved (``archived.quarantine``): outside the
+    archive, so a rebuild no longer reads it, and kept, so a person can look at it."""
+    return f"{QUARANTINE_PREFIX}{key}"
+
+
 BUDGET_KEY = "app/budget.json"
 """The app-wide Strava read ledger (``budget/ledger.py``): no athlete, no secret."""
 

@@ -3,18 +3,43 @@
 Acquire = create-only write of ``athletes/<id>/lease.json``; an expired lease is taken
 over by compare-and-swap on its generation, so of two runs that both see it expired
 exactly one wins. The expiry lets a crashed holder block the athlete for at most
-``ttl_seconds``. Release deletes the object only if it is still ours.
+``ttl_seconds`` (at most ~10 minutes for a sync, less than one 15-minute interval).
+Release deletes the object only if it is still ours.
+
+The lease is read back from storage, so it is untrusted: an expiry that is not a finite
+number, or further ahead than any run's lease reaches (``MAX_LEASE_SECONDS``), counts as
+expired; a corrupt lease too. With ``local`` (the embedded default: one machine, one
+folder), a lease whose holder process, recorded by host name and process id, is no longer
+running (a ``kill -9``) is taken over at once instead of after its expiry.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
+import socket
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import TracebackType
 
 from nunis_ingest.errors import LeaseHeld, PreconditionFailed
 from nunis_ingest.keys import athlete_key
 from nunis_ingest.ports import CREATE_ONLY, ObjectStore
+
+MAX_LEASE_SECONDS = 3600.0
+"""No run takes a lease for longer (``replay`` takes an hour, a sync its time budget)."""
+CLOCK_SKEW_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Holder:
+    """What a stored lease says; ``expires_at`` 0 when it cannot be believed."""
+
+    expires_at: float
+    run: str = "?"
+    host: str = ""
+    pid: int = 0
 
 
 @dataclass
@@ -25,6 +50,7 @@ class Lease:
     now: float  # epoch seconds at acquisition
     ttl_seconds: float
     generation: int | None = None
+    local: bool = False  # one machine: a dead holder process frees the lease at once
 
     @property
     def key(self) -> str:
@@ -36,18 +62,24 @@ class Lease:
                 "holder": self.holder,
                 "acquired_at": self.now,
                 "expires_at": self.now + self.ttl_seconds,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
             }
         ).encode()
         current = self.store.get(self.key)
         expected = CREATE_ONLY
         if current is not None:
-            expires_at, holder = _parse(current.data)
-            if expires_at > self.now:
+            held = parse_holder(current.data, self.now, max(self.ttl_seconds, MAX_LEASE_SECONDS))
+            if held.expires_at > self.now and not (self.local and _dead(held)):
+                until = datetime.fromtimestamp(held.expires_at, UTC).strftime("%H:%M:%S")
                 raise LeaseHeld(
-                    f"Athlete {self.athlete_id} is being synced by run {holder} "
-                    f"(lease expires in {expires_at - self.now:.0f} s); this run did nothing.",
+                    f"Athlete {self.athlete_id} is held by run {held.run} (its lease "
+                    f"expires in {held.expires_at - self.now:.0f} s, at {until} UTC); "
+                    "this run did nothing.",
                     athlete_id=self.athlete_id,
-                    action="none needed: the other run is loading the same data.",
+                    action=f"none needed: if that run is going it loads the same data; if it "
+                    f"was killed, the lease frees itself at {until} UTC and the next run "
+                    "goes on.",
                 )
             expected = current.generation
         try:
@@ -101,10 +133,36 @@ class Lease:
         self.release()
 
 
-def _parse(data: bytes) -> tuple[float, str]:
-    """(expires_at, holder); a corrupt lease counts as expired so it cannot block forever."""
+def parse_holder(data: bytes, now: float, reach: float) -> Holder:
+    """Pure: the stored lease as seen at ``now``. A corrupt one, or one whose expiry is not
+    finite or lies more than ``reach`` (+ clock skew) ahead, counts as expired."""
     try:
         doc = json.loads(data)
-        return float(doc["expires_at"]), str(doc.get("holder", "?"))
-    except (ValueError, KeyError, TypeError):
-        return 0.0, "?"
+        expires_at = doc["expires_at"]
+        if isinstance(expires_at, bool) or not isinstance(expires_at, int | float):
+            return Holder(0.0)
+        expires = float(expires_at)
+    except (ValueError, KeyError, TypeError, RecursionError, OverflowError):
+        return Holder(0.0)
+    if not math.isfinite(expires) or expires > now + reach + CLOCK_SKEW_SECONDS:
+        return Holder(0.0)
+    host, pid = doc.get("host"), doc.get("pid")
+    return Holder(
+        expires,
+        str(doc.get("holder", "?"))[:80],
+        host if isinstance(host, str) else "",
+        pid if isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 else 0,
+    )
+
+
+def _dead(held: Holder) -> bool:
+    """Whether the holder ran on this machine and its process is gone."""
+    if not held.pid or held.host != socket.gethostname() or held.pid == os.getpid():
+        return False
+    try:
+        os.kill(held.pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError, OSError):
+        return False
+    return False

@@ -6,9 +6,11 @@ tests in ``tests/contract``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 # A warehouse row: column name -> JSON-ready value (see schema.py for the encoding).
@@ -24,6 +26,31 @@ class Stored:
 
     data: bytes
     generation: int
+
+
+@dataclass(frozen=True)
+class Presence:
+    """What a warehouse's storage says for free (no rows read, no query billed): whether it
+    is ``missing``, an ``identity`` that changes when it is replaced (a new DuckDB file, a
+    re-created BigQuery table; ``None``: unknown), ``total_rows`` of every athlete
+    together when the storage keeps that count (BigQuery table metadata), and ``size``
+    when it is one file (DuckDB)."""
+
+    identity: str | None = None
+    missing: bool = False
+    total_rows: int | None = None
+    size: int | None = None  # bytes of a warehouse file: a fresh one is smaller
+
+
+def file_presence(path: Path) -> Presence:
+    """``Presence`` of a warehouse kept in one file (DuckDB): its device and inode, so a
+    moved-over file is told apart, and its size, since a file deleted and created anew
+    (which may get the same inode number back) starts smaller than the one it replaced."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return Presence(missing=True)
+    return Presence(identity=f"file:{info.st_dev}:{info.st_ino}", size=info.st_size)
 
 
 class ObjectStore(Protocol):
@@ -198,6 +225,11 @@ class Warehouse(Protocol):
 
     def fetch_runs(self, athlete_id: int, limit: int = 10) -> list[dict[str, Any]]:
         """The athlete's most recent ``ingest_runs`` rows, newest first."""
+        ...
+
+    def presence(self) -> Presence:
+        """The storage's free signal (``Presence``): one metadata read, no query billed.
+        A run compares it with what it saw last (``plan.verify_due``)."""
         ...
 
 

@@ -19,22 +19,33 @@ size: the first reads every object once and keeps, per activity, where its winni
 version is; the second reads only the winning objects and writes them in batches. One
 ``commit(replace=True)`` makes the whole ``activities`` table of the athlete visible at
 once (with ``since``: an upsert of what changed since then, nothing deleted).
+
+The archive is read back through ``archived.py``: every object is validated in pass one
+(a page is a list of this athlete's activities, a response an object, a tombstone names
+the id in its key). A damaged object stops the replay **before anything is written**
+(``errors.ArchiveDamaged`` naming it and the fix): a rebuild that skipped it would drop
+every activity only that object held, and with them their detail rows. Rows are staged
+before the athlete is purged, so a failure while reading leaves the tables as they were.
+After a replay the caller forgets the state's ``known`` hashes (``forget_loaded``), so a
+``new`` poll rewrites anything inside its window that the replay did not restore.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from nunis_ingest import archived
 from nunis_ingest import schema_detail as sd
+from nunis_ingest.errors import ArchiveDamaged
 from nunis_ingest.keys import archive_prefix
 from nunis_ingest.ports import DetailRows, ObjectStore, Warehouse, WriteResult
 from nunis_ingest.representation import summary_of
+from nunis_ingest.state import SyncState
 from nunis_ingest.transform import InvalidActivity, activity_id, to_row
 from nunis_ingest.transform_detail import detail_rows, stream_rows, summary_fingerprint
 
@@ -113,32 +124,43 @@ def entries(store: ObjectStore, athlete_id: int, since: str | None = None) -> li
     return sorted(found)
 
 
-def _json(store: ObjectStore, key: str) -> Any:
-    stored = store.get(key)
-    if stored is None:
-        return None
-    try:
-        return json.loads(stored.data)
-    except ValueError:
-        log.warning("replay: %s is not JSON; skipped", key)
-        return None
-
-
-def _items(store: ObjectStore, entry: Entry) -> list[Any]:
-    data = _json(store, entry.key)
+def read(store: ObjectStore, entry: Entry, athlete_id: int) -> Any:
+    """One archived object, validated for its kind (``archived.py``): a page's items, a
+    response's object, a tombstone's time. Raises ``ArchiveDamaged`` naming it."""
+    stored = store.get(entry.key)
+    data = stored.data if stored is not None else None
     if entry.kind == "page":
-        return data if isinstance(data, list) else []
-    return [summary_of(data)] if isinstance(data, dict) else []
+        return archived.page_items(entry.key, data, athlete_id)
+    if entry.kind in ("activity", "detail"):
+        return archived.activity_object(entry.key, data, athlete_id)
+    if entry.kind == "deleted":
+        return archived.tombstone(entry.key, data, entry.number)
+    return archived.json_object(entry.key, data)
 
 
-def scan(store: ObjectStore, found: list[Entry]) -> _Winners:
-    """Pass one: where each activity's winning version is (reads every object once)."""
+def _items(store: ObjectStore, entry: Entry, athlete_id: int) -> list[Any]:
+    data = read(store, entry, athlete_id)
+    items: list[Any] = data if entry.kind == "page" else [summary_of(data)]
+    return items
+
+
+def scan(store: ObjectStore, found: list[Entry], athlete_id: int) -> _Winners:
+    """Pass one: where each activity's winning version is (reads and validates every
+    object once). Raises ``ArchiveDamaged`` for the first damaged object, after reading
+    them all, with how many there are."""
     won = _Winners()
+    damaged: list[ArchiveDamaged] = []
     for entry in found:
+        try:
+            data = read(store, entry, athlete_id)
+        except ArchiveDamaged as exc:
+            damaged.append(exc)
+            continue
         if entry.kind == "deleted":
             won.tombstone[entry.number] = max(won.tombstone.get(entry.number, 0.0), entry.at)
         elif entry.kind in ("page", "activity"):
-            for index, item in enumerate(_items(store, entry)):
+            items = data if entry.kind == "page" else [summary_of(data)]
+            for index, item in enumerate(items):
                 try:
                     won.saw(activity_id(item), entry, index)
                 except InvalidActivity:
@@ -149,7 +171,30 @@ def scan(store: ObjectStore, found: list[Entry]) -> _Winners:
             won.detail[entry.number] = entry
         elif entry.kind == "streams":
             won.streams[entry.number] = entry
+    if damaged:
+        raise _stopped(damaged, athlete_id)
     return won
+
+
+def _stopped(damaged: list[ArchiveDamaged], athlete_id: int) -> ArchiveDamaged:
+    first = damaged[0]
+    more = f"; {len(damaged) - 1} more damaged object(s)" if len(damaged) > 1 else ""
+    return ArchiveDamaged(
+        first.key,
+        f"{first.why}{more}",
+        action=(
+            "replay wrote nothing. Restore the object from a copy if you have one; otherwise "
+            f"run `nunis-ingest sync --athlete {athlete_id} --mode all` (it archives every "
+            "activity Strava still serves again), then move the object out of the archive "
+            "(to quarantine/ in the same store) and replay again."
+        ),
+    )
+
+
+def forget_loaded(state: SyncState) -> SyncState:
+    """The state after a replay: ``known`` forgotten (a ``new`` poll rewrites its window,
+    restoring anything the replay did not) and the row count re-verified next run."""
+    return replace(state, known={}, rows=None, verified_at=None)
 
 
 def replay(
@@ -175,7 +220,7 @@ def replay(
     repaired by running it again (the archive is unchanged; a schema rebuild is marked done
     in ``state.json`` only afterwards)."""
     found = entries(store, athlete_id, since)
-    won = scan(store, found)
+    won = scan(store, found, athlete_id)
     alive = won.alive()
     out = Replayed(objects=len(found), activities=len(alive))
     out.deleted = len(set(won.summary) - set(alive))
@@ -184,11 +229,9 @@ def replay(
     if not streams:
         won.streams.clear()
     starts: dict[int, str | None] = {}
-    if rewrite and since is None:
-        warehouse.purge_athlete(athlete_id)
     batch = warehouse.stage(athlete_id, run_id)
     try:
-        for summary, entry in _winning_summaries(store, alive):
+        for summary, entry in _winning_summaries(store, alive, athlete_id):
             if isinstance(summary.get("start_date"), str):
                 starts[int(summary["id"])] = summary["start_date"]
             seen = datetime.fromtimestamp(entry.at, UTC)
@@ -196,6 +239,8 @@ def replay(
             first = won.first_seen.get(row["id"], entry.at)
             row["first_seen_at"] = datetime.fromtimestamp(first, UTC).isoformat()
             batch.add([row])
+        if rewrite and since is None:  # every row is staged: only now may the old ones go
+            warehouse.purge_athlete(athlete_id)
         out.result = batch.commit(replace=since is None)
     finally:
         batch.discard()
@@ -210,7 +255,7 @@ def replay(
 
 
 def _winning_summaries(
-    store: ObjectStore, alive: dict[int, tuple[Entry, int]]
+    store: ObjectStore, alive: dict[int, tuple[Entry, int]], athlete_id: int
 ) -> Iterator[tuple[dict[str, Any], Entry]]:
     """Pass two for ``activities``: read each winning object once, in archive order."""
     by_key: dict[str, tuple[Entry, set[int]]] = {}
@@ -218,7 +263,7 @@ def _winning_summaries(
         by_key.setdefault(entry.key, (entry, set()))[1].add(index)
     for key in sorted(by_key, key=lambda k: by_key[k][0]):
         entry, wanted = by_key[key]
-        for index, item in enumerate(_items(store, entry)):
+        for index, item in enumerate(_items(store, entry, athlete_id)):
             if index in wanted and isinstance(item, dict):
                 yield item, entry
 
@@ -236,9 +281,7 @@ def _detail_batches(
     ids: list[int] = []
     for aid in sorted(a for a in won.detail if a in alive):
         entry = won.detail[aid]
-        data = _json(store, entry.key)
-        if not isinstance(data, dict):
-            continue
+        data = read(store, entry, athlete_id)
         summary = summary_of(data)
         for table, items in detail_rows(
             data,
@@ -259,9 +302,7 @@ def _detail_batches(
     ids = []
     for aid in sorted(a for a in won.streams if a in alive):
         entry = won.streams[aid]
-        data = _json(store, entry.key)
-        if not isinstance(data, dict):
-            continue
+        data = read(store, entry, athlete_id)
         points.extend(
             stream_rows(
                 data,

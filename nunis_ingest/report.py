@@ -32,6 +32,9 @@ class RunReport:
     error: NunisError | None = None
     stop: Stop | None = None
     enrichment: Enrichment | None = None
+    warnings: list[str] = field(default_factory=list)
+    """What a person must see even without ``-v`` (the CLI prints them): a narrow token
+    scope, a damaged object set aside, a dropped checkpoint."""
 
     def to_run_row(self) -> dict[str, Any]:
         usage = self.usage

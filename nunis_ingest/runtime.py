@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import requests
 
 from nunis_ingest import logs
+from nunis_ingest.ports import Presence, file_presence
 from nunis_ingest.settings import Settings, load_settings
 from nunis_ingest.sync import SyncContext
 
@@ -120,6 +121,16 @@ class Runtime:
         session.headers["User-Agent"] = USER_AGENT
         return session
 
+    def presence(self) -> Presence:
+        """The warehouse's free signal, never building a client for it: the DuckDB file's
+        identity (a ``stat``), or BigQuery's table metadata once this process has a
+        client (a warm instance); unknown on a cold instance's idle poll."""
+        if self.settings.backend != "gcp":
+            return file_presence(self.settings.duckdb_file)
+        if "warehouse" not in vars(self):
+            return Presence()
+        return self.warehouse.presence()
+
     def context(
         self,
         on_page: Callable[[int, int], None] | None = None,
@@ -134,6 +145,7 @@ class Runtime:
             on_page=on_page,
             on_enrich=on_enrich,
             budget=self.budget,
+            presence=self.presence,
         )
 
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from nunis_ingest.bulk_export.ids import is_file_activity
 from nunis_ingest.confirm import Confirmation
-from nunis_ingest.enrichment import Item, Queue, Staged, enqueue
+from nunis_ingest.enrichment import Item, Queue, Staged, enqueue, prune_failures
 from nunis_ingest.plan import CLOCK_SKEW_SECONDS, Plan
-from nunis_ingest.ports import WriteResult
+from nunis_ingest.ports import Presence, WriteResult
 from nunis_ingest.state import SyncState
 from nunis_ingest.stops import Stop
 from nunis_ingest.transform_detail import summary_fingerprint
@@ -82,9 +82,13 @@ def settle(
     detail: str = "",
     failure: str | None = None,
     enrich: tuple[Queue, str] | None = None,
+    identity: Presence | None = None,
 ) -> Settlement:
-    """The next state. ``counted``: the warehouse's row count read this run (or None).
-    ``enrich``: the enrichment queue and kinds after this run (None: unchanged);"""
+    """The next state. ``counted``: the warehouse's row count read this run (or None);
+    ``identity``: the warehouse's ``Presence`` after this run's commit (recorded with a
+    count). ``enrich``: the enrichment queue and kinds after this run (None:
+    unchanged). A complete full listing says ``success`` only when every row the
+    warehouse held was listed or confirmed deleted (else ``Stop.UNVERIFIED_LISTING``)."""
     known = dict(state.known)
     cursor = state.cursor
     cap = int(now) + CLOCK_SKEW_SECONDS
@@ -107,6 +111,13 @@ def settle(
     if truncated and stop is None:
         stop = Stop.TRUNCATED_LISTING
         detail = detail or f"{len(confirmation.alive)} live activity(ies) missing from it"
+    unverified = plan.full and complete and confirmation.unchecked and not confirmation.skipped
+    if unverified and stop is None:  # the count listed does not reconcile with the rows held
+        stop = Stop.UNVERIFIED_LISTING
+        detail = detail or (
+            f"listed {len(fetched.seen_ids)}; {len(confirmation.unchecked)} held but not "
+            "listed are not yet confirmed deleted"
+        )
     base = counted if counted is not None else state.rows
     rows = None if base is None else max(0, base + result.inserted - result.deleted)
     ok = stop is None
@@ -121,6 +132,8 @@ def settle(
         suspects=suspects,
         rows=rows,
         verified_at=int(now) if counted is not None else state.verified_at,
+        warehouse_id=identity.identity if identity and counted is not None else state.warehouse_id,
+        warehouse_size=identity.size if identity and counted is not None else state.warehouse_size,
         last_run_id=plan.run_id,
         last_success_at=_ts(now) if ok else state.last_success_at,
         last_error_class=None if ok else failure or (stop.error_class if stop else None),
@@ -129,6 +142,7 @@ def settle(
         last_read_usage=usage or state.last_read_usage,
         enrich=queue,
         enrich_kinds=kinds,
+        enrich_failed=prune_failures(state.enrich_failed, queue),
     )
     return Settlement(next_state, "success" if ok else "partial", stop, reason)
 
@@ -192,4 +206,7 @@ def settle_events(
     rows = None if state.rows is None else max(0, state.rows + result.inserted - result.deleted)
     suspects = [i for i in state.suspects if i not in gone]
     queue = {k: v for k, v in enqueue(state.enrich, queued).items() if k not in gone}
-    return replace(state, known=known, rows=rows, suspects=suspects, enrich=queue)
+    failed = prune_failures(state.enrich_failed, queue)
+    return replace(
+        state, known=known, rows=rows, suspects=suspects, enrich=queue, enrich_failed=failed
+    )

@@ -19,8 +19,14 @@ a deleted or replaced warehouse is noticed and healed instead of silently frozen
 ``enrich`` is the enrichment queue (``enrichment.py``): activity id -> (start_epoch, kinds
 still to fetch, queued_at); ``enrich_kinds`` the kinds the last backfill scan looked
 for, so switching streams on in ``config.json`` makes the next run queue the history.
-``schema_version`` is the ``schema.SCHEMA_VERSION`` the athlete's rows were last built
-with (absent: 1, the first); a newer one rebuilds them from the archive once (``replay``).
+``enrich_failed`` holds the entries whose last fetch failed: activity id -> (attempts,
+retry_at, reason); ``enrichment.py`` backs them off and parks them, so one entry never
+starves the queue. ``schema_version`` is the ``schema.SCHEMA_VERSION`` the athlete's rows
+were last built with (absent: 1, the first); a newer one rebuilds them from the archive
+once (``replay``); ``rebuild_blocked`` names a damaged archive object that stopped that
+rebuild (it is tried again once the object is fixed or moved). ``warehouse_id`` is the
+warehouse's identity (``ports.Presence``) when its row count was last verified, and
+``warehouse_size`` the size of its file then.
 
 Decisions: ``load_state`` ignores keys it does not know (tolerant reader; a real format
 change bumps ``version``); every known key is type-checked, and a bad one is reported as
@@ -56,8 +62,13 @@ class SyncState:
     enrich: dict[int, tuple[int, str, int]] = field(default_factory=dict)
     enrich_kinds: str | None = None
     schema_version: int | None = None
+    enrich_failed: dict[int, tuple[int, int, str]] = field(default_factory=dict)
+    rebuild_blocked: str | None = None
+    warehouse_id: str | None = None
+    warehouse_size: int | None = None
 
 
+MAX_REASON = 200
 # --- serialisation -------------------------------------------------------------------
 
 
@@ -80,6 +91,13 @@ def dump_state(state: SyncState) -> bytes:
         "enrich": {str(k): [s, kinds, q] for k, (s, kinds, q) in sorted(state.enrich.items())},
         "enrich_kinds": state.enrich_kinds,
         "schema_version": state.schema_version,
+        "enrich_failed": {
+            str(k): [n, at, why[:MAX_REASON]]
+            for k, (n, at, why) in sorted(state.enrich_failed.items())
+        },
+        "rebuild_blocked": state.rebuild_blocked,
+        "warehouse_id": state.warehouse_id,
+        "warehouse_size": state.warehouse_size,
     }
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return text.encode("ascii") + b"\n"
@@ -92,28 +110,33 @@ def load_state(data: bytes | None, *, athlete_id: int | None = None) -> SyncStat
     ``athlete_id`` only makes the messages name the exact object key.
     """
     key = f"athletes/{athlete_id if athlete_id is not None else '<id>'}/state.json"
-    fix = f"delete {key} to start over with a full load"
+    fix = f"none needed: the next sync sets {key} aside and starts over with a full load"
     if data is None:
         return SyncState()
     try:
         doc = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
-        raise ConfigError(f"{key} is not UTF-8 text.", action=fix) from None
+        raise StateCorrupt(f"{key} is not UTF-8 text.", action=fix) from None
     except (ValueError, RecursionError) as error:
         problem = str(error)[:100] if isinstance(error, ValueError) else "nested too deeply"
-        raise ConfigError(f"{key} is not valid JSON ({problem}).", action=fix) from None
+        raise StateCorrupt(f"{key} is not valid JSON ({problem}).", action=fix) from None
     if not isinstance(doc, dict):
-        raise ConfigError(f"{key} must hold a JSON object.", action=fix)
+        raise StateCorrupt(f"{key} must hold a JSON object.", action=fix)
     try:
         return _from_doc(doc)
     except _Future as error:
         raise ConfigError(
             f"{key} has state version {error.version}, newer than this code understands "
             f"({STATE_VERSION}).",
-            action=f"upgrade nunis-ingest, or {fix}",
+            action=f"upgrade nunis-ingest, or delete {key} to start over with a full load",
         ) from None
-    except _Corrupt as error:
-        raise ConfigError(f"{key} is corrupt: {error}.", action=fix) from None
+    except (_Corrupt, AttributeError, TypeError, ValueError, OverflowError) as error:
+        problem = str(error) if isinstance(error, _Corrupt) else "a value has the wrong type"
+        raise StateCorrupt(f"{key} is corrupt: {problem}.", action=fix) from None
+
+
+class StateCorrupt(ConfigError):
+    """``state.json`` is unreadable (not a newer version's): it can be set aside."""
 
 
 class _Corrupt(Exception):
@@ -132,6 +155,18 @@ def _int(value: object, name: str, *, optional: bool = True) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise _Corrupt(f"'{name}' must be an integer, got {type(value).__name__}")
     return value
+
+
+EPOCH_MIN, EPOCH_MAX = -62_135_596_800, 253_402_300_799  # 0001-01-01 .. 9999-12-31 UTC
+
+
+def _epoch(value: object, name: str, *, optional: bool = True, low: int = EPOCH_MIN) -> int | None:
+    """An epoch second a date can be built from (keys, ISO strings): a value beyond the
+    calendar would fail every later run that turns it into a date, so it is corruption."""
+    number = _int(value, name, optional=optional)
+    if number is not None and not low <= number <= EPOCH_MAX:
+        raise _Corrupt(f"'{name}' is not a date")
+    return number
 
 
 def _str(value: object, name: str) -> str | None:
@@ -156,7 +191,7 @@ def _from_doc(doc: dict[str, Any]) -> SyncState:
             raise _Corrupt("'known' keys must be activity ids (digits)")
         if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)):
             raise _Corrupt("'known' values must be [content_hash, start_epoch]")
-        start = _int(entry[1], "known start_epoch", optional=False)
+        start = _epoch(entry[1], "known start_epoch", optional=False)
         assert start is not None
         parsed_known[int(raw_id)] = (entry[0], start)
     needs_reauth = doc.get("needs_reauth", False)
@@ -186,7 +221,7 @@ def _from_doc(doc: dict[str, Any]) -> SyncState:
         raise _Corrupt("'enrich_kinds' must be made of 'd' and 's'")
     return SyncState(
         version=version,
-        cursor=_int(doc.get("cursor"), "cursor"),
+        cursor=_epoch(doc.get("cursor"), "cursor"),
         known=parsed_known,
         last_run_id=_str(doc.get("last_run_id"), "last_run_id"),
         last_success_at=_str(doc.get("last_success_at"), "last_success_at"),
@@ -197,10 +232,14 @@ def _from_doc(doc: dict[str, Any]) -> SyncState:
         pending=pending,
         suspects=sorted(set(suspects)),
         rows=rows,
-        verified_at=_int(doc.get("verified_at"), "verified_at"),
+        verified_at=_epoch(doc.get("verified_at"), "verified_at"),
         enrich=enrich,
         enrich_kinds=enrich_kinds,
         schema_version=_int(doc.get("schema_version"), "schema_version"),
+        enrich_failed=_failed(doc.get("enrich_failed", {})),
+        rebuild_blocked=_str(doc.get("rebuild_blocked"), "rebuild_blocked"),
+        warehouse_id=_str(doc.get("warehouse_id"), "warehouse_id"),
+        warehouse_size=_int(doc.get("warehouse_size"), "warehouse_size"),
     )
 
 
@@ -219,9 +258,28 @@ def _enrich(value: object) -> dict[int, tuple[int, str, int]]:
             and set(entry[1]) <= {"d", "s"}
         ):
             raise _Corrupt("'enrich' values must be [start_epoch, kinds, queued_at]")
-        start = _int(entry[0], "enrich start_epoch", optional=False)
-        queued = _int(entry[2], "enrich queued_at", optional=False)
+        start = _epoch(entry[0], "enrich start_epoch", optional=False)
+        queued = _epoch(entry[2], "enrich queued_at", optional=False, low=0)
         assert start is not None
         assert queued is not None
         out[int(raw_id)] = (start, entry[1], queued)
+    return out
+
+
+def _failed(value: object) -> dict[int, tuple[int, int, str]]:
+    if not isinstance(value, dict):
+        raise _Corrupt("'enrich_failed' must be an object")
+    out: dict[int, tuple[int, int, str]] = {}
+    for raw_id, entry in value.items():
+        if not (raw_id.isascii() and raw_id.isdigit() and int(raw_id) > 0):
+            raise _Corrupt("'enrich_failed' keys must be activity ids (digits)")
+        if not (isinstance(entry, list) and len(entry) == 3 and isinstance(entry[2], str)):
+            raise _Corrupt("'enrich_failed' values must be [attempts, retry_at, reason]")
+        attempts = _int(entry[0], "enrich_failed attempts", optional=False)
+        retry_at = _epoch(entry[1], "enrich_failed retry_at", optional=False)
+        assert attempts is not None
+        assert retry_at is not None
+        if attempts < 1:
+            raise _Corrupt("'enrich_failed' attempts must be positive")
+        out[int(raw_id)] = (attempts, retry_at, entry[2][:MAX_REASON])
     return out

@@ -20,6 +20,7 @@ class Stop(Enum):
     TIME_BUDGET = "time_budget"
     STRAVA_FAILING = "strava_failing"
     TRUNCATED_LISTING = "truncated_listing"
+    UNVERIFIED_LISTING = "unverified_listing"
 
     @property
     def error_class(self) -> str:
@@ -39,6 +40,7 @@ _CLASSES = {
     Stop.TIME_BUDGET: "TimeBudgetStop",
     Stop.STRAVA_FAILING: "StravaFailingStop",
     Stop.TRUNCATED_LISTING: "TruncatedListing",
+    Stop.UNVERIFIED_LISTING: "UnverifiedListing",
 }
 
 _TEXTS = {
@@ -50,6 +52,10 @@ _TEXTS = {
     Stop.STRAVA_FAILING: "Strava kept failing; the pages so far are kept and the run retries",
     Stop.TRUNCATED_LISTING: (
         "the listing missed activities Strava still serves; nothing was deleted"
+    ),
+    Stop.UNVERIFIED_LISTING: (
+        "the full listing showed fewer activities than the warehouse holds; the rest are "
+        "checked for deletion in the next runs"
     ),
 }
 
@@ -63,8 +69,15 @@ def budget_stop(
     if usage is None:
         return None
     left_15, left_day = usage.read_remaining()
-    if left_day is not None and left_day <= settings.read_headroom_daily:
+    limit_15 = usage.read_limit_15min or usage.limit_15min
+    limit_day = usage.read_limit_daily or usage.limit_daily
+    if left_day is not None and left_day <= _headroom(settings.read_headroom_daily, limit_day):
         return Stop.READ_BUDGET_DAILY
-    if left_15 is not None and left_15 <= settings.read_headroom_15min:
+    if left_15 is not None and left_15 <= _headroom(settings.read_headroom_15min, limit_15):
         return Stop.READ_BUDGET_15MIN
     return None
+
+
+def _headroom(headroom: int, limit: int | None) -> int:
+    """The headroom never takes more than half a limit (one Strava reported below it)."""
+    return headroom if not limit or limit <= 0 else min(headroom, limit // 2)

@@ -27,6 +27,7 @@ from nunis_ingest.events import SyncRequest
 from nunis_ingest.fetch import Run, usage_dict
 from nunis_ingest.lease import Lease
 from nunis_ingest.plan import make_plan
+from nunis_ingest.ports import Presence
 from nunis_ingest.report import RunReport
 from nunis_ingest.schema import SCHEMA_VERSION
 
@@ -64,19 +65,21 @@ def run_sync(request: SyncRequest, ctx: SyncContext) -> RunReport:
         new_run_id(started), athlete_id, request.mode, request.trigger, started, request.message_id
     )
     config = repo.load_config(athlete_id)
-    state, _ = repo.load_state(athlete_id)
+    state, _ = repo.load_state(athlete_id, repair=True)
     if _skipped(report, ctx, config.enabled, state):  # cheap: no lease, no request
         return report
     ttl = ctx.settings.time_budget_seconds + LEASE_MARGIN_SECONDS
-    with Lease(ctx.store, athlete_id, report.run_id, started, ttl):
+    local = ctx.settings.backend == "local"
+    with Lease(ctx.store, athlete_id, report.run_id, started, ttl, local=local):
         # Read the state again under the lease: a run that just finished may have moved it.
-        state, generation = repo.load_state(athlete_id)
+        state, generation = repo.load_state(athlete_id, repair=True)
         if _skipped(report, ctx, config.enabled, state):
             return report
         state, generation = _rebuild_if_schema_changed(ctx, repo, report, config, state, generation)
         lookback_days = (
             ctx.settings.lookback_days if config.lookback_days is None else config.lookback_days
         )
+        presence = _presence(ctx, athlete_id)
         plan = make_plan(
             athlete_id=athlete_id,
             run_id=report.run_id,
@@ -84,9 +87,14 @@ def run_sync(request: SyncRequest, ctx: SyncContext) -> RunReport:
             requested=request.mode,
             state=state,
             lookback_days=lookback_days,
+            presence=presence,
         )
+        report.warnings += dict.fromkeys(repo.repaired)  # a state.json set aside
+        if plan.warning:
+            log.warning(plan.warning)
+            report.warnings.append(plan.warning)
         try:
-            Run(ctx, repo, request, report, state, generation, config).execute(plan)
+            Run(ctx, repo, request, report, state, generation, config).execute(plan, presence)
         except NunisError as exc:
             report.outcome, report.error = "failed", exc
             _record_failure(ctx, repo, report)
@@ -103,14 +111,29 @@ def _rebuild_if_schema_changed(
     generation: int,
 ) -> tuple[st.SyncState, int]:
     """A newer ``schema.SCHEMA_VERSION`` (a column added, a meaning changed): rebuild the
-    athlete's rows from the archive once, before the run, with no Strava request."""
+    athlete's rows from the archive once, before the run, with no Strava request.
+
+    A damaged archive object stops the rebuild before it writes anything; the run goes on
+    (the athlete is not blocked), the object is named in a warning and in
+    ``state.rebuild_blocked``, and the rebuild is tried again once it is gone."""
     built = state.schema_version or 1
     if built >= SCHEMA_VERSION or state.cursor is None:
         if state.schema_version == SCHEMA_VERSION:
             return state, generation
-        state = replace(state, schema_version=SCHEMA_VERSION)
+        state = replace(state, schema_version=SCHEMA_VERSION, rebuild_blocked=None)
         return state, repo.save_state(report.athlete_id, state, generation)
-    from nunis_ingest.replay import replay
+    from nunis_ingest.errors import ArchiveDamaged
+    from nunis_ingest.replay import forget_loaded, replay
+
+    blocked = state.rebuild_blocked
+    if blocked is not None and ctx.store.get(blocked) is not None:
+        _warn(
+            report,
+            f"athlete {report.athlete_id}: rows still built with schema version "
+            f"{built}: the rebuild waits for the damaged archive object {blocked} to be "
+            "restored or moved to quarantine/",
+        )
+        return state, generation
 
     log.warning(
         "athlete %d: rows were built with schema version %d, this code has %d; "
@@ -120,17 +143,38 @@ def _rebuild_if_schema_changed(
         SCHEMA_VERSION,
     )
     ctx.warehouse.ensure_schema()
-    replay(
-        ctx.store,
-        ctx.warehouse,
-        report.athlete_id,
-        run_id=report.run_id,
-        details=config.details,
-        streams=config.streams,
-        rewrite=True,
-    )
-    state = replace(state, schema_version=SCHEMA_VERSION)
+    try:
+        replay(
+            ctx.store,
+            ctx.warehouse,
+            report.athlete_id,
+            run_id=report.run_id,
+            details=config.details,
+            streams=config.streams,
+            rewrite=True,
+        )
+    except ArchiveDamaged as exc:
+        _warn(report, f"athlete {report.athlete_id}: the schema rebuild stopped: {exc}")
+        state = replace(state, rebuild_blocked=exc.key)
+        return state, repo.save_state(report.athlete_id, state, generation)
+    state = replace(forget_loaded(state), schema_version=SCHEMA_VERSION, rebuild_blocked=None)
     return state, repo.save_state(report.athlete_id, state, generation)
+
+
+def _warn(report: RunReport, text: str) -> None:
+    log.warning(text)
+    report.warnings.append(text)
+
+
+def _presence(ctx: SyncContext, athlete_id: int) -> Presence | None:
+    """The warehouse's free signal, or None (unknown, or its read failed: not fatal)."""
+    if ctx.presence is None:
+        return None
+    try:
+        return ctx.presence()
+    except Exception as exc:
+        log.warning("athlete %d: warehouse presence unknown: %s", athlete_id, exc)
+        return None
 
 
 def _skipped(report: RunReport, ctx: SyncContext, enabled: bool, state: st.SyncState) -> bool:
@@ -151,7 +195,7 @@ def _record_failure(ctx: SyncContext, repo: AthleteRepo, report: RunReport) -> N
     report.finished_at = ctx.now()
     exc = report.error
     try:
-        state, generation = repo.load_state(report.athlete_id)
+        state, generation = repo.load_state(report.athlete_id, repair=True)
         if state.last_run_id == report.run_id and exc is not None and exc.retriable:
             pass  # this run already settled its state (a checkpoint before raising)
         else:

@@ -114,3 +114,16 @@ def scope_warning(token: Token, athlete_id: int) -> str | None:
         "activity:read_all, so Strava hides their Only Me activities and they are not loaded. "
         "Fix: run `nunis-ingest auth` again and tick 'View data about your private activities'."
     )
+
+
+def scope_notice(token: Token, athlete_id: int) -> str | None:
+    """What ``athlete add`` and ``status`` say about the scope: the narrow-scope warning,
+    or, when the scope is unknown (a refresh token registered by hand: Strava's refresh
+    answer carries no scope), that Only Me activities are missing unless it was granted."""
+    if token.scope is not None:
+        return scope_warning(token, athlete_id)
+    return (
+        f"athlete {athlete_id}: the token's scope is unknown; unless the athlete granted "
+        "activity:read_all, their Only Me activities will be missing. Fix: pass the scope "
+        "Strava showed with --scope, or run `nunis-ingest auth` (it checks and records it)."
+    )

@@ -17,7 +17,7 @@ from strava_sandbox.reqlog import RequestLog
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-KINDS = ("status", "delay", "drop", "malformed", "short_page")
+KINDS = ("status", "delay", "drop", "malformed", "short_page", "body")
 MESSAGES = {
     400: "Bad Request",
     401: "Authorization Error",
@@ -38,6 +38,7 @@ class Fault:
     status: int = 500
     delay: float = 0.0
     size: int | None = None
+    body: str | None = None
     after: int = 0
     times: int | None = None
     seen: int = 0
@@ -169,6 +170,11 @@ class FaultMiddleware:
         chunks = b"".join(self.app(environ, capture))
         status_code = int(str(captured["status"]).split()[0])
         headers = list(captured["headers"])
+        if "body" in kinds:  # a well-formed answer of the wrong shape (e.g. a list, not {})
+            environ["sandbox.fault"] = "body"
+            chunks = (kinds["body"].body or "").encode()
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            headers.append(("Content-Length", str(len(chunks))))
         if "malformed" in kinds:
             environ["sandbox.fault"] = "malformed"
             chunks, status_code = chunks[: max(1, len(chunks) // 2)], 200

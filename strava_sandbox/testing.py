@@ -173,8 +173,8 @@ class SandboxControl:
         return result
 
     def add_fault(self, **spec: Any) -> int:
-        """kind=status|delay|drop|malformed|short_page; method, path, status, delay, size,
-        after (K matching requests pass first), times (N firings; None = forever)."""
+        """kind=status|delay|drop|malformed|short_page|body; method, path, status, delay,
+        size, body, after (K matching requests pass first), times (N firings; None = forever)."""
         result: dict[str, Any] = self._call("POST", "/faults", spec)
         return int(result["id"])
 

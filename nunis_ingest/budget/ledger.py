@@ -78,7 +78,11 @@ class BudgetLedger:
         with self._lock:
             view = self._current(now)
             verdict = rules.decide(view, now, athlete_id, kind, self.headroom, self.shares)
-            if not verdict.allowed:
+            if verdict.why == "probe":  # one per window: written now, so others see it
+                self._view = rules.probing(view, now)
+                self._dirty_waiting = True
+                self._flush(now)
+            elif not verdict.allowed:
                 self._view = rules.turned_away(view, athlete_id, now)
                 self._dirty_waiting = True
                 self._flush(now)
@@ -117,8 +121,8 @@ class BudgetLedger:
             return False
         share_15 = min(self.shares.of(k)[0] for k in rules.KINDS)
         share_day = min(self.shares.of(k)[1] for k in rules.KINDS)
-        left_15 = max(0, view.limit_15min - self.headroom.window) * share_15 - view.used_15min
-        left_day = max(0, view.limit_daily - self.headroom.day) * share_day - view.used_daily
+        left_15 = rules.usable(view.limit_15min, self.headroom.window) * share_15 - view.used_15min
+        left_day = rules.usable(view.limit_daily, self.headroom.day) * share_day - view.used_daily
         return min(left_15, left_day) < self._flush_every
 
     def _current(self, now: float, *, refresh: bool = True) -> Ledger:

@@ -26,6 +26,16 @@ NUNIS_READ_HEADROOM_DAILY=100, so 90 usable reads per window and 900 per day):
   athlete: they are one read each and are the freshness.
 - **Denied means deferred:** to the next window, or to the next midnight UTC when the day
   is spent. An idle poll that is denied makes no request at all.
+- **The stored ledger is untrusted** (``docs/reliability.md``): counts and limits are
+  clamped to what Strava can report (``MAX_LIMIT``), the headroom never takes more than
+  half a limit (a limit Strava once reported below the headroom still leaves reads), and
+  a daily count carried over from an earlier window blocks only until that window ends:
+  when it says the whole day is spent, one read (a *probe*) is admitted in a later
+  window, and the count its response's header gives replaces the carried one (lower or
+  higher; the first header of every window does) and is trusted for the rest of that
+  window. A garbled or stale ledger therefore blocks no one for longer than one
+  window, and a limit is re-learnt from the next response. A day Strava itself reports
+  spent costs at most one read per window.
 """
 
 from __future__ import annotations
@@ -44,10 +54,13 @@ DEFAULT_LIMIT_15MIN = 100
 DEFAULT_LIMIT_DAILY = 1000
 MIN_PER_ATHLETE = 2
 LEDGER_VERSION = 1
+MAX_LIMIT = 1_000_000
+"""No app's read limit is higher: a larger stored figure is garbage."""
+MAX_ATHLETES = 100_000
 
 Kind = Literal["poll", "webhook", "enrich", "reconcile"]
 KINDS: tuple[Kind, ...] = ("poll", "webhook", "enrich", "reconcile")
-Why = Literal["window", "day", "share"]
+Why = Literal["window", "day", "share", "probe"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,8 @@ class Ledger:
     by_athlete: Mapping[int, int] = field(default_factory=dict)
     waiting: Mapping[int, int] = field(default_factory=dict)  # athlete -> window denied in
     updated_at: float = 0.0
+    confirmed: int = -1  # the window whose Strava header last set ``used_daily``
+    probed: int = -1  # the window in which a probe read was admitted
 
     @property
     def day_start(self) -> int:
@@ -105,6 +120,11 @@ class Verdict:
     until: float | None = None  # epoch seconds the request is deferred to
     why: Why | None = None
     detail: str = ""
+
+
+def usable(limit: int, headroom: int) -> int:
+    """Reads of ``limit`` the app may use: the headroom takes at most half of it."""
+    return max(0, limit - min(max(0, headroom), limit // 2))
 
 
 def window_of(now: float) -> int:
@@ -155,12 +175,16 @@ def observe(
     ledger = roll(ledger, now)
     used_15, used_day = ledger.used_15min + 1, ledger.used_daily + 1
     limit_15, limit_day = ledger.limit_15min, ledger.limit_daily
+    confirmed = ledger.confirmed
     if usage is not None:
         h15, hday, l15, lday = read_figures(usage)
         used_15 = max(ledger.used_15min, h15) if h15 is not None else used_15
-        used_day = max(ledger.used_daily, hday) if hday is not None else used_day
-        limit_15 = l15 if l15 else limit_15
-        limit_day = lday if lday else limit_day
+        if hday is not None:  # Strava's own count: it replaces one carried from before
+            carried = ledger.confirmed != ledger.window_start
+            used_day = hday if carried else max(ledger.used_daily, hday)
+            confirmed = ledger.window_start
+        limit_15 = _limit(l15, limit_15)
+        limit_day = _limit(lday, limit_day)
     by_athlete = dict(ledger.by_athlete)
     if athlete_id is not None:
         by_athlete[athlete_id] = by_athlete.get(athlete_id, 0) + 1
@@ -172,7 +196,12 @@ def observe(
         limit_daily=limit_day,
         by_athlete=by_athlete,
         updated_at=now,
+        confirmed=confirmed,
     )
+
+
+def _limit(header: int | None, known: int) -> int:
+    return min(header, MAX_LIMIT) if header is not None and header > 0 else known
 
 
 def merge(stored: Ledger, mine: Ledger, drawn: Mapping[int, int], extra: int, now: float) -> Ledger:
@@ -194,15 +223,25 @@ def merge(stored: Ledger, mine: Ledger, drawn: Mapping[int, int], extra: int, no
         waiting[athlete_id] = max(window, waiting.get(athlete_id, window))
     extra = extra if current else 0
     used_15 = max(base.used_15min + extra, mine.used_15min)
+    window = base.window_start
+    mine_sure, base_sure = mine.confirmed == window, base.confirmed == window
+    if mine_sure and not base_sure:  # a carried count never outvotes Strava's header
+        used_day = max(mine.used_daily, used_15)
+    elif base_sure and not mine_sure:
+        used_day = max(base.used_daily + extra, used_15)
+    else:
+        used_day = max(base.used_daily + extra, mine.used_daily, used_15)
     return replace(
         base,
         used_15min=used_15,
-        used_daily=max(base.used_daily + extra, mine.used_daily, used_15),
+        used_daily=used_day,
         limit_15min=mine.limit_15min or base.limit_15min,
         limit_daily=mine.limit_daily or base.limit_daily,
         by_athlete=by_athlete,
         waiting=waiting,
         updated_at=now,
+        confirmed=max(mine.confirmed, base.confirmed),
+        probed=max(mine.probed, base.probed),
     )
 
 
@@ -217,16 +256,21 @@ def decide(
     """May ``athlete_id`` make one more read of ``kind`` now? If not, until when not."""
     ledger = roll(ledger, now)
     share_15, share_day = shares.of(kind)
-    day_ceiling = max(0, ledger.limit_daily - headroom.day) * share_day
+    day_ceiling = usable(ledger.limit_daily, headroom.day) * share_day
     if ledger.used_daily >= day_ceiling:
-        return Verdict(
+        window = ledger.window_start
+        spent = ledger.used_daily >= usable(ledger.limit_daily, headroom.day)  # for everyone
+        if spent and ledger.confirmed != window and ledger.probed != window:
+            return Verdict(True, None, "probe", "the daily count is from an earlier window")
+        sure = ledger.confirmed == window  # Strava's own header said so in this window
+        return Verdict(  # unconfirmed: until the window ends, whose probe re-reads it
             False,
-            float(ledger.day_resets_at),
+            float(ledger.day_resets_at if sure else ledger.resets_at),
             "day",
             f"{ledger.used_daily} of {ledger.limit_daily} reads used today; {kind} may use "
             f"{day_ceiling:.0f}",
         )
-    ceiling = max(0, ledger.limit_15min - headroom.window) * share_15
+    ceiling = usable(ledger.limit_15min, headroom.window) * share_15
     if ledger.used_15min >= ceiling:
         return Verdict(
             False,
@@ -259,6 +303,12 @@ def athlete_cap(ledger: Ledger, athlete_id: int, ceiling: float) -> int:
     return max(MIN_PER_ATHLETE, math.ceil(ceiling / wanting(ledger, athlete_id)))
 
 
+def probing(ledger: Ledger, now: float) -> Ledger:
+    """Remember that this window's probe read was admitted (one per window)."""
+    ledger = roll(ledger, now)
+    return replace(ledger, probed=ledger.window_start)
+
+
 def turned_away(ledger: Ledger, athlete_id: int | None, now: float) -> Ledger:
     """Remember that ``athlete_id`` wanted reads (it counts for the fair share)."""
     ledger = roll(ledger, now)
@@ -281,6 +331,8 @@ def dump(ledger: Ledger) -> bytes:
         "by_athlete": {str(k): v for k, v in sorted(ledger.by_athlete.items())},
         "waiting": {str(k): v for k, v in sorted(ledger.waiting.items())},
         "updated_at": ledger.updated_at,
+        "confirmed": ledger.confirmed,
+        "probed": ledger.probed,
     }
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
@@ -295,15 +347,17 @@ def load(data: bytes | None, now: float) -> Ledger:
             return fresh(now)
         ledger = Ledger(
             window_start=_nat(doc["window_start"]),
-            used_15min=_nat(doc["used_15min"]),
-            used_daily=_nat(doc["used_daily"]),
-            limit_15min=_nat(doc["limit_15min"]) or DEFAULT_LIMIT_15MIN,
-            limit_daily=_nat(doc["limit_daily"]) or DEFAULT_LIMIT_DAILY,
+            used_15min=min(_nat(doc["used_15min"]), MAX_LIMIT),
+            used_daily=min(_nat(doc["used_daily"]), MAX_LIMIT),
+            limit_15min=min(_nat(doc["limit_15min"]), MAX_LIMIT) or DEFAULT_LIMIT_15MIN,
+            limit_daily=min(_nat(doc["limit_daily"]), MAX_LIMIT) or DEFAULT_LIMIT_DAILY,
             by_athlete=_counts(doc.get("by_athlete", {})),
-            waiting=_counts(doc.get("waiting", {})),
+            waiting=_counts(doc.get("waiting", {}), cap=None),  # window stamps, not counts
             updated_at=float(doc.get("updated_at", 0.0)),
+            confirmed=_stamp(doc.get("confirmed", -1), now),
+            probed=_stamp(doc.get("probed", -1), now),
         )
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, OverflowError):
         return fresh(now)
     return roll(ledger, now)
 
@@ -314,5 +368,16 @@ def _nat(value: Any) -> int:
     return value
 
 
-def _counts(raw: Any) -> dict[int, int]:
-    return {int(k): _nat(v) for k, v in dict(raw).items()}
+def _stamp(value: Any, now: float) -> int:
+    """A window stamp (``confirmed``, ``probed``): -1 when absent, garbled or later than
+    the current window (a stamp from the future would hold back every later probe)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value > window_of(now):
+        return -1
+    return value
+
+
+def _counts(raw: Any, cap: int | None = MAX_LIMIT) -> dict[int, int]:
+    entries = dict(raw)
+    if len(entries) > MAX_ATHLETES:  # more athletes than any app serves: garbage
+        raise ValueError("too many athletes")
+    return {int(k): _nat(v) if cap is None else min(_nat(v), cap) for k, v in entries.items()}

@@ -47,6 +47,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from nunis_ingest.budget import rules
 from nunis_ingest.budget.rules import DAY_SECONDS, WINDOW_SECONDS, Headroom, Ledger, roll
 
 TICK_SECONDS = WINDOW_SECONDS
@@ -89,7 +90,7 @@ class Pick:
 
 def listing_budget(athletes: Sequence[Signals], ledger: Ledger, policy: Policy) -> float:
     """Reads a day listing may spend (rule 1)."""
-    usable = max(0, ledger.limit_daily - policy.headroom.day)
+    usable = rules.usable(ledger.limit_daily, policy.headroom.day)
     if not policy.live_subscription:
         return float(usable)
     events = sum(a.events_24h for a in athletes) * _event_cost(policy)
@@ -160,8 +161,8 @@ def capacity(athletes: Sequence[Signals], ledger: Ledger, policy: Policy, now: f
     per_day = sum(a.events_24h for a in athletes) * _event_cost(policy)
     per_tick = per_day * TICK_SECONDS / DAY_SECONDS if policy.live_subscription else 0.0
     rest_of_day = (ledger.day_resets_at - now) / DAY_SECONDS
-    window: float = max(0, ledger.limit_15min - policy.headroom.window) - ledger.used_15min
-    day: float = max(0, ledger.limit_daily - policy.headroom.day) - ledger.used_daily
+    window: float = rules.usable(ledger.limit_15min, policy.headroom.window) - ledger.used_15min
+    day: float = rules.usable(ledger.limit_daily, policy.headroom.day) - ledger.used_daily
     if policy.live_subscription:
         day -= per_day * rest_of_day
     return max(0.0, min(window - 2 * per_tick, day))

@@ -60,7 +60,7 @@ class Token:
         """Parse ``to_json`` output; errors name the problem but never echo the content."""
         try:
             raw: Any = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             where = ""
             if isinstance(exc, json.JSONDecodeError):
                 where = f" (line {exc.lineno}, column {exc.colno})"

@@ -38,7 +38,7 @@ import google.api_core.exceptions as gexc
 from google.cloud import bigquery
 
 from nunis_ingest import errors, schema
-from nunis_ingest.ports import DetailRows, Row
+from nunis_ingest.ports import DetailRows, Presence, Row
 from nunis_ingest.schema_detail import DETAIL_TABLES
 from nunis_ingest.warehouses import bigquery_details as details
 from nunis_ingest.warehouses.bigquery_batch import BigQueryBatch
@@ -194,6 +194,18 @@ class BigQueryWarehouse:
         )
         rows = self.rows(sql, [bigquery.ScalarQueryParameter("athlete", "INT64", athlete_id)])
         return [(int(r["id"]), r["s"], r["distance"], r["elapsed_time"]) for r in rows]
+
+    def presence(self) -> Presence:
+        """``activities``' table metadata (``tables.get``: free, no query billed): its
+        creation time identifies it, ``num_rows`` counts every athlete's rows."""
+        with _bq_errors("reading table metadata"):
+            try:
+                table = self.client.get_table(self.table_id(schema.ACTIVITIES_TABLE))
+            except gexc.NotFound:
+                return Presence(missing=True)
+        created = table.created.isoformat() if table.created is not None else None
+        rows = int(table.num_rows) if table.num_rows is not None else None
+        return Presence(identity=f"table:{created}" if created else None, total_rows=rows)
 
     def count_activities(self, athlete_id: int) -> int:
         sql = (

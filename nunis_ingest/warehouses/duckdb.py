@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 
 from nunis_ingest import schema
-from nunis_ingest.ports import DetailRows, Row
+from nunis_ingest.ports import DetailRows, Presence, Row, file_presence
 from nunis_ingest.schema_detail import DETAIL_TABLES
 from nunis_ingest.warehouses import duckdb_details as details
 from nunis_ingest.warehouses.duckdb_batch import DuckDBBatch
@@ -168,6 +168,10 @@ class DuckDBWarehouse:
         )
         with self.file.open(write=False) as con:
             return [(int(a), b, c, d) for a, b, c, d in con.execute(sql, [athlete_id]).fetchall()]
+
+    def presence(self) -> Presence:
+        """The file's identity (``ports.file_presence``): no connection is opened."""
+        return file_presence(self.path)
 
     def count_activities(self, athlete_id: int) -> int:
         sql = f"SELECT count(*) FROM {q(_ACT)} WHERE athlete_id = ?"

@@ -3,11 +3,16 @@
 - ``deleted``: activity id -> the Strava ``event_time`` of the delete we applied
   (tombstones). Rule: a create/update whose event_time is <= the tombstone is dropped
   without a fetch; a later one is fetched and Strava settles it (404 -> stays deleted).
+  Event times come from unsigned payloads: a tombstone is never later than the moment
+  Strava confirmed the deletion (``record_delete``'s ``now``), so a forged delete dated
+  far ahead for an id not created yet cannot swallow that activity's real create.
 - ``fetched``: activity id -> ``{"at": our wall-clock time just before the fetch,
   "keys": identities of the events it covered}``. Rule: an event received (our clock)
   before that fetch started, or an exact duplicate of a covered event, costs no fetch.
 
 Read and written only under the athlete's lease, with compare-and-swap as a backstop.
+The file is read back from storage, so it is untrusted: unreadable entries are dropped,
+and tombstones or fetch times later than now are brought back to now (``prune``).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ MARKS_NAME = "webhook.json"
 TOMBSTONE_SECONDS = 30 * 86400  # longer than any Strava retry or Pub/Sub retention
 FETCHED_SECONDS = 86400
 MAX_KEYS = 10
+CLOCK_SKEW_SECONDS = 60  # between our processes' clocks
 
 
 def event_key(event: StravaEvent) -> str:
@@ -44,7 +50,7 @@ class Marks:
             return "deleted"
         seen = self.fetched.get(activity_id)
         if seen is not None:
-            if received_at <= float(seen.get("at", 0)):
+            if received_at <= _at(seen):
                 return "fetched"
             if event_key(event) in seen.get("keys", []):
                 return "duplicate"
@@ -54,16 +60,23 @@ class Marks:
         keys = [event_key(e) for e in events]
         self.fetched[activity_id] = {"at": at, "keys": keys[-MAX_KEYS:]}
 
-    def record_delete(self, activity_id: int, event_time: int) -> None:
-        self.deleted[activity_id] = max(event_time, self.deleted.get(activity_id, 0))
+    def record_delete(self, activity_id: int, event_time: int, now: float) -> None:
+        """A confirmed deletion; ``now`` is when Strava confirmed it (the tombstone is
+        never dated later: an event time comes from an unsigned payload)."""
+        stamp = min(int(event_time), int(now))
+        self.deleted[activity_id] = max(stamp, self.deleted.get(activity_id, 0))
         self.fetched.pop(activity_id, None)
 
     def prune(self, strava_now: float, wall_now: float) -> None:
         self.deleted = {
-            i: t for i, t in self.deleted.items() if t >= strava_now - TOMBSTONE_SECONDS
+            i: min(t, int(strava_now))
+            for i, t in self.deleted.items()
+            if t >= strava_now - TOMBSTONE_SECONDS
         }
         self.fetched = {
-            i: f for i, f in self.fetched.items() if float(f["at"]) >= wall_now - FETCHED_SECONDS
+            i: f
+            for i, f in self.fetched.items()
+            if wall_now - FETCHED_SECONDS <= _at(f) <= wall_now + CLOCK_SKEW_SECONDS
         }
 
     def to_bytes(self) -> bytes:
@@ -74,6 +87,14 @@ class Marks:
         return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
 
+def _at(fetch: dict[str, Any]) -> float:
+    try:
+        at = float(fetch.get("at", 0))
+    except (TypeError, ValueError):
+        return float("-inf")
+    return at if at == at else float("-inf")  # NaN: never believed
+
+
 def load_marks(store: ObjectStore, athlete_id: int) -> Marks:
     stored = store.get(athlete_key(athlete_id, MARKS_NAME))
     if stored is None:
@@ -82,8 +103,9 @@ def load_marks(store: ObjectStore, athlete_id: int) -> Marks:
         doc = json.loads(stored.data)
         deleted = {int(k): int(v) for k, v in doc.get("deleted", {}).items()}
         fetched = {int(k): dict(v) for k, v in doc.get("fetched", {}).items()}
-    except (ValueError, TypeError, AttributeError):
+    except (ValueError, TypeError, AttributeError, RecursionError, OverflowError):
         deleted, fetched = {}, {}  # only an optimisation except tombstones; fetches settle truth
+    fetched = {i: f for i, f in fetched.items() if isinstance(f.get("keys", []), list)}
     return Marks(deleted, fetched, stored.generation)
 
 

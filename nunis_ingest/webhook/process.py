@@ -120,7 +120,8 @@ def _athlete(
     api = AthleteApi(ctx, athlete_id, max_attempts=MAX_ATTEMPTS, kind="webhook")
     batch = _Batch(athlete_id, ctx, repo, api, run_id, 86400 * days, config)
     outcomes: list[Outcome] = []
-    with Lease(ctx.store, athlete_id, run_id, ctx.now(), LEASE_TTL_SECONDS):
+    local = ctx.settings.backend == "local"
+    with Lease(ctx.store, athlete_id, run_id, ctx.now(), LEASE_TTL_SECONDS, local=local):
         if deauths:
             verdict = deauth.verify(api)
             if verdict.gone:
@@ -160,7 +161,8 @@ def _inactive(enabled: bool, repo: AthleteRepo, athlete_id: int) -> str:
     """Why this athlete's activity events are dropped ('' when they are applied)."""
     if not enabled:
         return "disabled"
-    return "needs re-authorisation" if repo.load_state(athlete_id)[0].needs_reauth else ""
+    state = repo.load_state(athlete_id, repair=True)[0]
+    return "needs re-authorisation" if state.needs_reauth else ""
 
 
 def _activity(
@@ -186,7 +188,7 @@ def _activity(
         statesync.apply(batch.repo, athlete_id, change)
         record_deletions(ctx.store, athlete_id, batch.run_id, ctx.now(), [activity_id], ctx.now())
         gone = ctx.warehouse.delete_activities(athlete_id, [activity_id])
-        marks.record_delete(activity_id, max(i.event.event_time for i in pending))
+        marks.record_delete(activity_id, max(i.event.event_time for i in pending), ctx.now())
         return Outcome(athlete_id, "deleted", activity_id, "404 confirmed", {"rows": gone})
     body, data = fetched
     owner = (data.get("athlete") or {}).get("id")

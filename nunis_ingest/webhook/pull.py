@@ -11,7 +11,10 @@ Per athlete and batch, ``process`` makes one fetch per activity and then ONE sta
 (one load job into a staging table and one MERGE into ``activities``) and ONE
 ``replace_details`` for the detail tables, however many events the athlete had.
 
-Failures, as ``errors.decide`` says (the mapping every driver uses): a retriable one
+Failures, as ``errors.decide`` says (the mapping every driver uses). One poison event
+never holds back its athlete's others: when an athlete's batch fails for a reason that is
+not batch-wide (``errors.batch_wide``), its events are applied activity by activity and only the
+failing one is retried (and, by the dead-letter policy, dead-lettered). A retriable one
 (Strava 5xx or 429, a held lease, a budget deferral, a bug) leaves that athlete's messages
 unacknowledged, their deadline set to 0 so the next pull gets them again (the
 subscription's dead-letter policy bounds the attempts); the other athletes of the batch
@@ -43,10 +46,10 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from nunis_ingest.context import SyncContext
-from nunis_ingest.errors import decide
+from nunis_ingest.errors import batch_wide, decide
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.webhook.model import InvalidEvent, QueuedEvent
 from nunis_ingest.webhook.process import Outcome, process
@@ -163,34 +166,73 @@ def apply_batch(
     subscription.ack(unreadable)
     report.dropped += len(unreadable)
     for athlete_id, pairs in by_athlete.items():
-        ids = [ack_id for ack_id, _ in pairs]
-        fields: dict[str, object] = {"athlete_id": athlete_id, "events": len(pairs)}
-        report.athlete_batches += 1
-        try:
-            report.outcomes += process([item for _, item in pairs], context())
-        except Exception as exc:  # one decision for every driver: errors.decide
-            decision = decide(exc)
-            fields |= {"error_class": decision.error_class, "retriable": decision.retry}
-            if decision.retry:
-                log.warning(
-                    "will retry %d event(s): %s",
-                    len(pairs),
-                    decision.message,
-                    extra={"json_fields": fields},
-                )
-                retry += ids
-                report.retried += len(ids)
-                continue
-            log.error(
-                "dropped %d event(s) without retry: %s",
+        _apply_athlete(subscription, athlete_id, pairs, context, report, retry)
+
+
+def _apply_athlete(
+    subscription: EventSubscription,
+    athlete_id: int,
+    pairs: list[tuple[str, QueuedEvent]],
+    context: Callable[[], SyncContext],
+    report: DrainReport,
+    retry: list[str],
+) -> None:
+    """One athlete's events with one ``process`` call; if that fails for a reason that is
+    not batch-wide (``errors.batch_wide``), the events of each activity again on their own
+    (``by_object``), so one poison event never holds back (nor dead-letters) the athlete's
+    good ones."""
+    ids = [ack_id for ack_id, _ in pairs]
+    fields: dict[str, object] = {"athlete_id": athlete_id, "events": len(pairs)}
+    report.athlete_batches += 1
+    try:
+        report.outcomes += process([item for _, item in pairs], context())
+    except Exception as exc:  # one decision for every driver: errors.decide
+        groups = by_object(pairs)
+        if len(groups) > 1 and not batch_wide(exc):
+            log.warning(
+                "%d event(s) of athlete %d failed together (%s); applying them object by object",
+                len(pairs),
+                athlete_id,
+                type(exc).__name__,
+            )
+            for group in groups:
+                _apply_athlete(subscription, athlete_id, group, context, report, retry)
+            return
+        decision = decide(exc)
+        fields |= {"error_class": decision.error_class, "retriable": decision.retry}
+        if decision.retry:
+            log.warning(
+                "will retry %d event(s): %s",
                 len(pairs),
                 decision.message,
                 extra={"json_fields": fields},
             )
-            report.dropped += len(ids)
-        else:
-            report.applied += len(ids)
-        subscription.ack(ids)
+            retry += ids
+            report.retried += len(ids)
+            return
+        log.error(
+            "dropped %d event(s) without retry: %s",
+            len(pairs),
+            decision.message,
+            extra={"json_fields": fields},
+        )
+        report.dropped += len(ids)
+    else:
+        report.applied += len(ids)
+    subscription.ack(ids)
+
+
+T = TypeVar("T")
+
+
+def by_object(pairs: list[tuple[T, QueuedEvent]]) -> list[list[tuple[T, QueuedEvent]]]:
+    """The pairs grouped by the object their event is about (one activity's events share
+    one fetch, so they share its fate), in first-seen order."""
+    groups: dict[tuple[str, int], list[tuple[T, QueuedEvent]]] = {}
+    for pair in pairs:
+        event = pair[1].event
+        groups.setdefault((event.object_type, event.object_id), []).append(pair)
+    return list(groups.values())
 
 
 def run(runtime: Runtime) -> tuple[dict[str, Any], int]:

@@ -90,7 +90,7 @@ def deleted(activity_id: int, lookback: int, now: float) -> Change:
 def apply(repo: AthleteRepo, athlete_id: int, change: Change) -> None:
     """Read, change and save the state; retry a lost compare-and-swap a few times."""
     for attempt in range(1, SAVE_ATTEMPTS + 1):
-        state, generation = repo.load_state(athlete_id)
+        state, generation = repo.load_state(athlete_id, repair=True)
         updated = change(state)
         if updated == state:
             return

@@ -42,7 +42,7 @@ def load(store: ObjectStore) -> dict[str, Any] | None:
         doc = json.loads(stored.data)
         if isinstance(doc, dict) and isinstance(doc.get("id"), int):
             return doc
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     log.error("%s is corrupt; run `nunis-ingest webhook subscribe` again", SUBSCRIPTION_KEY)
     return None

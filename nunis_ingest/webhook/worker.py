@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from nunis_ingest.athletes import AthleteRepo
 from nunis_ingest.budget import planner
-from nunis_ingest.errors import BudgetDeferred, NunisError, decide
+from nunis_ingest.errors import BudgetDeferred, NunisError, batch_wide, decide
 from nunis_ingest.events import SyncRequest
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.sync import SyncContext, run_sync
@@ -25,6 +25,7 @@ from nunis_ingest.transform import parse_timestamp
 from nunis_ingest.webhook import reconcile, subscription
 from nunis_ingest.webhook.model import InvalidEvent, QueuedEvent
 from nunis_ingest.webhook.process import Outcome, process
+from nunis_ingest.webhook.pull import by_object
 from nunis_ingest.webhook.queue import Claimed, LocalQueue
 
 log = logging.getLogger("nunis_ingest.webhook")
@@ -74,6 +75,11 @@ class Worker:
         try:
             outcomes = process([item for _, item in pairs], self.context())
         except Exception as exc:  # one decision for every driver: errors.decide
+            groups = by_object(pairs)
+            if len(groups) > 1 and not batch_wide(exc):  # maybe one poison event: isolate it
+                for group in groups:
+                    self._apply(group)
+                return
             decision = decide(exc)
             if not isinstance(exc, NunisError):  # a bug: keep the worker alive, show it
                 log.exception("event processing failed")

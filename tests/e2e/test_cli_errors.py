@@ -60,7 +60,20 @@ def _corrupt(app_env: dict[str, str], athlete_id: int, name: str, data: bytes) -
     path.write_bytes(data)
 
 
-@pytest.mark.parametrize("name", ["config.json", "state.json", "token.json"])
+def test_a_corrupt_state_file_is_set_aside_and_that_athlete_reloads(sandbox, rt, app_env):
+    _, bad = (register(rt, a) for a in sandbox.athletes()[:2])
+    assert run(app_env, "sync", "--no-progress").exit_code == 0
+    secret = sandbox.athletes()[1]["refresh_token"]
+    _corrupt(app_env, bad, "state.json", b'{"refresh_token": "' + secret.encode() + b'", oops')
+    synced = run(app_env, "sync", "--no-progress")
+    assert synced.exit_code == 0, synced.output
+    assert f"athlete {bad}: success (all)" in synced.stdout  # a full load from a fresh state
+    assert f"quarantine/athletes/{bad}/state.json" in synced.stderr  # said without -v
+    assert secret not in synced.output
+    assert run(app_env, "status").exit_code == 0
+
+
+@pytest.mark.parametrize("name", ["config.json", "token.json"])
 def test_corrupt_file_fails_that_athlete_only(sandbox, rt, app_env, name):
     good, bad = (register(rt, a) for a in sandbox.athletes()[:2])
     first = run(app_env, "sync", "--no-progress")  # both fine: state.json now exists
@@ -225,7 +238,16 @@ def test_python_dash_m_offers_every_command(app_env):
             assert f"  {command} " in shown.stdout, (module, shown.stdout)
         assert "Exit codes" in shown.stdout
         assert "--debug" in shown.stdout
-    listed = spawn(app_env, "athlete", "add", "77", "--refresh-token", "r" * 30, module=True)
+    args = (
+        "athlete",
+        "add",
+        "77",
+        "--refresh-token",
+        "r" * 30,
+        "--scope",
+        "read,activity:read_all",
+    )
+    listed = spawn(app_env, *args, module=True)
     assert listed.communicate(timeout=60)[1] == ""
     assert listed.returncode == 0
     hooks = spawn(app_env, "webhook", "list", module=True)  # the group added last

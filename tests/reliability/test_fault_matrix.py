@@ -152,7 +152,9 @@ def test_short_pages_before_the_end_do_not_stop_a_full_listing(sandbox, rt, pipe
     outcome = pipe.run(aid, "all")
     assert outcome.report
     assert outcome.report.outcome == "success"
-    assert outcome.report.pages == math.ceil(100 / 7)
+    # each page's oldest second is listed again (a short page may end inside one): one
+    # probe finds that short pages are not the last, then 6 new activities per page
+    assert outcome.report.pages <= math.ceil(100 / 6) + 3
     _ok(rt, sandbox, aid)
 
 

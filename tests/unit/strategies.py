@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Any
@@ -105,3 +106,13 @@ def check_row(row: dict[str, Any]) -> None:
     assert list(row) == [c.name for c in ACTIVITIES]
     for column in ACTIVITIES:
         check_value(column, row[column.name])
+
+
+# Bytes as they may come back from storage or a payload: JSON of any shape (ours or not),
+# torn JSON, noise and a few hostile classics (deep nesting, non-finite numbers, BOMs).
+json_bytes = json_values.map(lambda v: json.dumps(v).encode())
+torn_bytes = json_bytes.flatmap(lambda b: st.integers(0, len(b)).map(lambda n: b[:n]))
+hostile_bytes = st.sampled_from(
+    [b"[" * 5_000, b'{"a":' * 3_000, b"\xff\xfe", b"NaN", b"Infinity", b"1e999", b"-0", b""]
+)
+stored_bytes = json_bytes | torn_bytes | st.binary(max_size=200) | hostile_bytes

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as hs
 
 from nunis_ingest import enrichment as eq
-from nunis_ingest.state import SyncState, dump_state, load_state
+from nunis_ingest.state import EPOCH_MAX, SyncState, dump_state, load_state
 from nunis_ingest.strava.ratelimit import RateLimitUsage
 
 
@@ -85,7 +85,9 @@ def test_eta_at_default_limits_is_bound_by_the_daily_share() -> None:
 @given(
     hs.dictionaries(
         hs.integers(1, 2**63 - 1),
-        hs.tuples(hs.integers(0, 2**40), hs.sampled_from(["d", "s", "ds"]), hs.integers(0, 2**40)),
+        hs.tuples(  # epoch seconds up to 9999-12-31: a date a key can be built from
+            hs.integers(0, EPOCH_MAX), hs.sampled_from(["d", "s", "ds"]), hs.integers(0, EPOCH_MAX)
+        ),
         max_size=30,
     )
 )

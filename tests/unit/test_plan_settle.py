@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nunis_ingest.confirm import Confirmation
+from nunis_ingest.keys import archive_page_key
 from nunis_ingest.plan import (
     CLOCK_SKEW_SECONDS,
     CONFIRMATIONS_PER_RUN,
@@ -18,6 +19,7 @@ from nunis_ingest.stops import Stop
 
 NOW = 1_800_000_000
 DAY = 86400
+RUN0 = "20270115T080000Z-0a1b2c3d"
 
 
 def plan_for(state: SyncState, requested: str = "new", **kw):
@@ -48,13 +50,13 @@ def test_first_load_is_a_full_listing_from_the_newest():
 def test_new_lists_the_lookback_window_before_the_cursor():
     plan = plan_for(loaded())
     assert plan.mode == "new"
-    assert plan.after == NOW - DAY - 7 * DAY
+    assert plan.after == NOW - DAY - 7 * DAY - 1  # `after` is strict: the first second too
     assert not plan.verify
 
 
 def test_a_future_cursor_is_capped_so_the_window_still_covers_today():
     plan = plan_for(loaded(cursor=NOW + 5 * 365 * DAY))
-    assert plan.after == NOW + CLOCK_SKEW_SECONDS - 7 * DAY
+    assert plan.after == NOW + CLOCK_SKEW_SECONDS - 7 * DAY - 1
     assert plan.after < NOW
 
 
@@ -70,19 +72,21 @@ def test_new_resumes_a_backlog_where_the_last_run_stopped():
 
 
 def test_an_interrupted_full_refresh_is_resumed_whatever_was_requested():
+    page = archive_page_key(7, RUN0, NOW - 900.0, 1)
     pending = {
         "mode": "all",
-        "run_id": "r0",
+        "run_id": RUN0,
         "started_at": NOW - 900.0,
-        "pages": ["a/page-00001.json"],
+        "pages": [page],
         "before": NOW - 50 * DAY,
         "page": 1,
     }
     plan = plan_for(loaded(pending=pending), "new")
     assert plan.mode == "all"
-    assert plan.replay == ("a/page-00001.json",)
+    assert plan.replay == (page,)
     assert plan.before == NOW - 50 * DAY
-    assert (plan.archive_run_id, plan.archive_started_at) == ("r0", NOW - 900.0)
+    assert (plan.archive_run_id, plan.archive_started_at) == (RUN0, NOW - 900.0)
+    assert not plan.warning
 
 
 @pytest.mark.parametrize(
