@@ -176,6 +176,17 @@ def _installed(venv: Path) -> list[str]:
     return sorted(Path(p).name.removesuffix(".dist-info").lower() for p in found)
 
 
+def _starts(venv: Path) -> bool:
+    """Whether the venv's ``functions-framework`` names an interpreter that exists (one
+    built through a link that has gone cannot start)."""
+    script = venv / "bin" / "functions-framework"
+    try:
+        first = script.read_bytes().split(b"\n", 1)[0]
+    except OSError:
+        return False
+    return first.startswith(b"#!") and Path(first[2:].decode().split()[0]).exists()
+
+
 @contextmanager
 def _locked(path: Path) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -198,7 +209,9 @@ def ensure_venv(root: Path = ROOT, *, quiet: bool = True) -> tuple[Path, bool]:
     python = find_python()
     requirements = (root / "requirements.txt").read_bytes()
     version = _full_version(python)
-    venv = LOCAL / "bundle-venv" / f"py{version}-{venv_key(requirements, version)}"
+    # Built at its real path: through a linked .local-gcp (an archive extraction shares
+    # this checkout's) the scripts' shebangs would name a folder that goes away.
+    venv = (LOCAL / "bundle-venv").resolve() / f"py{version}-{venv_key(requirements, version)}"
     marker = venv / ".nunis-bundle.json"
     with _locked(venv.parent / f"{venv.name}.lock"):
         try:
@@ -207,7 +220,8 @@ def ensure_venv(root: Path = ROOT, *, quiet: bool = True) -> tuple[Path, bool]:
         except (OSError, ValueError, KeyError):
             recorded, where = None, None
         here = str(venv.resolve())
-        if recorded is not None and recorded == _installed(venv) and where == here:
+        fresh = recorded is not None and recorded == _installed(venv) and where == here
+        if fresh and _starts(venv):
             return venv, False
         shutil.rmtree(venv, ignore_errors=True)
         subprocess.run([python, "-m", "venv", str(venv)], check=True)

@@ -120,6 +120,14 @@ def _isolated() -> Iterator[None]:
     _restore_env(env)
 
 
+RATE_WINDOW_SECONDS = 900
+
+
+def window_start(now: float) -> float:
+    """One second into the 15-minute rate-limit window holding ``now``."""
+    return now - now % RATE_WINDOW_SECONDS + 1
+
+
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[SandboxServer]:
     """A `python -m strava_sandbox` subprocess on a free port, for the whole session."""
@@ -138,6 +146,9 @@ def sandbox(sandbox_server: SandboxServer) -> Iterator[SandboxControl]:
     """The session's sandbox, reset to its initial state; `.base_url` is its root URL."""
     control = SandboxControl(sandbox_server.base_url)
     control.reset()
-    control.set_clock(time.time())  # a test that moved the clock by days must not leak it
+    # A test that moved the clock by days must not leak it; and each test starts at the
+    # beginning of one of Strava's 15-minute rate-limit windows, so a slow run (a loaded
+    # machine) never sees its read budget reset halfway through by a window boundary.
+    control.set_clock(window_start(time.time()))
     yield control
     control.session.close()

@@ -116,6 +116,20 @@ def test_bundle_venv_is_the_deploy_runtime_and_holds_only_requirements(
     assert not {"pytest", "duckdb", "stravalib"} & {n.lower() for n in probed["installed"]}
 
 
+def test_every_script_of_the_bundle_venv_names_an_interpreter_that_exists(
+    built: bundle.Bundle,
+) -> None:
+    """A venv built through a linked ``.local-gcp`` (the archive extraction of ``make
+    bundle-check`` links this checkout's) once named the link's folder in its shebangs:
+    after the extraction was removed, ``functions-framework`` could not start."""
+    scripts = [p for p in (built.python.parent).iterdir() if p.is_file()]
+    shebangs = {p.name: p.read_bytes().split(b"\n", 1)[0] for p in scripts}
+    named = {n: line[2:].decode().split()[0] for n, line in shebangs.items() if line[:2] == b"#!"}
+    assert "functions-framework" in named
+    missing = {n: path for n, path in named.items() if not Path(path).exists()}
+    assert missing == {}
+
+
 def test_code_outside_the_bundle_cannot_be_imported_from_it(built: bundle.Bundle) -> None:
     for name in ("tests", "strava_sandbox", "bench", "scripts"):
         out = subprocess.run(

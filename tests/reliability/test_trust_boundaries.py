@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from click.testing import CliRunner
 
@@ -394,8 +395,10 @@ def test_a_lost_duckdb_file_is_healed_by_the_very_next_run(sandbox, rt, pipe):
 def test_status_promises_a_heal_only_when_the_next_run_does_it(sandbox, rt, pipe):
     aid = new_athlete(sandbox, rt, 50, details=False)
     pipe.run(aid, "all")
-    with rt.warehouse._transaction() as con:  # rows deleted behind the state's back
-        con.execute("DELETE FROM activities WHERE athlete_id = ? AND id % 2 = 0", [aid])
+    rt.warehouse.close()
+    con = duckdb.connect(str(rt.settings.duckdb_file))  # rows deleted behind the state's back
+    con.execute("DELETE FROM activities WHERE athlete_id = ? AND id % 2 = 0", [aid])
+    con.close()
     held = len(warehouse_rows(rt, aid))
     rt.warehouse.close()
     env = {"NUNIS_BACKEND": "local", "NUNIS_DATA_DIR": str(rt.settings.data_dir)}
