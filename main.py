@@ -14,15 +14,15 @@ from typing import Any
 
 import functions_framework
 
-from nunis_ingest import events
-from nunis_ingest.athletes import AthleteRepo
-from nunis_ingest.budget import planner
+from nunis_ingest.core import events
+from nunis_ingest.core.enrolment import Enrolment
+from nunis_ingest.core.webhook_event import QueuedEvent
 from nunis_ingest.errors import decide
-from nunis_ingest.fanout import fan_out, tick_kind
-from nunis_ingest.onboard.enrolment import Enrolment
 from nunis_ingest.runtime import get_runtime
-from nunis_ingest.sync import run_sync
-from nunis_ingest.webhook.model import QueuedEvent
+from nunis_ingest.usecases import budget_planner as planner
+from nunis_ingest.usecases.athletes import AthleteRepo
+from nunis_ingest.usecases.fanout import fan_out, tick_kind
+from nunis_ingest.usecases.sync import run_sync
 
 log = logging.getLogger("nunis_ingest.main")
 
@@ -34,13 +34,13 @@ def ingest(cloud_event: Any) -> None:
         runtime = get_runtime()
         request = events.parse_message(cloud_event.data)
         if isinstance(request, QueuedEvent):  # a Strava webhook event, not a poll
-            from nunis_ingest.webhook.process import process
+            from nunis_ingest.usecases.webhook.process import process
 
             fields |= {"athlete_id": request.event.owner_id, "kind": "webhook_event"}
             process([request], runtime.context())
             return
         if isinstance(request, Enrolment):  # the onboarding page's hand-over
-            from nunis_ingest.onboard.enroll import apply_and_load
+            from nunis_ingest.usecases.onboard.enroll import apply_and_load
 
             fields |= {"athlete_id": request.athlete_id, "kind": "enroll", "mode": "all"}
             loaded = apply_and_load(runtime, request)
@@ -87,7 +87,7 @@ def ingest(cloud_event: Any) -> None:
 @functions_framework.http  # type: ignore[untyped-decorator]
 def webhook(request: Any) -> Any:
     """Strava push subscription callback: handshake (GET) and events (POST), enqueue only."""
-    from nunis_ingest.webhook.http import handle
+    from nunis_ingest.drivers.webhook.http import handle
 
     return handle(request, get_runtime)
 
@@ -95,7 +95,7 @@ def webhook(request: Any) -> Any:
 @functions_framework.http  # type: ignore[untyped-decorator]
 def onboard(request: Any) -> Any:
     """Web onboarding: the Connect page, Strava's OAuth callback and the confirmation."""
-    from nunis_ingest.onboard.http import handle
+    from nunis_ingest.drivers.onboard.http import handle
 
     return handle(request, get_runtime)
 
@@ -106,6 +106,6 @@ def drain_events(request: Any) -> Any:
     batched. Anything but a POST drains nothing."""
     if request.method != "POST":
         return {"error": "drain_events answers Cloud Scheduler's POST only"}, 405
-    from nunis_ingest.webhook.pull import run
+    from nunis_ingest.drivers.webhook.pull import run
 
     return run(get_runtime())

@@ -25,9 +25,9 @@ from typing import Any
 
 from bench.env import sandbox_runtime
 from bench.report import Record, table
-from nunis_ingest.events import SyncRequest
+from nunis_ingest.core.events import SyncRequest
 from nunis_ingest.runtime import Runtime
-from nunis_ingest.sync import run_sync
+from nunis_ingest.usecases.sync import run_sync
 from strava_sandbox.testing import SandboxControl, SandboxServer
 
 LISTING = "/api/v3/athlete/activities"

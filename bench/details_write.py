@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.worker import _peak_rss_mb
-from nunis_ingest import schema_detail
+from nunis_ingest.core import schema_detail
 from nunis_ingest.ports import DetailRows, Warehouse
 
 ATHLETE = 1513
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bigquery", metavar="URL", help="a local-bigquery endpoint")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
-        from nunis_ingest.warehouses.duckdb import DuckDBWarehouse
+        from nunis_ingest.adapters.warehouses.duckdb import DuckDBWarehouse
 
         duck = DuckDBWarehouse(Path(folder) / "bench.duckdb", stage_dir=Path(folder))
         duck.ensure_schema()
@@ -126,7 +126,7 @@ def _bigquery(url: str) -> Warehouse:
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import bigquery
 
-    from nunis_ingest.warehouses.bigquery import BigQueryWarehouse
+    from nunis_ingest.adapters.warehouses.bigquery import BigQueryWarehouse
 
     client = bigquery.Client(
         project="test-project",

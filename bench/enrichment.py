@@ -29,11 +29,11 @@ from typing import Any
 
 from bench.env import sandbox_runtime
 from bench.report import Record, table
-from nunis_ingest.events import SyncRequest
+from nunis_ingest.core.events import SyncRequest
+from nunis_ingest.core.transform_detail import detail_rows, stream_rows
 from nunis_ingest.ports import DetailRows
 from nunis_ingest.runtime import Runtime
-from nunis_ingest.sync import run_sync
-from nunis_ingest.transform_detail import detail_rows, stream_rows
+from nunis_ingest.usecases.sync import run_sync
 from strava_sandbox.testing import SandboxControl, SandboxServer
 
 UNLIMITED = 10**9
@@ -94,8 +94,8 @@ def request_figures(n: int = 200, log: Any = print) -> list[Record]:
 
 
 def _webhook_create(control: SandboxControl, rt: Runtime, aid: int, label: str) -> list[Record]:
-    from nunis_ingest.webhook.model import QueuedEvent, StravaEvent
-    from nunis_ingest.webhook.process import process
+    from nunis_ingest.core.webhook_event import QueuedEvent, StravaEvent
+    from nunis_ingest.usecases.webhook.process import process
 
     if label != "details":
         return []
@@ -179,7 +179,7 @@ def _rate(warehouse: Any, batch: DetailRows, athlete_id: int) -> float:
 
 
 def throughput(log: Any = print) -> list[Record]:
-    from nunis_ingest.warehouses.duckdb import DuckDBWarehouse
+    from nunis_ingest.adapters.warehouses.duckdb import DuckDBWarehouse
 
     records: list[Record] = []
     folder = Path(tempfile.mkdtemp(prefix="nunis-bench-rows-"))
@@ -215,7 +215,7 @@ def _bigquery_throughput(log: Any) -> list[Record]:
         from google.auth.credentials import AnonymousCredentials
         from google.cloud import bigquery
 
-        from nunis_ingest.warehouses.bigquery import BigQueryWarehouse
+        from nunis_ingest.adapters.warehouses.bigquery import BigQueryWarehouse
 
         client = bigquery.Client(
             project=lg.PROJECT,
@@ -253,7 +253,7 @@ def _vmhwm_mb() -> float:
 
 def memory_worker(points: int) -> dict[str, float]:
     """In a fresh process: peak RSS of one ``points``-long stream, rows built and written."""
-    from nunis_ingest.warehouses.duckdb import DuckDBWarehouse
+    from nunis_ingest.adapters.warehouses.duckdb import DuckDBWarehouse
 
     folder = Path(tempfile.mkdtemp(prefix="nunis-bench-mem-"))
     try:

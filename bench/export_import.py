@@ -27,9 +27,9 @@ RSS_FLAT = 1.2
 
 def one(n: int, root: Path) -> dict[str, Any]:
     """Import ``root/export.zip`` into a fresh DuckDB in this process; the figures."""
-    from nunis_ingest.bulk_export.importer import run_import
-    from nunis_ingest.stores.localfs import LocalObjectStore
-    from nunis_ingest.warehouses.duckdb import DuckDBWarehouse
+    from nunis_ingest.adapters.stores.localfs import LocalObjectStore
+    from nunis_ingest.adapters.warehouses.duckdb import DuckDBWarehouse
+    from nunis_ingest.usecases.bulk_export.importer import run_import
 
     wh = DuckDBWarehouse(root / f"w{n}.duckdb")
     wh.ensure_schema()

@@ -15,12 +15,12 @@ import time
 
 import requests
 
-from nunis_ingest.athletes import AthleteConfig, AthleteRepo
-from nunis_ingest.events import SyncRequest
+from nunis_ingest.adapters.strava.oauth import Token
+from nunis_ingest.core.events import SyncRequest
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.settings import load_settings
-from nunis_ingest.strava.oauth import Token
-from nunis_ingest.sync import run_sync
+from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo
+from nunis_ingest.usecases.sync import run_sync
 from strava_sandbox.testing import SandboxControl, SandboxServer
 
 LISTING = "/api/v3/athlete/activities"

@@ -23,10 +23,15 @@ from pathlib import Path
 
 from bench.report import Record, median, spread, table
 from bench.report_data import load_duckdb, synthetic
-from nunis_ingest.reporting import query
-from nunis_ingest.reporting.build import ReportParams, resolve_max_hr, write_png, write_report
-from nunis_ingest.reporting.figures import QUERIES
-from nunis_ingest.warehouses.duckdb import DuckDBWarehouse
+from nunis_ingest.adapters.warehouses.duckdb import DuckDBWarehouse
+from nunis_ingest.usecases.reporting import query
+from nunis_ingest.usecases.reporting.build import (
+    ReportParams,
+    resolve_max_hr,
+    write_png,
+    write_report,
+)
+from nunis_ingest.usecases.reporting.figures import QUERIES
 
 ATHLETE = 5
 FIRST, LAST = date(2021, 1, 1), date(2025, 12, 31)
@@ -90,7 +95,7 @@ def figures(log: Callable[[str], None] = print, repeat: int = 3, png: bool = Fal
 
 
 def write_png_for(warehouse: DuckDBWarehouse, params: ReportParams, folder: Path) -> None:
-    from nunis_ingest.reporting.build import build
+    from nunis_ingest.usecases.reporting.build import build
 
     with query.open_source(warehouse) as source:
         report = build(source, params)

@@ -17,8 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from nunis_ingest import schema
-from nunis_ingest.schema_detail import BEST_EFFORTS, BY_NAME, STREAMS
+from nunis_ingest.core import schema
+from nunis_ingest.core.schema_detail import BEST_EFFORTS, BY_NAME, STREAMS
 
 Rows = dict[str, list[dict[str, Any]]]
 EFFORTS = (("400m", 400.0), ("1k", 1000.0), ("1 mile", 1609.3), ("5k", 5000.0), ("10k", 10000.0))
@@ -156,7 +156,7 @@ def load_duckdb(path: Path, rows: Rows) -> None:
     """Append ``rows`` to the DuckDB file ``path`` (tables created when missing)."""
     import duckdb
 
-    from nunis_ingest.warehouses.duckdb import DuckDBWarehouse, read_json_sql
+    from nunis_ingest.adapters.warehouses.duckdb import DuckDBWarehouse, read_json_sql
 
     DuckDBWarehouse(path).ensure_schema()
     con = duckdb.connect(str(path))
@@ -178,7 +178,7 @@ def load_bigquery(warehouse: Any, rows: Rows) -> None:
     """Append ``rows`` to a ``BigQueryWarehouse``'s dataset (tables created when missing)."""
     from google.cloud import bigquery
 
-    from nunis_ingest.warehouses.bigquery import schema_fields
+    from nunis_ingest.adapters.warehouses.bigquery import schema_fields
 
     warehouse.ensure_schema()
     with tempfile.TemporaryDirectory() as tmp:

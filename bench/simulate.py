@@ -24,17 +24,17 @@ import duckdb
 from werkzeug.serving import make_server
 
 from bench.simulate_plan import DAY, FAIL_SHARE, Day, percentile, plan
-from nunis_ingest.athletes import AthleteConfig, AthleteRepo
-from nunis_ingest.events import SyncRequest
+from nunis_ingest.adapters.queues import LocalQueue
+from nunis_ingest.adapters.strava.oauth import Token
+from nunis_ingest.adapters.strava.subscriptions import SubscriptionsClient
+from nunis_ingest.core.events import SyncRequest
+from nunis_ingest.drivers.webhook.app import make_app
+from nunis_ingest.drivers.webhook.worker import Worker
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.settings import load_settings
-from nunis_ingest.strava.oauth import Token
-from nunis_ingest.strava.subscriptions import SubscriptionsClient
-from nunis_ingest.sync import run_sync
-from nunis_ingest.webhook import subscription
-from nunis_ingest.webhook.app import make_app
-from nunis_ingest.webhook.queue import LocalQueue
-from nunis_ingest.webhook.worker import Worker
+from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo
+from nunis_ingest.usecases.sync import run_sync
+from nunis_ingest.usecases.webhook import subscription
 from strava_sandbox.testing import SandboxControl, SandboxServer
 
 TICK = 300

@@ -91,7 +91,7 @@ def _warehouse(spec: dict[str, Any], runtime: Any) -> Any:
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import bigquery
 
-    from nunis_ingest.warehouses.bigquery import BigQueryWarehouse
+    from nunis_ingest.adapters.warehouses.bigquery import BigQueryWarehouse
 
     client = bigquery.Client(
         project=spec["bq_project"],
@@ -146,15 +146,15 @@ class _MeasuredWarehouse:
 
 
 def run_sync_once(spec: dict[str, Any]) -> dict[str, Any]:
-    from nunis_ingest.events import SyncRequest
+    from nunis_ingest.core.events import SyncRequest
     from nunis_ingest.runtime import Runtime
     from nunis_ingest.settings import load_settings
-    from nunis_ingest.sync import run_sync
+    from nunis_ingest.usecases.sync import run_sync
 
     if spec.get("warehouse", "duckdb") == "duckdb":  # import before the clock, open on use
-        import nunis_ingest.warehouses.duckdb_batch
+        import nunis_ingest.adapters.warehouses.duckdb_batch
     else:
-        import nunis_ingest.warehouses.bigquery_batch  # noqa: F401
+        import nunis_ingest.adapters.warehouses.bigquery_batch  # noqa: F401
 
     runtime = Runtime(load_settings(spec["env"]))
     measured = _MeasuredWarehouse(lambda: _warehouse(spec, runtime))

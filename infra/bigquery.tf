@@ -1,5 +1,5 @@
 # Only the dataset: the function creates `activities` and `ingest_runs` on its first run from
-# nunis_ingest/schema.py and adds columns a newer version declares. A schema here as well
+# nunis_ingest/core/schema.py and adds columns a newer version declares. A schema here as well
 # would be a second owner, and the next plan would try to drop the columns the code added.
 resource "google_bigquery_dataset" "nunis" {
   #checkov:skip=CKV_GCP_81:Google-managed encryption; a customer-managed key is a choice for the owner, not a default

@@ -13,7 +13,7 @@ from nunis_ingest.ports import ObjectStore, Presence, Warehouse
 from nunis_ingest.settings import Settings
 
 if TYPE_CHECKING:
-    from nunis_ingest.budget.ledger import BudgetLedger
+    from nunis_ingest.usecases.budget_ledger import BudgetLedger
 
 
 @dataclass

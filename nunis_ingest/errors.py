@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from nunis_ingest.strava.ratelimit import RateLimitUsage
+    from nunis_ingest.core.ratelimit import RateLimitUsage
 
 
 class NunisError(Exception):

@@ -18,11 +18,11 @@ import requests
 from nunis_ingest import logs
 from nunis_ingest.ports import Presence, file_presence
 from nunis_ingest.settings import Settings, load_settings
-from nunis_ingest.sync import SyncContext
+from nunis_ingest.usecases.sync import SyncContext
 
 if TYPE_CHECKING:
-    from nunis_ingest.budget.ledger import BudgetLedger
     from nunis_ingest.ports import ObjectStore, Queue, Warehouse
+    from nunis_ingest.usecases.budget_ledger import BudgetLedger
 
 USER_AGENT = "nunis-ingest/0.1 (+https://github.com/nunis/nunis-ingest)"
 
@@ -37,11 +37,11 @@ class Runtime:
         if self.settings.backend == "gcp":
             from google.cloud import storage
 
-            from nunis_ingest.stores.gcs import GCSObjectStore
+            from nunis_ingest.adapters.stores.gcs import GCSObjectStore
 
             bucket, _ = self.settings.require_gcp()
             return GCSObjectStore(storage.Client(project=self.settings.project), bucket)
-        from nunis_ingest.stores.localfs import LocalObjectStore
+        from nunis_ingest.adapters.stores.localfs import LocalObjectStore
 
         return LocalObjectStore(self.settings.data_dir)
 
@@ -50,7 +50,7 @@ class Runtime:
         if self.settings.backend == "gcp":
             from google.cloud import bigquery
 
-            from nunis_ingest.warehouses.bigquery import BigQueryWarehouse
+            from nunis_ingest.adapters.warehouses.bigquery import BigQueryWarehouse
 
             _, dataset = self.settings.require_gcp()
             client = bigquery.Client(
@@ -62,7 +62,7 @@ class Runtime:
                 client, dataset, location=self.settings.bq_location
             )
         else:
-            from nunis_ingest.warehouses.duckdb import DuckDBWarehouse
+            from nunis_ingest.adapters.warehouses.duckdb import DuckDBWarehouse
 
             self.settings.duckdb_file.parent.mkdir(parents=True, exist_ok=True)
             warehouse = DuckDBWarehouse(
@@ -84,7 +84,7 @@ class Runtime:
                     action="set it to the events topic (deployment-guide.md, webhooks).",
                 )
             return self._pubsub(topic)
-        from nunis_ingest.webhook.queue import QUEUE_FILE, LocalQueue
+        from nunis_ingest.adapters.queues import QUEUE_FILE, LocalQueue
 
         return LocalQueue(self.settings.data_dir / QUEUE_FILE)
 
@@ -95,7 +95,7 @@ class Runtime:
         return self._pubsub(topic) if topic else None
 
     def _pubsub(self, topic: str) -> Queue:
-        from nunis_ingest.webhook.queue import PubSubQueue
+        from nunis_ingest.adapters.queues import PubSubQueue
 
         project = self.settings.project
         if not project:
@@ -107,8 +107,8 @@ class Runtime:
     @functools.cached_property
     def budget(self) -> BudgetLedger:
         """The app-wide read ledger, one per process (budget/ledger.py)."""
-        from nunis_ingest.budget.ledger import BudgetLedger
-        from nunis_ingest.budget.rules import Headroom
+        from nunis_ingest.core.budget_rules import Headroom
+        from nunis_ingest.usecases.budget_ledger import BudgetLedger
 
         s = self.settings
         return BudgetLedger(

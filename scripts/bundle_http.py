@@ -41,9 +41,9 @@ def http_steps(t: Topology) -> list[Step]:
     def invited() -> str:
         if "pubsub" not in t.services:
             return ": SKIPPED, gcloud's Pub/Sub emulator is not on this machine"
-        from nunis_ingest.athletes import AthleteRepo
-        from nunis_ingest.onboard import invites
-        from nunis_ingest.stores.gcs import GCSObjectStore
+        from nunis_ingest.adapters.stores.gcs import GCSObjectStore
+        from nunis_ingest.usecases.athletes import AthleteRepo
+        from nunis_ingest.usecases.onboard import invites
         from scripts.bundle_targets import ONBOARD_SECRET
 
         athlete = t.strava.create_athlete(activities=12)

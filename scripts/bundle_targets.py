@@ -67,9 +67,9 @@ class Topology:
         from google.auth.credentials import AnonymousCredentials
         from google.cloud import bigquery, storage
 
-        from nunis_ingest.athletes import AthleteConfig, AthleteRepo
-        from nunis_ingest.stores.gcs import GCSObjectStore
-        from nunis_ingest.strava.oauth import Token
+        from nunis_ingest.adapters.stores.gcs import GCSObjectStore
+        from nunis_ingest.adapters.strava.oauth import Token
+        from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo
         from strava_sandbox.testing import SandboxControl, SandboxServer
 
         self.services: dict[str, dict[str, Any]] = {}

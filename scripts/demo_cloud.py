@@ -26,10 +26,10 @@ from google.api_core.client_options import ClientOptions  # noqa: E402
 from google.auth.credentials import AnonymousCredentials  # noqa: E402
 from google.cloud import bigquery, storage  # noqa: E402
 
-from nunis_ingest.athletes import AthleteConfig, AthleteRepo  # noqa: E402
-from nunis_ingest.stores.gcs import GCSObjectStore  # noqa: E402
-from nunis_ingest.strava.oauth import Token  # noqa: E402
-from nunis_ingest.warehouses.bigquery import BigQueryWarehouse  # noqa: E402
+from nunis_ingest.adapters.stores.gcs import GCSObjectStore  # noqa: E402
+from nunis_ingest.adapters.strava.oauth import Token  # noqa: E402
+from nunis_ingest.adapters.warehouses.bigquery import BigQueryWarehouse  # noqa: E402
+from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo  # noqa: E402
 from scripts import local_gcp  # noqa: E402
 from scripts.bundle import prepare  # noqa: E402
 from scripts.topology import PROJECT, function_process, push_topic, wait_until  # noqa: E402

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 
-from nunis_ingest.athletes import AthleteConfig, AthleteRepo
-from nunis_ingest.events import SyncRequest, parse_pubsub
-from nunis_ingest.fanout import fan_out
-from nunis_ingest.stores.localfs import LocalObjectStore
-from nunis_ingest.webhook.queue import LocalQueue
+from nunis_ingest.adapters.queues import LocalQueue
+from nunis_ingest.adapters.stores.localfs import LocalObjectStore
+from nunis_ingest.core.events import SyncRequest, parse_pubsub
+from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo
+from nunis_ingest.usecases.fanout import fan_out
 
 
 def test_one_message_per_enabled_athlete_that_parses_back(tmp_path):

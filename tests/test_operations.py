@@ -15,15 +15,15 @@ import json
 import logging
 import time
 
-from nunis_ingest.athletes import AthleteRepo
-from nunis_ingest.budget import planner
-from nunis_ingest.budget.schedule import Signals
-from nunis_ingest.events import SyncRequest, parse_pubsub
-from nunis_ingest.fanout import fan_out, tick_kind
-from nunis_ingest.lease import Lease
-from nunis_ingest.stores.localfs import LocalObjectStore
-from nunis_ingest.webhook import subscription
-from nunis_ingest.webhook.queue import LocalQueue
+from nunis_ingest.adapters.queues import LocalQueue
+from nunis_ingest.adapters.stores.localfs import LocalObjectStore
+from nunis_ingest.core.budget_schedule import Signals
+from nunis_ingest.core.events import SyncRequest, parse_pubsub
+from nunis_ingest.usecases import budget_planner as planner
+from nunis_ingest.usecases.athletes import AthleteRepo
+from nunis_ingest.usecases.fanout import fan_out, tick_kind
+from nunis_ingest.usecases.lease import Lease
+from nunis_ingest.usecases.webhook import subscription
 from tests.e2e.conftest import app_env, register, rt  # noqa: F401  (fixtures)
 from tests.e2e.test_main import function, publish  # noqa: F401  (fixture)
 
@@ -79,7 +79,7 @@ def _bodies(queue: LocalQueue) -> list[dict[str, object]]:
 def test_fan_out_messages_say_their_kind(tmp_path) -> None:
     store = LocalObjectStore(tmp_path / "store")
     repo = AthleteRepo(store)
-    from nunis_ingest.athletes import AthleteConfig
+    from nunis_ingest.usecases.athletes import AthleteConfig
 
     repo.save_config(AthleteConfig(11))
     queue = LocalQueue(tmp_path / "queue.sqlite3")

@@ -7,17 +7,17 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from nunis_ingest.athletes import AthleteConfig, AthleteRepo
-from nunis_ingest.budget import planner
-from nunis_ingest.budget.ledger import BudgetLedger
-from nunis_ingest.events import SyncRequest
-from nunis_ingest.fanout import fan_out
+from nunis_ingest.adapters.queues import LocalQueue
+from nunis_ingest.adapters.stores.localfs import LocalObjectStore
+from nunis_ingest.core.events import SyncRequest
+from nunis_ingest.core.ratelimit import RateLimitUsage
+from nunis_ingest.core.state import SyncState
 from nunis_ingest.settings import Settings
-from nunis_ingest.state import SyncState
-from nunis_ingest.stores.localfs import LocalObjectStore
-from nunis_ingest.strava.ratelimit import RateLimitUsage
-from nunis_ingest.webhook import subscription
-from nunis_ingest.webhook.queue import LocalQueue
+from nunis_ingest.usecases import budget_planner as planner
+from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo
+from nunis_ingest.usecases.budget_ledger import BudgetLedger
+from nunis_ingest.usecases.fanout import fan_out
+from nunis_ingest.usecases.webhook import subscription
 
 NOW = time.time()
 

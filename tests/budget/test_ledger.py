@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from nunis_ingest.budget import rules
-from nunis_ingest.budget.ledger import BudgetLedger
+from nunis_ingest.adapters.stores.localfs import LocalObjectStore
+from nunis_ingest.core import budget_rules as rules
+from nunis_ingest.core.keys import BUDGET_KEY
+from nunis_ingest.core.ratelimit import RateLimitUsage
 from nunis_ingest.errors import StoreTransientError
-from nunis_ingest.keys import BUDGET_KEY
 from nunis_ingest.ports import ObjectStore
-from nunis_ingest.stores.localfs import LocalObjectStore
-from nunis_ingest.strava.ratelimit import RateLimitUsage
+from nunis_ingest.usecases.budget_ledger import BudgetLedger
 from tests.gcp.adapters import gcs_store
 
 T0 = 20_000 * 86400 + 10 * 3600 + 30  # 10:00:30 UTC

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nunis_ingest.budget import rules
-from nunis_ingest.budget.rules import Headroom, Ledger, decide, observe
-from nunis_ingest.strava.ratelimit import RateLimitUsage
+from nunis_ingest.core import budget_rules as rules
+from nunis_ingest.core.budget_rules import Headroom, Ledger, decide, observe
+from nunis_ingest.core.ratelimit import RateLimitUsage
 
 DAY = 86400
 T0 = 20_000 * DAY + 3 * 3600 + 60  # 03:01 UTC, one minute into a window

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nunis_ingest.budget import rules, schedule
-from nunis_ingest.budget.schedule import Policy, Signals
+from nunis_ingest.core import budget_rules as rules
+from nunis_ingest.core import budget_schedule as schedule
+from nunis_ingest.core.budget_schedule import Policy, Signals
 
 DAY = 86400
 MIDNIGHT = 20_000 * DAY

@@ -7,15 +7,16 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from nunis_ingest import cli, cli_status
-from nunis_ingest.athletes import AthleteRepo
-from nunis_ingest.budget import rules
-from nunis_ingest.events import SyncRequest
-from nunis_ingest.keys import BUDGET_KEY
+from nunis_ingest.core import budget_rules as rules
+from nunis_ingest.core.events import SyncRequest
+from nunis_ingest.core.keys import BUDGET_KEY
+from nunis_ingest.core.stops import Stop
+from nunis_ingest.drivers.cli import main as cli
+from nunis_ingest.drivers.cli import status as cli_status
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.settings import load_settings
-from nunis_ingest.stops import Stop
-from nunis_ingest.sync import RunReport, run_sync
+from nunis_ingest.usecases.athletes import AthleteRepo
+from nunis_ingest.usecases.sync import RunReport, run_sync
 from tests.e2e.conftest import register
 
 WINDOW = 900

@@ -5,15 +5,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from nunis_ingest.budget import rules
-from nunis_ingest.keys import BUDGET_KEY
+from nunis_ingest.adapters.queues import LocalQueue
+from nunis_ingest.core import budget_rules as rules
+from nunis_ingest.core.keys import BUDGET_KEY
+from nunis_ingest.core.ratelimit import RateLimitUsage
+from nunis_ingest.core.webhook_event import QueuedEvent, StravaEvent
+from nunis_ingest.drivers.webhook.worker import Worker
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.settings import load_settings
-from nunis_ingest.strava.ratelimit import RateLimitUsage
-from nunis_ingest.webhook import subscription
-from nunis_ingest.webhook.model import QueuedEvent, StravaEvent
-from nunis_ingest.webhook.queue import LocalQueue
-from nunis_ingest.webhook.worker import Worker
+from nunis_ingest.usecases.webhook import subscription
 from tests.e2e.conftest import register
 
 

@@ -15,16 +15,16 @@ from typing import Any
 
 import pytest
 
-from nunis_ingest import schema
+from nunis_ingest.adapters.stores.localfs import LocalObjectStore
+from nunis_ingest.core import schema
 from nunis_ingest.ports import ObjectStore, Warehouse
-from nunis_ingest.stores.localfs import LocalObjectStore
 from tests.gcp.adapters import bigquery_warehouse, gcs_store, read_bigquery_activity
 
 Factory = Callable[[pytest.FixtureRequest, Path], Any]
 
 
 def _duckdb(request: pytest.FixtureRequest, tmp_path: Path) -> Warehouse:
-    from nunis_ingest.warehouses.duckdb import DuckDBWarehouse
+    from nunis_ingest.adapters.warehouses.duckdb import DuckDBWarehouse
 
     return DuckDBWarehouse(tmp_path / "warehouse.duckdb", stage_dir=tmp_path)
 

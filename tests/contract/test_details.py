@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from nunis_ingest import schema, schema_detail
+from nunis_ingest.core import schema, schema_detail
 from nunis_ingest.ports import DetailRows, Warehouse
 from tests.contract.test_warehouse import ME, OTHER, commit, rows
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from nunis_ingest.warehouses.duckdb import DuckDBWarehouse
-from nunis_ingest.warehouses.staging import NdjsonStage
+from nunis_ingest.adapters.warehouses.duckdb import DuckDBWarehouse
+from nunis_ingest.adapters.warehouses.staging import NdjsonStage
 
 
 def test_stage_files_are_removed_after_commit_and_discard(tmp_path: Path) -> None:

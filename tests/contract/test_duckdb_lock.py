@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from nunis_ingest.adapters.warehouses.duckdb import DuckDBWarehouse
+from nunis_ingest.core.transform import to_row
 from nunis_ingest.errors import WarehouseLocked, WarehouseTransientError
 from nunis_ingest.ports import WriteResult
-from nunis_ingest.transform import to_row
-from nunis_ingest.warehouses.duckdb import DuckDBWarehouse
 
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 ME = 1513

@@ -20,9 +20,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nunis_ingest.transform import content_hash, to_row
-from nunis_ingest.transform_engine import engine_line
-from nunis_ingest.warehouses.duckdb import DuckDBWarehouse
+from nunis_ingest.adapters.warehouses.duckdb import DuckDBWarehouse
+from nunis_ingest.core.transform import content_hash, to_row
+from nunis_ingest.core.transform_engine import engine_line
 from tests.contract.conftest import _read_duckdb_activity
 from tests.unit.strategies import activities
 

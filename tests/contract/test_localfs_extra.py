@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from nunis_ingest.adapters.stores.localfs import LocalObjectStore
 from nunis_ingest.errors import PreconditionFailed
 from nunis_ingest.ports import CREATE_ONLY
-from nunis_ingest.stores.localfs import LocalObjectStore
 
 
 def _contend(root: str, key: str, generation: int, start: object, results: object) -> None:

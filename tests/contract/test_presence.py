@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from nunis_ingest.plan import verify_due
+from nunis_ingest.core.plan import verify_due
+from nunis_ingest.core.state import SyncState
 from nunis_ingest.ports import Warehouse
-from nunis_ingest.state import SyncState
 from tests.contract.test_warehouse import ME, commit, rows
 
 NOW = 1_800_000_000

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from nunis_ingest import schema
+from nunis_ingest.core import schema
+from nunis_ingest.core.transform import to_row
 from nunis_ingest.errors import MassDeleteRefused, WarehouseRejected
 from nunis_ingest.ports import Warehouse, WriteResult
-from nunis_ingest.transform import to_row
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "strava" / "activity.3.json"
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)

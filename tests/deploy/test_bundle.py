@@ -146,7 +146,7 @@ def test_code_outside_the_bundle_cannot_be_imported_from_it(built: bundle.Bundle
 def test_everything_the_bundle_reaches_imports(probed: dict[str, Any]) -> None:
     problems, local_only = import_problems(probed)
     assert problems == []
-    assert {"main", "nunis_ingest.webhook.queue", "nunis_ingest.logs"} <= set(probed["imported"])
+    assert {"main", "nunis_ingest.adapters.queues", "nunis_ingest.logs"} <= set(probed["imported"])
     assert any("pubsub_v1" in lazy for lazy in probed["lazy"])
     assert all(any(m in note for m in ("duckdb", "kaleido")) for note in local_only)
 
@@ -180,10 +180,10 @@ def test_probe_finds_a_lazy_import_the_venv_cannot_satisfy(
 ) -> None:
     src = tmp_path / "src"
     bundle.build_source(src)
-    module = src / "nunis_ingest" / "fanout.py"
+    module = src / "nunis_ingest" / "usecases" / "fanout.py"
     module.write_text(module.read_text() + "\n\ndef _later() -> None:\n    import yaml  # noqa\n")
     result = probe(bundle.Bundle(src, built.venv))
     problems, _ = import_problems(result)
     assert problems == [
-        "nunis_ingest.fanout: `import yaml` -> ModuleNotFoundError: No module named 'yaml'"
+        "nunis_ingest.usecases.fanout: `import yaml` -> ModuleNotFoundError: No module named 'yaml'"
     ]

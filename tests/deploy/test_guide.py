@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from nunis_ingest.settings import Settings
-from nunis_ingest.sync import LEASE_MARGIN_SECONDS
+from nunis_ingest.usecases.sync import LEASE_MARGIN_SECONDS
 from tests.deploy.buildconf import GUIDE, ROOT, load_build, names
 from tests.deploy.guidewalk import Command, Resource, commands, effects, environment
 

@@ -74,7 +74,7 @@ def test_the_bundle_is_what_gcloud_uploads_from_a_git_archive_without_git(
     assert not (extraction / ".git").exists()
     ours = _files_without_git(extraction)
     assert ours == list_files_for_upload(extraction)
-    assert {"main.py", "requirements.txt", "nunis_ingest/fanout.py"} <= set(ours)
+    assert {"main.py", "requirements.txt", "nunis_ingest/usecases/fanout.py"} <= set(ours)
 
 
 def test_local_state_of_a_build_step_stays_out_of_the_upload(

@@ -10,7 +10,7 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 
-from nunis_ingest.cli import cli
+from nunis_ingest.drivers.cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,8 +25,8 @@ def console_script() -> str:
 
 
 def spawn(env: dict[str, str], *args: str, module: bool = False, **kw: Any) -> subprocess.Popen:
-    """The installed console script (or ``python -m nunis_ingest.cli``) as a subprocess."""
-    cmd = [sys.executable, "-m", "nunis_ingest.cli"] if module else [console_script()]
+    """The installed console script (or ``python -m nunis_ingest.drivers.cli.main``)."""
+    cmd = [sys.executable, "-m", "nunis_ingest.drivers.cli.main"] if module else [console_script()]
     return subprocess.Popen(
         [*cmd, *args],
         cwd=ROOT,

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from nunis_ingest.athletes import AthleteConfig, AthleteRepo
-from nunis_ingest.events import SyncRequest
+from nunis_ingest.adapters.strava.oauth import Token
+from nunis_ingest.core.events import SyncRequest
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.settings import load_settings
-from nunis_ingest.strava.oauth import Token
-from nunis_ingest.sync import RunReport, run_sync
+from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo
+from nunis_ingest.usecases.sync import RunReport, run_sync
 
 
 @pytest.fixture

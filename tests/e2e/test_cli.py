@@ -9,10 +9,10 @@ from typing import Any
 import requests
 from click.testing import CliRunner
 
-from nunis_ingest.athletes import AthleteRepo
-from nunis_ingest.authflow import run_authorization
-from nunis_ingest.cli import cli
+from nunis_ingest.drivers.cli.authflow import run_authorization
+from nunis_ingest.drivers.cli.main import cli
 from nunis_ingest.errors import StravaScopeError
+from nunis_ingest.usecases.athletes import AthleteRepo
 from tests.e2e.conftest import loaded, truth
 
 

@@ -229,7 +229,7 @@ def test_ctrl_c_is_one_line_exit_130(app_env):
 
 
 def test_python_dash_m_offers_every_command(app_env):
-    for module in ("nunis_ingest.cli", "nunis_ingest"):
+    for module in ("nunis_ingest.drivers.cli.main", "nunis_ingest"):
         shown = subprocess.run(
             [sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=60
         )

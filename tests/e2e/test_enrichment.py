@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import requests
 
-from nunis_ingest.athletes import AthleteRepo
 from nunis_ingest.runtime import Runtime
+from nunis_ingest.usecases.athletes import AthleteRepo
 from tests.e2e.conftest import register, truth
 
 API = "/api/v3"
@@ -200,14 +200,14 @@ def test_turning_streams_on_queues_the_history(rt, sandbox, sync) -> None:
 
 
 def _event(sandbox: Any, aid: int, activity_id: int, aspect: str) -> Any:
-    from nunis_ingest.webhook.model import QueuedEvent, StravaEvent
+    from nunis_ingest.core.webhook_event import QueuedEvent, StravaEvent
 
     event = StravaEvent("activity", activity_id, aspect, aid, 1, int(sandbox.clock()))
     return QueuedEvent(event, sandbox.clock())
 
 
 def test_a_webhook_create_fills_summary_and_details_with_one_request(rt, sandbox, sync) -> None:
-    from nunis_ingest.webhook.process import process
+    from nunis_ingest.usecases.webhook.process import process
 
     athlete = sandbox.create_athlete(activities=3)
     aid = register(rt, athlete, streams=True)

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from nunis_ingest.athletes import AthleteRepo
+from nunis_ingest.usecases.athletes import AthleteRepo
 from tests.e2e.conftest import register
 from tests.e2e.test_main import publish
 

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 import requests
 
-from nunis_ingest.athletes import AthleteRepo
+from nunis_ingest.usecases.athletes import AthleteRepo
 from tests.e2e.conftest import loaded, register, truth
 
 
@@ -181,10 +181,10 @@ def test_every_row_carries_the_athlete_id(sandbox, rt, sync, mode):
 
 
 def test_an_idle_poll_never_opens_the_warehouse(sandbox, rt, app_env):
-    from nunis_ingest.events import SyncRequest
+    from nunis_ingest.core.events import SyncRequest
     from nunis_ingest.runtime import Runtime
     from nunis_ingest.settings import load_settings
-    from nunis_ingest.sync import run_sync
+    from nunis_ingest.usecases.sync import run_sync
 
     aid = register(rt, _one(sandbox, 30))
     first = rt.context()

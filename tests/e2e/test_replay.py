@@ -8,13 +8,13 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from nunis_ingest import schema_detail as sd
-from nunis_ingest.cli import cli
-from nunis_ingest.replay import replay
+from nunis_ingest.core import schema_detail as sd
+from nunis_ingest.core.webhook_event import QueuedEvent, StravaEvent
+from nunis_ingest.drivers.cli.main import cli
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.settings import load_settings
-from nunis_ingest.webhook.model import QueuedEvent, StravaEvent
-from nunis_ingest.webhook.process import process
+from nunis_ingest.usecases.replay import replay
+from nunis_ingest.usecases.webhook.process import process
 from tests.e2e.conftest import register, truth
 
 BOOKKEEPING = {"first_seen_at", "updated_at", "run_id", "loaded_at"}
@@ -118,8 +118,8 @@ def test_replay_cli_over_a_wiped_warehouse(rt, sandbox, sync, app_env, monkeypat
 def test_a_schema_version_bump_rebuilds_from_the_archive_once(
     rt, sandbox, sync, monkeypatch
 ) -> None:
-    from nunis_ingest import sync as sync_module
-    from nunis_ingest.athletes import AthleteRepo
+    from nunis_ingest.usecases import sync as sync_module
+    from nunis_ingest.usecases.athletes import AthleteRepo
 
     aid = _load_through_the_api(rt, sandbox, sync)
     before = snapshot(rt, aid)
@@ -151,8 +151,8 @@ def test_a_schema_version_bump_rebuilds_from_the_archive_once(
 def test_an_older_duckdb_file_gains_the_columns_a_newer_schema_declares(tmp_path) -> None:
     import duckdb
 
-    from nunis_ingest import schema
-    from nunis_ingest.warehouses.duckdb import DuckDBWarehouse
+    from nunis_ingest.adapters.warehouses.duckdb import DuckDBWarehouse
+    from nunis_ingest.core import schema
 
     path = tmp_path / "old.duckdb"
     older = tuple(c for c in schema.ACTIVITIES if c.name not in {"device_name", "suffer_score"})

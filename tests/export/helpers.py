@@ -9,10 +9,10 @@ from typing import Any
 
 import duckdb
 
-from nunis_ingest.bulk_export.importer import run_import
-from nunis_ingest.bulk_export.report import ImportReport
-from nunis_ingest.stores.localfs import LocalObjectStore
-from nunis_ingest.warehouses.duckdb import DuckDBWarehouse
+from nunis_ingest.adapters.stores.localfs import LocalObjectStore
+from nunis_ingest.adapters.warehouses.duckdb import DuckDBWarehouse
+from nunis_ingest.usecases.bulk_export.importer import run_import
+from nunis_ingest.usecases.bulk_export.report import ImportReport
 from strava_sandbox.export import ExportTruth
 from strava_sandbox.export_facts import LANGUAGE_OF
 
@@ -88,7 +88,7 @@ def check_import(duck: Duck, report: ImportReport, truth: ExportTruth) -> None:
 def export_of_served(folder: Path, sandbox: Any, athlete_index: int = 0, **kw: Any) -> ExportTruth:
     """An export of the sandbox athlete's activities as the sandbox serves them (same ids
     and starts): the generator with the server's seed and anchor."""
-    from nunis_ingest.transform import start_epoch
+    from nunis_ingest.core.transform import start_epoch
     from strava_sandbox.data import generate_dataset
     from strava_sandbox.export import write_export
     from tests.conftest import SANDBOX_ACTIVITIES, SANDBOX_ATHLETES, SANDBOX_SEED

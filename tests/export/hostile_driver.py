@@ -19,10 +19,10 @@ def peak_mb() -> float:
 
 
 def main(export: str, workdir: str, athlete: str) -> None:
-    from nunis_ingest.bulk_export.importer import run_import
+    from nunis_ingest.adapters.stores.localfs import LocalObjectStore
+    from nunis_ingest.adapters.warehouses.duckdb import DuckDBWarehouse
     from nunis_ingest.errors import ExportError
-    from nunis_ingest.stores.localfs import LocalObjectStore
-    from nunis_ingest.warehouses.duckdb import DuckDBWarehouse
+    from nunis_ingest.usecases.bulk_export.importer import run_import
 
     root = Path(workdir)
     warehouse = DuckDBWarehouse(root / "w.duckdb")

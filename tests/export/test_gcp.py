@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from nunis_ingest import schema
-from nunis_ingest import schema_detail as sd
-from nunis_ingest.bulk_export.importer import run_import
+from nunis_ingest.core import schema
+from nunis_ingest.core import schema_detail as sd
+from nunis_ingest.core.transform import to_row
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.settings import load_settings
-from nunis_ingest.transform import to_row
+from nunis_ingest.usecases.bulk_export.importer import run_import
 from strava_sandbox.export import write_export
 from tests.export.helpers import ANCHOR, Duck
 

@@ -7,8 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nunis_ingest.bulk_export.csv_headers import UnknownHeader, map_header
-from nunis_ingest.bulk_export.csv_values import parse_date, parse_id, parse_number, sport_type
+from nunis_ingest.usecases.bulk_export.csv_headers import UnknownHeader, map_header
+from nunis_ingest.usecases.bulk_export.csv_values import (
+    parse_date,
+    parse_id,
+    parse_number,
+    sport_type,
+)
 from strava_sandbox.export_facts import GENERATIONS, LANGUAGE_OF, TYPE_LABELS
 
 # what a reader of real exports expects: (English column, occurrence) -> field

@@ -21,9 +21,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nunis_ingest.bulk_export import limits
-from nunis_ingest.bulk_export.files import UnreadableFile, parse_stream
 from nunis_ingest.errors import ExportError
+from nunis_ingest.usecases.bulk_export import limits
+from nunis_ingest.usecases.bulk_export.files import UnreadableFile, parse_stream
 from strava_sandbox.data import generate_dataset
 from strava_sandbox.export import _cells
 from strava_sandbox.export_facts import EN_94

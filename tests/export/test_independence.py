@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nunis_ingest.bulk_export import csv_headers
+from nunis_ingest.usecases.bulk_export import csv_headers
 from strava_sandbox.export import write_export
 from tests.export.helpers import ANCHOR, Duck, check_import
 

@@ -8,8 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nunis_ingest.bulk_export.ids import TWIN_SECONDS, Start, StartIndex, file_activity_id, twins
 from nunis_ingest.errors import ExportError
+from nunis_ingest.usecases.bulk_export.ids import (
+    TWIN_SECONDS,
+    Start,
+    StartIndex,
+    file_activity_id,
+    twins,
+)
 from strava_sandbox.data import generate_dataset
 from strava_sandbox.export import write_export
 from strava_sandbox.export_platforms import garmin_export, watch_folder
@@ -139,7 +145,7 @@ def test_garmin_first_then_the_api_keeps_one_activity_each_and_never_asks_strava
 
 
 def run_files(path, rt, aid):
-    from nunis_ingest.bulk_export.importer import run_import
+    from nunis_ingest.usecases.bulk_export.importer import run_import
 
     return run_import(str(path), rt.warehouse, rt.store, athlete_id=aid)
 
@@ -170,7 +176,7 @@ def test_a_webhook_create_of_a_files_twin_removes_the_file_copy(tmp_path, rt, sa
     Strava later: the webhook's create loads Strava's row and the file copy goes."""
     import datetime as dt
 
-    from nunis_ingest.webhook.process import process
+    from nunis_ingest.usecases.webhook.process import process
     from tests.webhook.helpers import event_context, event_of
 
     athlete = sandbox.athletes()[0]

@@ -8,21 +8,21 @@ from typing import Any
 
 import pytest
 
-from nunis_ingest.bulk_export.importer import run_import
+from nunis_ingest.core.keys import athlete_key
+from nunis_ingest.core.transform import to_row
 from nunis_ingest.errors import LeaseHeld
-from nunis_ingest.keys import athlete_key
-from nunis_ingest.lease import Lease
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.settings import load_settings
-from nunis_ingest.transform import to_row
+from nunis_ingest.usecases.bulk_export.importer import run_import
+from nunis_ingest.usecases.lease import Lease
 from tests.e2e.conftest import register, truth
 from tests.export.helpers import export_of_served
 
 
 def _api_hashes(sandbox, tmp_path, app_env, athlete) -> dict[int, str]:
     """What a sync alone loads: the reference every API row must equal."""
-    from nunis_ingest.events import SyncRequest
-    from nunis_ingest.sync import run_sync
+    from nunis_ingest.core.events import SyncRequest
+    from nunis_ingest.usecases.sync import run_sync
 
     rt = Runtime(load_settings(dict(app_env, NUNIS_DATA_DIR=str(tmp_path / "api-only"))))
     aid = register(rt, athlete)

@@ -13,7 +13,7 @@ from fit_tool.profile.messages.file_id_message import FileIdMessage
 from fit_tool.profile.messages.record_message import RecordMessage
 from fit_tool.profile.profile_type import FileType, Manufacturer
 
-from nunis_ingest.bulk_export.files import parse_stream
+from nunis_ingest.usecases.bulk_export.files import parse_stream
 from strava_sandbox.data import generate_dataset
 from strava_sandbox.export_files import series
 from tests.export.helpers import ANCHOR

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from nunis_ingest import schema
+from nunis_ingest.core import schema
 
 
 def gcs_store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     """A GCSObjectStore in a fresh bucket on fake-gcs-server."""
-    from nunis_ingest.stores.gcs import GCSObjectStore
+    from nunis_ingest.adapters.stores.gcs import GCSObjectStore
 
     client = request.getfixturevalue("gcs_client")
     return GCSObjectStore(client, request.getfixturevalue("gcs_bucket"), prefix="contract")
@@ -25,7 +25,7 @@ def gcs_store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
 
 def bigquery_warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     """A BigQueryWarehouse in a fresh dataset on local-bigquery."""
-    from nunis_ingest.warehouses.bigquery import BigQueryWarehouse
+    from nunis_ingest.adapters.warehouses.bigquery import BigQueryWarehouse
 
     client = request.getfixturevalue("bigquery_client")
     return BigQueryWarehouse(client, request.getfixturevalue("bigquery_dataset"))

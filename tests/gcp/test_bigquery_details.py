@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from nunis_ingest import schema, schema_detail
+from nunis_ingest.adapters.warehouses.bigquery import BigQueryWarehouse
+from nunis_ingest.core import schema, schema_detail
 from nunis_ingest.ports import DetailRows
-from nunis_ingest.warehouses.bigquery import BigQueryWarehouse
 from tests.contract.test_details import ALL, STREAMS, full, write
 
 pytestmark = pytest.mark.gcp

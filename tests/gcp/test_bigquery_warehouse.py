@@ -12,14 +12,15 @@ import google.api_core.exceptions as gexc
 import pytest
 from google.cloud import bigquery
 
-from nunis_ingest import errors, schema, schema_detail
-from nunis_ingest.warehouses.bigquery import (
+from nunis_ingest import errors
+from nunis_ingest.adapters.warehouses.bigquery import (
     BigQueryWarehouse,
     WarehouseRejected,
     _bq_errors,
     schema_fields,
 )
-from nunis_ingest.warehouses.staging import encode_line
+from nunis_ingest.adapters.warehouses.staging import encode_line
+from nunis_ingest.core import schema, schema_detail
 
 pytestmark = pytest.mark.gcp
 ATHLETE = 42

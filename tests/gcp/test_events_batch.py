@@ -11,9 +11,9 @@ from typing import Any
 import functions_framework
 import pytest
 
+from nunis_ingest.core.webhook_event import QueuedEvent, parse_event
+from nunis_ingest.drivers.webhook.pull import EventSubscription, drain
 from nunis_ingest.runtime import Runtime, get_runtime
-from nunis_ingest.webhook.model import QueuedEvent, parse_event
-from nunis_ingest.webhook.pull import EventSubscription, drain
 from scripts.topology import ROOT
 from tests.gcp.test_function_pubsub import _register, _rows
 from tests.standins import PROJECT

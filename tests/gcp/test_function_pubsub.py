@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from nunis_ingest.athletes import AthleteConfig, AthleteRepo
-from nunis_ingest.strava.oauth import Token
+from nunis_ingest.adapters.strava.oauth import Token
+from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo
 from scripts.topology import ROOT, function_process, pubsub_cloudevent, push_topic, wait_until
 
 pytestmark = [pytest.mark.gcp, pytest.mark.pubsub, pytest.mark.slow]
@@ -36,7 +36,7 @@ def topic(pubsub_endpoint, function_url) -> Iterator[Any]:
 
 
 def _register(gcs_client, bucket: str, athlete: dict[str, Any]) -> int:
-    from nunis_ingest.stores.gcs import GCSObjectStore
+    from nunis_ingest.adapters.stores.gcs import GCSObjectStore
 
     repo = AthleteRepo(GCSObjectStore(gcs_client, bucket))
     aid = int(athlete["id"])
@@ -118,7 +118,7 @@ def test_one_scheduler_message_fans_out_to_every_athlete(
     # tables: real BigQuery answers the loser 409, which ensure_schema absorbs; the
     # stand-in answers 400 "Failed to commit DuckLake transaction" instead. The first-load
     # path on an empty dataset is covered above; here the tables exist, as after a deploy.
-    from nunis_ingest.warehouses.bigquery import BigQueryWarehouse
+    from nunis_ingest.adapters.warehouses.bigquery import BigQueryWarehouse
 
     BigQueryWarehouse(bigquery_client, bigquery_dataset).ensure_schema()
     with (

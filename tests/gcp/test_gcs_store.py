@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from nunis_ingest import errors
+from nunis_ingest.adapters.stores.gcs import GCSObjectStore
 from nunis_ingest.errors import StoreTransientError
 from nunis_ingest.ports import CREATE_ONLY
-from nunis_ingest.stores.gcs import GCSObjectStore
 
 pytestmark = pytest.mark.gcp
 

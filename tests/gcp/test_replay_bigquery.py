@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from nunis_ingest import schema_detail as sd
-from nunis_ingest.athletes import AthleteConfig, AthleteRepo
-from nunis_ingest.events import SyncRequest
-from nunis_ingest.replay import replay
+from nunis_ingest.adapters.strava.oauth import Token
+from nunis_ingest.core import schema_detail as sd
+from nunis_ingest.core.events import SyncRequest
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.settings import load_settings
-from nunis_ingest.strava.oauth import Token
-from nunis_ingest.sync import run_sync
+from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo
+from nunis_ingest.usecases.replay import replay
+from nunis_ingest.usecases.sync import run_sync
 
 pytestmark = pytest.mark.gcp
 

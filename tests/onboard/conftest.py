@@ -12,11 +12,11 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 
-from nunis_ingest.onboard import invites
-from nunis_ingest.onboard.app import make_app
+from nunis_ingest.adapters.queues import LocalQueue
+from nunis_ingest.drivers.onboard.app import make_app
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.settings import load_settings
-from nunis_ingest.webhook.queue import LocalQueue
+from nunis_ingest.usecases.onboard import invites
 from tests.e2e.conftest import app_env, rt  # noqa: F401  (fixtures)
 
 SECRET = "onboard-test-secret-0123456789abcdef"
@@ -110,10 +110,10 @@ def apply_queued(queue: LocalQueue, runtime: Runtime) -> list[int]:
     load): apply each hand-over. Returns the athletes applied."""
     import base64
 
-    from nunis_ingest.athletes import AthleteRepo
-    from nunis_ingest.events import parse_message
-    from nunis_ingest.onboard.enroll import apply_handover
-    from nunis_ingest.onboard.enrolment import Enrolment
+    from nunis_ingest.core.enrolment import Enrolment
+    from nunis_ingest.core.events import parse_message
+    from nunis_ingest.usecases.athletes import AthleteRepo
+    from nunis_ingest.usecases.onboard.enroll import apply_handover
 
     done = []
     for m in queue.claim(limit=100):

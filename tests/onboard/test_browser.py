@@ -20,8 +20,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from nunis_ingest.athletes import AthleteConfig, AthleteRepo
-from nunis_ingest.stores.localfs import LocalObjectStore
+from nunis_ingest.adapters.stores.localfs import LocalObjectStore
+from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo
 from tests.onboard.conftest import FAILED, invite_path
 
 CHROMIUM = "/usr/bin/chromium"

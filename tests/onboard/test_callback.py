@@ -7,10 +7,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from nunis_ingest.athletes import AthleteRepo
-from nunis_ingest.onboard.enroll import apply_handover
-from nunis_ingest.onboard.enrolment import parse_message
-from nunis_ingest.onboard.http import COOKIE, HEADERS
+from nunis_ingest.core.enrolment import parse_message
+from nunis_ingest.drivers.onboard.http import COOKIE, HEADERS
+from nunis_ingest.usecases.athletes import AthleteRepo
+from nunis_ingest.usecases.onboard.enroll import apply_handover
 from tests.onboard.conftest import apply_queued, invite_path, link_in, queued
 
 
@@ -86,7 +86,7 @@ def test_connecting_hands_the_token_over_and_the_ingest_side_enables_the_athlete
 def test_a_returning_athlete_keeps_their_settings_and_a_disabled_one_stays_disabled(
     browser, sandbox, onboard_rt, ingest_queue
 ) -> None:
-    from nunis_ingest.athletes import AthleteConfig
+    from nunis_ingest.usecases.athletes import AthleteConfig
 
     athlete_id = int(sandbox.athletes()[0]["id"])
     repo = AthleteRepo(onboard_rt.store)
@@ -161,7 +161,7 @@ def test_an_invite_connects_once_even_from_a_fresh_start(browser, sandbox, onboa
 def test_a_replay_is_refused_by_another_instance_sharing_the_store(
     browser, onboard_rt, ingest_queue
 ) -> None:
-    from nunis_ingest.onboard.app import make_app
+    from nunis_ingest.drivers.onboard.app import make_app
 
     link = browser.connect_link()
     back = browser.authorize(link)
@@ -216,7 +216,7 @@ def test_a_forged_confirmation_is_refused(browser) -> None:
 
 
 def test_without_a_secret_the_page_is_unavailable(onboard_env) -> None:
-    from nunis_ingest.onboard.app import make_app
+    from nunis_ingest.drivers.onboard.app import make_app
     from nunis_ingest.runtime import Runtime
     from nunis_ingest.settings import load_settings
 

@@ -9,11 +9,11 @@ import logging
 
 import pytest
 
-from nunis_ingest.athletes import AthleteConfig, AthleteRepo
-from nunis_ingest.events import parse_message
-from nunis_ingest.onboard import handover
-from nunis_ingest.onboard.enrolment import Enrolment, handover_key
-from nunis_ingest.strava.oauth import Token
+from nunis_ingest.adapters.strava.oauth import Token
+from nunis_ingest.core.enrolment import Enrolment, handover_key
+from nunis_ingest.core.events import parse_message
+from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo
+from nunis_ingest.usecases.onboard import handover
 from tests.e2e.conftest import loaded, truth
 from tests.e2e.test_main import function, publish  # noqa: F401  (fixture)
 
@@ -94,7 +94,7 @@ def test_a_hostile_enrolment_message_is_refused(doc: dict, why: str) -> None:
 
 def test_a_damaged_hand_over_is_refused_and_kept(rt, sandbox) -> None:
     from nunis_ingest.errors import MalformedMessage
-    from nunis_ingest.onboard.enroll import apply_handover
+    from nunis_ingest.usecases.onboard.enroll import apply_handover
 
     athlete = sandbox.create_athlete(activities=1)
     aid = int(athlete["id"])

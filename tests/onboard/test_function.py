@@ -14,9 +14,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from nunis_ingest.athletes import AthleteRepo
+from nunis_ingest.adapters.stores.localfs import LocalObjectStore
 from nunis_ingest.settings import load_settings
-from nunis_ingest.stores.localfs import LocalObjectStore
+from nunis_ingest.usecases.athletes import AthleteRepo
 from tests.onboard.conftest import invite_path, link_in
 from tests.webhook.conftest import ROOT, free_port, stop, wait_http
 

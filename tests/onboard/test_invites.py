@@ -15,12 +15,12 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nunis_ingest.cli import cli
-from nunis_ingest.onboard import invites
-from nunis_ingest.onboard.app import make_app
-from nunis_ingest.onboard.http import COOKIE
-from nunis_ingest.onboard.state import StateRejected
+from nunis_ingest.core.signing import StateRejected
+from nunis_ingest.drivers.cli.main import cli
+from nunis_ingest.drivers.onboard.app import make_app
+from nunis_ingest.drivers.onboard.http import COOKIE
 from nunis_ingest.ports import ObjectStore
+from nunis_ingest.usecases.onboard import invites
 from tests.onboard.conftest import SECRET, invite_path
 
 NOW = 1_800_000_000.0

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nunis_ingest.onboard.state import (
+from nunis_ingest.core.signing import (
     MAX_AGE_SECONDS,
     StateRejected,
     check_state,

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 import requests
 
-from nunis_ingest.athletes import AthleteConfig, AthleteRepo
+from nunis_ingest.adapters.strava.oauth import Token
+from nunis_ingest.core.events import SyncRequest
+from nunis_ingest.core.transform import content_hash
 from nunis_ingest.errors import NunisError, decide
-from nunis_ingest.events import SyncRequest
 from nunis_ingest.ports import (
     Listed,
     ObjectStore,
@@ -30,9 +31,8 @@ from nunis_ingest.ports import (
 )
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.settings import load_settings
-from nunis_ingest.strava.oauth import Token
-from nunis_ingest.sync import RunReport, SyncContext, run_sync
-from nunis_ingest.transform import content_hash
+from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo
+from nunis_ingest.usecases.sync import RunReport, SyncContext, run_sync
 
 LISTING = "/api/v3/athlete/activities"
 

@@ -35,14 +35,14 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as s
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from nunis_ingest.core.keys import BUDGET_KEY, athlete_key
+from nunis_ingest.core.transform import start_epoch
+from nunis_ingest.core.webhook_event import QueuedEvent, parse_event
 from nunis_ingest.errors import ConfigError, NunisError
-from nunis_ingest.keys import BUDGET_KEY, athlete_key
-from nunis_ingest.replay import replay
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.settings import load_settings
-from nunis_ingest.transform import start_epoch
-from nunis_ingest.webhook.model import QueuedEvent, parse_event
-from nunis_ingest.webhook.process import process
+from nunis_ingest.usecases.replay import replay
+from nunis_ingest.usecases.webhook.process import process
 from strava_sandbox.testing import SandboxControl
 from tests.reliability.conftest import (
     LISTING,

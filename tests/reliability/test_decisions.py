@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 from functions_framework import create_app
 
-from nunis_ingest.cli import cli
-from nunis_ingest.lease import Lease
+from nunis_ingest.drivers.cli.main import cli
+from nunis_ingest.usecases.lease import Lease
 from tests.e2e.test_main import publish
 from tests.reliability.conftest import LISTING, register
 

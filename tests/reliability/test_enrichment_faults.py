@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from nunis_ingest.warehouses.duckdb import DuckDBWarehouse
+from nunis_ingest.adapters.warehouses.duckdb import DuckDBWarehouse
 from tests.reliability.conftest import new_athlete, state_of
 
 ACTIVITIES = "/api/v3/activities/"
@@ -48,7 +48,7 @@ def _expected(sandbox: Any, rt: Any, aid: int) -> dict[str, int]:
     """Row counts computed from what Strava serves for each activity (limits lifted)."""
     import requests
 
-    from nunis_ingest.athletes import AthleteRepo
+    from nunis_ingest.usecases.athletes import AthleteRepo
 
     sandbox.set_rate_limits(
         read_15min=10**9, read_daily=10**9, overall_15min=10**9, overall_daily=10**9

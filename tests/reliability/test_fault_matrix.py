@@ -13,15 +13,15 @@ import math
 import threading
 from typing import Any
 
+from nunis_ingest.core.events import SyncRequest
+from nunis_ingest.core.stops import Stop
 from nunis_ingest.errors import (
     LeaseHeld,
     StravaAuthError,
     StravaInactiveApp,
     StravaServerError,
 )
-from nunis_ingest.events import SyncRequest
-from nunis_ingest.stops import Stop
-from nunis_ingest.sync import run_sync
+from nunis_ingest.usecases.sync import run_sync
 from tests.reliability.conftest import (
     LISTING,
     Pipeline,

@@ -6,12 +6,12 @@ import time
 from typing import Any
 from urllib.parse import parse_qs
 
-from nunis_ingest.api import AthleteApi
-from nunis_ingest.listing import Listing
-from nunis_ingest.plan import make_plan
-from nunis_ingest.state import SyncState
-from nunis_ingest.stops import Stop
-from nunis_ingest.transform import start_epoch
+from nunis_ingest.core.plan import make_plan
+from nunis_ingest.core.state import SyncState
+from nunis_ingest.core.stops import Stop
+from nunis_ingest.core.transform import start_epoch
+from nunis_ingest.usecases.athlete_api import AthleteApi
+from nunis_ingest.usecases.listing import Listing
 from tests.reliability.conftest import LISTING, register
 
 PER_PAGE = 20

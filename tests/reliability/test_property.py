@@ -36,13 +36,13 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as s
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
-from nunis_ingest.athletes import AthleteRepo
+from nunis_ingest.adapters.strava.oauth import Token
+from nunis_ingest.core.transform import content_hash, start_epoch
+from nunis_ingest.core.webhook_event import QueuedEvent, StravaEvent
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.settings import load_settings
-from nunis_ingest.strava.oauth import Token
-from nunis_ingest.transform import content_hash, start_epoch
-from nunis_ingest.webhook.model import QueuedEvent, StravaEvent
-from nunis_ingest.webhook.process import process
+from nunis_ingest.usecases.athletes import AthleteRepo
+from nunis_ingest.usecases.webhook.process import process
 from strava_sandbox.testing import SandboxControl
 from tests.reliability.conftest import (
     LISTING,

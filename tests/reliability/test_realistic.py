@@ -10,10 +10,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from nunis_ingest.athletes import AthleteRepo
-from nunis_ingest.cli import cli
+from nunis_ingest.adapters.strava.oauth import Token
+from nunis_ingest.drivers.cli.main import cli
 from nunis_ingest.errors import TokenMismatch
-from nunis_ingest.strava.oauth import Token
+from nunis_ingest.usecases.athletes import AthleteRepo
 from tests.reliability.conftest import (
     LISTING,
     Pipeline,

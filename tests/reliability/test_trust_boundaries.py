@@ -25,11 +25,11 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from nunis_ingest.athletes import AthleteConfig, AthleteRepo
-from nunis_ingest.cli import cli
+from nunis_ingest.core.keys import BUDGET_KEY, athlete_key
+from nunis_ingest.drivers.cli.main import cli
 from nunis_ingest.errors import NunisError
-from nunis_ingest.keys import BUDGET_KEY, athlete_key
-from nunis_ingest.replay import replay
+from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo
+from nunis_ingest.usecases.replay import replay
 from tests.reliability.conftest import (
     LISTING,
     assert_converged,
@@ -130,7 +130,7 @@ def test_a_schema_rebuild_over_a_damaged_archive_keeps_the_rows_and_the_athlete_
     rows = warehouse_rows(rt, aid)
     page = _pages(rt, aid)[0]
     _damage(rt, page, "object")
-    monkeypatch.setattr("nunis_ingest.sync.SCHEMA_VERSION", 2)  # a column was added
+    monkeypatch.setattr("nunis_ingest.usecases.sync.SCHEMA_VERSION", 2)  # a column was added
     sandbox.add_activity(aid, start_date=int(sandbox.clock()) - 3600, name="new today")
     outcome = pipe.run(aid, "new")
     assert outcome.report is not None, outcome.error
@@ -297,7 +297,7 @@ def test_a_run_killed_mid_sync_leaves_no_lease_that_blocks_the_next(sandbox, rt,
         "STRAVA_CLIENT_ID": str(rt.settings.strava_client_id),
         "STRAVA_CLIENT_SECRET": str(rt.settings.strava_client_secret),
     }
-    code = "from nunis_ingest.cli import cli; cli()"
+    code = "from nunis_ingest.drivers.cli.main import cli; cli()"
     args = [sys.executable, "-c", code, "sync", "--athlete", str(aid), "--mode", "all"]
     child = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     lease = athlete_key(aid, "lease.json")

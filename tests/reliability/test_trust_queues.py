@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from nunis_ingest.athletes import AthleteRepo
-from nunis_ingest.cli import cli
-from nunis_ingest.webhook.model import QueuedEvent, parse_event
-from nunis_ingest.webhook.process import process
-from nunis_ingest.webhook.pull import DrainReport, EventSubscription, apply_batch
-from nunis_ingest.webhook.queue import MAX_ATTEMPTS, LocalQueue
-from nunis_ingest.webhook.worker import Worker
+from nunis_ingest.adapters.queues import MAX_ATTEMPTS, LocalQueue
+from nunis_ingest.core.webhook_event import QueuedEvent, parse_event
+from nunis_ingest.drivers.cli.main import cli
+from nunis_ingest.drivers.webhook.pull import DrainReport, EventSubscription, apply_batch
+from nunis_ingest.drivers.webhook.worker import Worker
+from nunis_ingest.usecases.athletes import AthleteRepo
+from nunis_ingest.usecases.webhook.process import process
 from tests.reliability.conftest import (
     assert_converged,
     new_athlete,

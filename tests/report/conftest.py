@@ -30,7 +30,7 @@ def report_rows() -> Rows:
 
 @pytest.fixture(scope="session")
 def duckdb_report(tmp_path_factory: pytest.TempPathFactory, report_rows: Rows) -> Any:
-    from nunis_ingest.warehouses.duckdb import DuckDBWarehouse
+    from nunis_ingest.adapters.warehouses.duckdb import DuckDBWarehouse
 
     path = tmp_path_factory.mktemp("report") / "report.duckdb"
     load_duckdb(path, report_rows)
@@ -39,7 +39,7 @@ def duckdb_report(tmp_path_factory: pytest.TempPathFactory, report_rows: Rows) -
 
 @pytest.fixture(scope="session")
 def bigquery_report(bigquery_client: Any, report_rows: Rows) -> Iterator[Any]:
-    from nunis_ingest.warehouses.bigquery import BigQueryWarehouse
+    from nunis_ingest.adapters.warehouses.bigquery import BigQueryWarehouse
 
     name = f"nunis_report_{uuid.uuid4().hex[:12]}"
     bigquery_client.create_dataset(name)

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from bench.report_data import load_duckdb, synthetic
-from nunis_ingest.reporting.build import ReportParams, write_report
-from nunis_ingest.warehouses.duckdb import DuckDBWarehouse
+from nunis_ingest.adapters.warehouses.duckdb import DuckDBWarehouse
+from nunis_ingest.usecases.reporting.build import ReportParams, write_report
 from tests.report.conftest import ATHLETE, FIRST, LAST, SINCE, UNTIL
 
 CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from bench.report_data import load_bigquery, load_duckdb, synthetic
-from nunis_ingest.athletes import AthleteConfig, AthleteRepo
-from nunis_ingest.cli import cli
-from nunis_ingest.stores.localfs import LocalObjectStore
-from nunis_ingest.strava.oauth import Token
+from nunis_ingest.adapters.stores.localfs import LocalObjectStore
+from nunis_ingest.adapters.strava.oauth import Token
+from nunis_ingest.drivers.cli.main import cli
+from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo
 from tests.report.conftest import ATHLETE, FIRST, LAST
 
 REFRESH = "refresh-token-that-must-not-leak"

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from nunis_ingest.reporting import figures, query
-from nunis_ingest.reporting.build import ReportParams, month_index
+from nunis_ingest.usecases.reporting import figures, query
+from nunis_ingest.usecases.reporting.build import ReportParams, month_index
 from tests.report.conftest import ATHLETE, SINCE, UNTIL
 
 MAX_HR = 185
@@ -174,8 +174,8 @@ def test_a_query_over_a_missing_table_gives_none(tmp_path):
     # a warehouse from before the detail tables existed (ensure_schema now creates them)
     import duckdb
 
-    from nunis_ingest import schema
-    from nunis_ingest.warehouses.duckdb import DuckDBWarehouse
+    from nunis_ingest.adapters.warehouses.duckdb import DuckDBWarehouse
+    from nunis_ingest.core import schema
 
     path = tmp_path / "old.duckdb"
     with duckdb.connect(str(path)) as con:

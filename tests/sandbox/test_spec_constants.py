@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nunis_ingest import schema_detail
+from nunis_ingest.core import schema_detail
 from strava_sandbox import detail
 
 SPEC = Path(__file__).resolve().parents[1] / "fixtures" / "strava" / "strava_swagger.json"

@@ -5,6 +5,7 @@ import pytest
 import requests
 import responses
 
+from nunis_ingest.adapters.strava.client import StravaClient
 from nunis_ingest.errors import (
     StravaAuthError,
     StravaBadResponse,
@@ -13,7 +14,6 @@ from nunis_ingest.errors import (
     StravaServerError,
     StravaUnavailable,
 )
-from nunis_ingest.strava.client import StravaClient
 
 BASE = "https://strava.test"
 LIST = f"{BASE}/api/v3/athlete/activities"

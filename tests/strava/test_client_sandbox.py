@@ -3,9 +3,9 @@
 import pytest
 import requests
 
+from nunis_ingest.adapters.strava.client import StravaClient
+from nunis_ingest.adapters.strava.oauth import OAuthClient, Token
 from nunis_ingest.errors import StravaAuthError
-from nunis_ingest.strava.client import StravaClient
-from nunis_ingest.strava.oauth import OAuthClient, Token
 
 
 @pytest.fixture

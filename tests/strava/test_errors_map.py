@@ -2,6 +2,12 @@ import json
 
 import pytest
 
+from nunis_ingest.adapters.strava.errors_map import (
+    StravaAppCredentialsError,
+    StravaRequestError,
+    error_for_response,
+)
+from nunis_ingest.core.ratelimit import RateLimitUsage
 from nunis_ingest.errors import (
     PermanentError,
     RetriableError,
@@ -13,12 +19,6 @@ from nunis_ingest.errors import (
     StravaScopeError,
     StravaServerError,
 )
-from nunis_ingest.strava.errors_map import (
-    StravaAppCredentialsError,
-    StravaRequestError,
-    error_for_response,
-)
-from nunis_ingest.strava.ratelimit import RateLimitUsage
 
 
 def body(message, *triples):

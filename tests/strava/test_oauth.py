@@ -6,6 +6,7 @@ import pytest
 import requests
 import responses
 
+from nunis_ingest.adapters.strava.oauth import OAuthClient, Token, accepted_scope_ok, needs_refresh
 from nunis_ingest.errors import (
     ConfigError,
     StravaAppCredentialsError,
@@ -14,7 +15,6 @@ from nunis_ingest.errors import (
     StravaServerError,
     StravaUnavailable,
 )
-from nunis_ingest.strava.oauth import OAuthClient, Token, accepted_scope_ok, needs_refresh
 
 BASE = "https://strava.test"
 TOKEN_URL = f"{BASE}/oauth/token"

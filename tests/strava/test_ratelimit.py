@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nunis_ingest.strava.ratelimit import RateLimitUsage, from_headers
+from nunis_ingest.core.ratelimit import RateLimitUsage, from_headers
 
 FULL = {
     "X-RateLimit-Limit": "200,2000",

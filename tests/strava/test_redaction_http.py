@@ -13,9 +13,9 @@ from typing import ClassVar
 import pytest
 import requests
 
+from nunis_ingest.adapters.strava.client import StravaClient
+from nunis_ingest.adapters.strava.oauth import OAuthClient, Token
 from nunis_ingest.errors import StravaAuthError, StravaServerError, StravaUnavailable
-from nunis_ingest.strava.client import StravaClient
-from nunis_ingest.strava.oauth import OAuthClient, Token
 
 ACCESS = "acc-tok-9f8e7d6c5b4a"
 REFRESH = "ref-tok-1a2b3c4d5e6f"

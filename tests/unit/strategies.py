@@ -9,7 +9,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from nunis_ingest.schema import ACTIVITIES, Column
+from nunis_ingest.core.schema import ACTIVITIES, Column
 
 INT64_MAX = 2**63 - 1
 

@@ -20,20 +20,20 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from nunis_ingest import archived
-from nunis_ingest import enrichment as eq
-from nunis_ingest.athletes import AthleteConfig, AthleteRepo
-from nunis_ingest.budget import rules
+from nunis_ingest.adapters.stores.localfs import LocalObjectStore
+from nunis_ingest.adapters.strava.oauth import Token
+from nunis_ingest.core import budget_rules as rules
+from nunis_ingest.core import enrichment as eq
+from nunis_ingest.core.keys import archive_enrich_key, archive_page_key
+from nunis_ingest.core.plan import make_plan
+from nunis_ingest.core.ratelimit import RateLimitUsage
+from nunis_ingest.core.state import SyncState, dump_state, load_state
+from nunis_ingest.core.webhook_event import InvalidEvent, StravaEvent, parse_event
 from nunis_ingest.errors import ArchiveDamaged, ConfigError, LeaseHeld
-from nunis_ingest.keys import archive_enrich_key, archive_page_key
-from nunis_ingest.lease import MAX_LEASE_SECONDS, Lease, parse_holder
-from nunis_ingest.plan import make_plan
-from nunis_ingest.state import SyncState, dump_state, load_state
-from nunis_ingest.stores.localfs import LocalObjectStore
-from nunis_ingest.strava.oauth import Token
-from nunis_ingest.strava.ratelimit import RateLimitUsage
-from nunis_ingest.webhook.marks import load_marks
-from nunis_ingest.webhook.model import InvalidEvent, StravaEvent, parse_event
+from nunis_ingest.usecases import archived
+from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo
+from nunis_ingest.usecases.lease import MAX_LEASE_SECONDS, Lease, parse_holder
+from nunis_ingest.usecases.webhook.marks import load_marks
 from tests.unit.strategies import json_bytes, json_values, stored_bytes
 
 NOW = 1_800_000_000

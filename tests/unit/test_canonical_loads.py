@@ -14,7 +14,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nunis_ingest.canonical import loads
+from nunis_ingest.core.canonical import loads
 from tests.unit.strategies import json_values
 
 EDGES = [

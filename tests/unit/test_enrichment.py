@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as hs
 
-from nunis_ingest import enrichment as eq
-from nunis_ingest.state import EPOCH_MAX, SyncState, dump_state, load_state
-from nunis_ingest.strava.ratelimit import RateLimitUsage
+from nunis_ingest.core import enrichment as eq
+from nunis_ingest.core.ratelimit import RateLimitUsage
+from nunis_ingest.core.state import EPOCH_MAX, SyncState, dump_state, load_state
 
 
 def test_queue_drains_newest_first() -> None:

@@ -9,14 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nunis_ingest.errors import MalformedMessage, PermanentError
-from nunis_ingest.events import (
+from nunis_ingest.core.events import (
     InvalidAthleteId,
     SyncRequest,
     is_stale,
     parse_pubsub,
     validate_athlete_id,
 )
+from nunis_ingest.errors import MalformedMessage, PermanentError
 from tests.unit.strategies import json_values
 
 INT64_MAX = 2**63 - 1

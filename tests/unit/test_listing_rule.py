@@ -15,7 +15,7 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nunis_ingest.listing import Cursor, next_full
+from nunis_ingest.usecases.listing import Cursor, next_full
 
 Activity = tuple[int, int]  # (start second, id)
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from nunis_ingest.confirm import Confirmation
-from nunis_ingest.keys import archive_page_key
-from nunis_ingest.plan import (
+from nunis_ingest.core.keys import archive_page_key
+from nunis_ingest.core.plan import (
     CLOCK_SKEW_SECONDS,
     CONFIRMATIONS_PER_RUN,
     VERIFY_INTERVAL_SECONDS,
     make_plan,
 )
+from nunis_ingest.core.settle import Fetched, settle
+from nunis_ingest.core.state import SyncState
+from nunis_ingest.core.stops import Stop
 from nunis_ingest.ports import WriteResult
-from nunis_ingest.settle import Fetched, settle
-from nunis_ingest.state import SyncState
-from nunis_ingest.stops import Stop
+from nunis_ingest.usecases.confirm import Confirmation
 
 NOW = 1_800_000_000
 DAY = 86400
@@ -241,7 +241,7 @@ def test_a_future_dated_activity_cannot_move_the_cursor_beyond_the_skew():
 
 
 def test_a_webhook_write_makes_the_next_poll_find_it_unchanged():
-    from nunis_ingest.settle import settle_events
+    from nunis_ingest.core.settle import settle_events
 
     state = loaded(known={1: ("h1", NOW - 2 * DAY)}, suspects=[1, 2])
     out = settle_events(
@@ -259,7 +259,7 @@ def test_a_webhook_write_makes_the_next_poll_find_it_unchanged():
 
 
 def test_a_webhook_write_of_an_old_activity_is_not_kept_in_the_window():
-    from nunis_ingest.settle import settle_events
+    from nunis_ingest.core.settle import settle_events
 
     state = loaded()
     out = settle_events(

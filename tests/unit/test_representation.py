@@ -6,8 +6,8 @@ import json
 import random
 from pathlib import Path
 
-from nunis_ingest.representation import summary_of
-from nunis_ingest.transform import content_hash
+from nunis_ingest.core.representation import summary_of
+from nunis_ingest.core.transform import content_hash
 from strava_sandbox import data, detail
 
 REFERENCE = Path(__file__).resolve().parents[1] / "fixtures" / "strava" / "activity.3.json"

@@ -8,8 +8,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nunis_ingest.schema_detail import ACTIVITY_DETAILS, ACTIVITY_LAPS, ACTIVITY_STREAMS
-from nunis_ingest.warehouses.row_check import RowCheck
+from nunis_ingest.adapters.warehouses.row_check import RowCheck
+from nunis_ingest.core.schema_detail import ACTIVITY_DETAILS, ACTIVITY_LAPS, ACTIVITY_STREAMS
 
 ODD: list[Any] = [
     None,

@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nunis_ingest.confirm import Confirmation
+from nunis_ingest.core.plan import make_plan
+from nunis_ingest.core.settle import Fetched, settle
+from nunis_ingest.core.state import STATE_VERSION, SyncState, dump_state, load_state
 from nunis_ingest.errors import ConfigError
-from nunis_ingest.plan import make_plan
 from nunis_ingest.ports import WriteResult
-from nunis_ingest.settle import Fetched, settle
-from nunis_ingest.state import STATE_VERSION, SyncState, dump_state, load_state
+from nunis_ingest.usecases.confirm import Confirmation
 from tests.unit.strategies import json_values
 
 DAY = 86400

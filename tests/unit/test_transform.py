@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nunis_ingest.schema import ACTIVITIES
-from nunis_ingest.transform import (
+from nunis_ingest.core.schema import ACTIVITIES
+from nunis_ingest.core.transform import (
     InvalidActivity,
     activity_id,
     content_hash,

@@ -9,9 +9,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as hs
 
-from nunis_ingest import schema_detail as sd
-from nunis_ingest.representation import summary_of
-from nunis_ingest.transform_detail import (
+from nunis_ingest.core import schema_detail as sd
+from nunis_ingest.core.representation import summary_of
+from nunis_ingest.core.transform_detail import (
     detail_rows,
     stream_rows,
     stream_types,

@@ -8,8 +8,8 @@ from typing import Any
 
 from hypothesis import given
 
-from nunis_ingest.schema import ACTIVITIES
-from nunis_ingest.transform import content_hash, encode_value, to_row
+from nunis_ingest.core.schema import ACTIVITIES
+from nunis_ingest.core.transform import content_hash, encode_value, to_row
 from tests.unit.strategies import activities
 
 SEEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

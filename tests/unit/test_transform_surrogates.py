@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nunis_ingest.transform import content_hash, repair, to_row
-from nunis_ingest.warehouses.duckdb import DuckDBWarehouse
-from nunis_ingest.warehouses.validate import check_row
+from nunis_ingest.adapters.warehouses.duckdb import DuckDBWarehouse
+from nunis_ingest.adapters.warehouses.validate import check_row
+from nunis_ingest.core.transform import content_hash, repair, to_row
 
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 ME = 42

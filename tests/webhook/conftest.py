@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from nunis_ingest.adapters.queues import LocalQueue
+from nunis_ingest.drivers.webhook.worker import Worker
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.settings import load_settings
-from nunis_ingest.webhook.queue import LocalQueue
-from nunis_ingest.webhook.worker import Worker
 from tests.e2e.conftest import app_env  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from nunis_ingest.athletes import AthleteRepo
+from nunis_ingest.adapters.queues import LocalQueue
+from nunis_ingest.adapters.strava.oauth import Token
+from nunis_ingest.drivers.webhook.worker import Worker
 from nunis_ingest.errors import StravaServerError, StravaUnavailable, TokenMismatch
 from nunis_ingest.runtime import Runtime
-from nunis_ingest.strava.oauth import Token
-from nunis_ingest.webhook.process import process
-from nunis_ingest.webhook.queue import LocalQueue
-from nunis_ingest.webhook.worker import Worker
+from nunis_ingest.usecases.athletes import AthleteRepo
+from nunis_ingest.usecases.webhook.process import process
 from tests.reliability.conftest import assert_token_works, register, warehouse_rows
 from tests.webhook.helpers import deauthorization, event_context, poll
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from nunis_ingest.athletes import AthleteRepo
-from nunis_ingest.events import SyncRequest
-from nunis_ingest.sync import run_sync
-from nunis_ingest.webhook import subscription
+from nunis_ingest.core.events import SyncRequest
+from nunis_ingest.usecases.athletes import AthleteRepo
+from nunis_ingest.usecases.sync import run_sync
+from nunis_ingest.usecases.webhook import subscription
 from scripts.topology import function_process
 from tests.e2e.conftest import register
 from tests.webhook.conftest import VERIFY

@@ -8,11 +8,11 @@ import sys
 import time
 from pathlib import Path
 
-from nunis_ingest.events import SyncRequest
+from nunis_ingest.adapters.queues import QUEUE_FILE, LocalQueue
+from nunis_ingest.core.events import SyncRequest
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.settings import load_settings
-from nunis_ingest.sync import run_sync
-from nunis_ingest.webhook.queue import QUEUE_FILE, LocalQueue
+from nunis_ingest.usecases.sync import run_sync
 from tests.e2e.conftest import register
 from tests.webhook.conftest import ROOT, stop
 from tests.webhook.helpers import loaded, run_cli, truth_ids, wait_until

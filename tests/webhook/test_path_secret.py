@@ -8,7 +8,7 @@ import json
 import pytest
 import requests
 
-from nunis_ingest.webhook import subscription
+from nunis_ingest.usecases.webhook import subscription
 from tests.webhook.conftest import VERIFY
 from tests.webhook.helpers import run_cli
 

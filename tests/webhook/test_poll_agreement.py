@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from nunis_ingest.core.transform import content_hash, start_epoch
 from nunis_ingest.runtime import Runtime
-from nunis_ingest.transform import content_hash, start_epoch
-from nunis_ingest.webhook.marks import load_marks
-from nunis_ingest.webhook.process import process
+from nunis_ingest.usecases.webhook.marks import load_marks
+from nunis_ingest.usecases.webhook.process import process
 from tests.reliability.conftest import register, state_of, warehouse_rows
 from tests.webhook.helpers import activity_fetches, event_context, event_of, poll, raw_of
 

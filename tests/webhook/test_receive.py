@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from nunis_ingest.core.webhook_event import QueuedEvent
+from nunis_ingest.drivers.webhook import receive
 from nunis_ingest.settings import Settings
-from nunis_ingest.webhook import receive, reconcile
-from nunis_ingest.webhook.model import QueuedEvent
+from nunis_ingest.usecases.webhook import reconcile
 
 OURS = 4242
 EVENT = {

@@ -14,9 +14,9 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
+from nunis_ingest.drivers.webhook.app import make_app
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.settings import load_settings
-from nunis_ingest.webhook.app import make_app
 
 STALL_EVERY = 4
 EVENTS = 8

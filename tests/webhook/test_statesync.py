@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from nunis_ingest.athletes import AthleteRepo
+from nunis_ingest.adapters.stores.localfs import LocalObjectStore
+from nunis_ingest.core.state import SyncState
 from nunis_ingest.errors import PreconditionFailed
 from nunis_ingest.ports import WriteResult
-from nunis_ingest.state import SyncState
-from nunis_ingest.stores.localfs import LocalObjectStore
-from nunis_ingest.webhook import statesync
+from nunis_ingest.usecases.athletes import AthleteRepo
+from nunis_ingest.usecases.webhook import statesync
 
 DAY = 86400
 CURSOR = 1_800_000_000

@@ -1,0 +1,213 @@
+"""Pure: what one run of one athlete will do, from the request, the state and the settings.
+
+``make_plan`` decides the effective mode and why (a first load, a resumed full refresh, a
+warehouse that disagrees with the state are all full listings), where the listing starts
+(the ``new`` window, a resume point of an interrupted run), which archived pages a resumed
+full refresh replays, which suspected deletions this run confirms, and whether it checks
+that the warehouse still holds what the state says. No I/O, no clock: ``now`` is given.
+
+Clocks lie: a device can date an activity years ahead, so the cursor that places the
+``new`` window is never taken beyond ``now + CLOCK_SKEW_SECONDS``; otherwise one future
+activity would move the window past every real one and freeze the athlete. The window
+includes its first second (Strava's ``after`` is strict), so ``lookback_days = 0`` still
+lists an activity that starts on the cursor's second.
+
+``state.pending`` (a checkpoint) is read back from storage, so it is untrusted: a resume
+point whose run id, archive keys or bounds are not what a run writes is dropped with a
+``warning`` and the full refresh starts over (never a failure that repeats every run).
+
+Verification (``verify_due``): the warehouse's row count is compared with ``state.rows``
+every ``VERIFY_INTERVAL_SECONDS``, and at once when the warehouse's free signal
+(``ports.Presence``: the DuckDB file gone, replaced or smaller than when last counted,
+the BigQuery table re-created or holding fewer rows than this athlete alone should) says
+it changed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from nunis_ingest.core.keys import archive_page_key
+from nunis_ingest.core.state import SyncState
+from nunis_ingest.ports import Presence
+
+Mode = Literal["new", "all"]
+
+CLOCK_SKEW_SECONDS = 86400
+VERIFY_INTERVAL_SECONDS = 6 * 3600
+CONFIRMATIONS_PER_RUN = 25
+"""Suspected deletions checked per run (one ``GET /activities/{id}`` each)."""
+RUN_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
+"""What ``sync.new_run_id`` makes: the only run ids a checkpoint may name."""
+MAX_CHECKPOINT_PAGES = 100_000
+PAGE_NAME = re.compile(r"/page-(\d{5,7})\.json$")
+
+
+@dataclass(frozen=True)
+class Plan:
+    athlete_id: int
+    run_id: str
+    started_at: float
+    mode: Mode
+    why: str
+    lookback: int
+    archive_run_id: str
+    archive_started_at: float
+    after: int | None = None  # new: list activities that started after this
+    before: int | None = None  # all: keyset continue point (None = from the newest)
+    page: int = 1  # new: page numbers; all: the page under ``before`` (ties, fallback)
+    keyset: bool = True  # all: False once the pages proved not newest first
+    replay: tuple[str, ...] = ()  # archived pages of the interrupted full refresh
+    confirm: tuple[int, ...] = ()  # suspected deletions to confirm this run
+    verify: bool = False  # compare the warehouse's row count with state.rows first
+    warning: str = ""  # something read back was dropped (a damaged checkpoint)
+
+    @property
+    def full(self) -> bool:
+        return self.mode == "all"
+
+
+def make_plan(
+    *,
+    athlete_id: int,
+    run_id: str,
+    now: float,
+    requested: Mode,
+    state: SyncState,
+    lookback_days: int,
+    heal: bool = False,
+    presence: Presence | None = None,
+) -> Plan:
+    lookback = 86400 * lookback_days
+    base: dict[str, Any] = {
+        "athlete_id": athlete_id,
+        "run_id": run_id,
+        "started_at": now,
+        "lookback": lookback,
+        "archive_run_id": run_id,
+        "archive_started_at": now,
+        "confirm": tuple(sorted(state.suspects, reverse=True)[:CONFIRMATIONS_PER_RUN]),
+        "verify": not heal and verify_due(state, requested, now, presence),
+    }
+    pending = state.pending or {}
+    resumed = _resumed_full(pending, athlete_id, now)
+    if heal:
+        return Plan(mode="all", why="the warehouse lost rows the state knows", **base)
+    if isinstance(resumed, str):
+        key = f"athletes/{athlete_id}/state.json"
+        base["warning"] = (
+            f"athlete {athlete_id}: the full-refresh checkpoint in {key} is unusable "
+            f"({resumed}); dropped, the full refresh starts over"
+        )
+        return Plan(mode="all", why="restarting a full refresh (checkpoint dropped)", **base)
+    if resumed is not None:
+        run, started, pages, before, page, keyset = resumed
+        base |= {"archive_run_id": run, "archive_started_at": started}
+        return Plan(
+            mode="all",
+            why="resuming an interrupted full refresh",
+            replay=pages,
+            before=before,
+            page=page,
+            keyset=keyset,
+            **base,
+        )
+    if requested == "all":
+        return Plan(mode="all", why="requested", **base)
+    if state.cursor is None:
+        return Plan(mode="all", why="first load", **base)
+    after, page = _new_start(state, pending, lookback, now)
+    return Plan(mode="new", why="requested", after=after, page=page, **base)
+
+
+def window_floor(state: SyncState, lookback: int, now: float) -> int | None:
+    """Start of the ``new`` window: ``cursor - lookback``, the cursor capped at
+    ``now + CLOCK_SKEW_SECONDS`` (a future-dated activity must not freeze the window)."""
+    if state.cursor is None:
+        return None
+    cursor = min(state.cursor, int(now) + CLOCK_SKEW_SECONDS)
+    return max(0, cursor - lookback)
+
+
+def _new_start(
+    state: SyncState, pending: dict[str, Any], lookback: int, now: float
+) -> tuple[int | None, int]:
+    floor = window_floor(state, lookback, now)
+    if pending.get("mode") == "new":
+        after, page = pending.get("after"), pending.get("page", 1)
+        horizon = int(now) + CLOCK_SKEW_SECONDS
+        if (
+            isinstance(after, int)
+            and isinstance(page, int)
+            and _is_int(after)
+            and _is_int(page)
+            and 0 <= after <= horizon
+            and 1 <= page <= 10**6
+        ):
+            return after, page  # a backlog larger than one run's budget: carry on
+    # ``after`` is strict: start one second early so the window's first second is listed
+    return (None if floor is None else max(0, floor - 1)), 1
+
+
+Resumed = tuple[str, float, tuple[str, ...], int | None, int, bool]
+
+
+def _resumed_full(pending: dict[str, Any], athlete_id: int, now: float) -> Resumed | str | None:
+    """The checkpoint of an interrupted full refresh; a string says why it is unusable."""
+    if pending.get("mode") != "all":
+        return None
+    run, started, pages = pending.get("run_id"), pending.get("started_at"), pending.get("pages")
+    before, page = pending.get("before"), pending.get("page", 1)
+    keyset = pending.get("keyset", page == 1)
+    if not isinstance(run, str) or not RUN_ID.match(run):
+        return "its run id is not one this program makes"
+    if isinstance(started, bool) or not isinstance(started, int | float):
+        return "its start time is not a number"
+    if not math.isfinite(started) or not 0 < started <= now + CLOCK_SKEW_SECONDS:
+        return "its start time is not plausible"
+    if not isinstance(pages, list) or len(pages) > MAX_CHECKPOINT_PAGES:
+        return "its page list is not a list"
+    numbers = [n for key in pages if (n := _page_number(key, athlete_id, run, started))]
+    if len(numbers) != len(pages) or numbers != sorted(set(numbers)):
+        return "its pages are not the archive keys of that run"
+    if before is not None and (not _is_int(before) or before < 0):
+        return "its 'before' bound is not an epoch second"
+    if not _is_int(page) or not 1 <= page <= 10**6 or not isinstance(keyset, bool):
+        return "its page number is not a positive integer"
+    return run, float(started), tuple(pages), before, page, keyset
+
+
+def _page_number(key: object, athlete_id: int, run: str, started: float) -> int | None:
+    """n when ``key`` is exactly ``archive_page_key(athlete_id, run, started, n)``."""
+    if not isinstance(key, str):
+        return None
+    match = PAGE_NAME.search(key)
+    if match is None:
+        return None
+    number = int(match.group(1))
+    return number if archive_page_key(athlete_id, run, started, number) == key else None
+
+
+def verify_due(
+    state: SyncState, requested: str, now: float, presence: Presence | None = None
+) -> bool:
+    """Whether this run compares the warehouse's row count with ``state.rows``."""
+    if state.rows is None or state.verified_at is None or requested == "all":
+        return True
+    if presence is not None:
+        if presence.missing:
+            return True
+        if presence.identity is not None and presence.identity != state.warehouse_id:
+            return True
+        if presence.total_rows is not None and presence.total_rows < state.rows:
+            return True
+        if presence.size is not None and presence.size < (state.warehouse_size or 0):
+            return True  # a file created anew (maybe with the same inode number) is smaller
+    return not 0 <= now - state.verified_at < VERIFY_INTERVAL_SECONDS
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

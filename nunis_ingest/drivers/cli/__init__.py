@@ -1,0 +1,1 @@
+"""``nunis-ingest``: click commands (``main``), each a few lines over a use case."""

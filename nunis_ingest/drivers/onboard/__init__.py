@@ -1,0 +1,1 @@
+"""The onboarding pages: HTTP glue (``http``, ``app``) and the HTML (``pages``)."""

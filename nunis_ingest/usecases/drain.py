@@ -1,0 +1,409 @@
+"""Drain the enrichment queue: at most two requests per activity, archived before use.
+
+For each queue entry, newest first (``enrichment.order``), while the read budget's
+enrichment share and the run's time budget last:
+
+- ``d``: ``GET /activities/{id}`` -> ``activity_details``, ``activity_laps``,
+  ``activity_splits``, ``activity_best_efforts`` (laps, splits and best efforts are all in
+  that one response: never ``/laps``).
+- ``s``: ``GET /activities/{id}/streams`` with every stream type and ``key_by_type`` ->
+  ``activity_streams``. A 404 means the activity has no streams (Strava's answer for a
+  manual entry): its stream rows are cleared, nothing fails. Manual activities are
+  recognised from their summary (``manual: true``) and never get an ``s`` entry, so that
+  request is not spent.
+
+Each response is archived under ``keys.archive_enrich_key`` (built from the entry's
+``queued_at``) before rows are derived; an entry whose response is already there (a run
+that crashed after fetching) is served from the archive with no request. Rows are written
+in groups (``FLUSH_ACTIVITIES`` activities or ``FLUSH_POINTS`` stream points, whichever
+comes first; one warehouse call per group) and an entry leaves the queue only once its
+rows are written. A 404 on the detail makes the activity a deletion suspect (confirmed by
+the next run's two-GET rule, never deleted here) and counts as a failure of the entry,
+never as done. An entry whose fetch fails (a 5xx that outlasts the retries, a body of the
+wrong shape) is recorded with its reason and backed off (``enrichment.failed``); the
+drain goes on with the next entry, so one entry never starves the queue, and stops after
+``MAX_CONSECUTIVE_FAILURES`` in a row (Strava itself is failing). A 429 or the read
+budget stops the drain; what was written stays, the rest waits for the next run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from nunis_ingest.context import SyncContext
+from nunis_ingest.core import enrichment as eq
+from nunis_ingest.core import schema_detail as sd
+from nunis_ingest.core.keys import archive_enrich_key
+from nunis_ingest.core.representation import summary_of
+from nunis_ingest.core.stops import Stop
+from nunis_ingest.core.transform_detail import detail_rows, stream_rows, summary_fingerprint
+from nunis_ingest.errors import (
+    BudgetDeferred,
+    RetriableError,
+    StravaBadResponse,
+    StravaNotFound,
+    StravaRateLimited,
+    StravaServerError,
+    StravaUnavailable,
+)
+from nunis_ingest.ports import DetailRows
+from nunis_ingest.usecases.athlete_api import AthleteApi
+from nunis_ingest.usecases.bulk_export.ids import is_file_activity
+
+log = logging.getLogger("nunis_ingest.enrich")
+
+FLUSH_ACTIVITIES = 25
+FLUSH_POINTS = 20_000
+MAX_CONSECUTIVE_FAILURES = 2
+STREAMS_404 = "Strava answered 404 for the streams"
+
+
+class _EntryFailed(Exception):
+    """This entry's fetch or its response failed; ``str()`` is the reason."""
+
+
+@dataclass
+class Drained:
+    """What one drain did."""
+
+    enriched: int = 0
+    """Queue entries completed (their rows written)."""
+    requests: int = 0
+    from_archive: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+    suspects: list[int] = field(default_factory=list)
+    stop: str | None = None
+    failures: dict[int, tuple[int, int, str]] = field(default_factory=dict)
+    """The queue's failure records after the drain (``state.enrich_failed``)."""
+    failed: int = 0
+    """Entries whose fetch failed in this drain (backed off, not blocking the rest)."""
+
+
+@dataclass
+class _Group:
+    tables: tuple[str, ...]
+    ids: list[int] = field(default_factory=list)
+    kinds: list[tuple[int, str]] = field(default_factory=list)
+    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    points: int = 0
+
+    def add(self, activity_id: int, kind: str, rows: dict[str, list[dict[str, Any]]]) -> None:
+        self.ids.append(activity_id)
+        self.kinds.append((activity_id, kind))
+        for table, items in rows.items():
+            self.rows.setdefault(table, []).extend(items)
+        self.points += len(rows.get(sd.STREAMS.name, ()))
+
+
+class Enricher:
+    """One athlete's drain within one run (``drain`` mutates the queue it is given)."""
+
+    def __init__(
+        self,
+        ctx: SyncContext,
+        api: AthleteApi,
+        athlete_id: int,
+        run_id: str,
+        *,
+        share: float,
+        proceed: Callable[[], Stop | None],
+        on_progress: Callable[[int, int], None] | None = None,
+        kind: str = "enrich",
+    ) -> None:
+        self.ctx, self.api, self.athlete_id, self.run_id = ctx, api, athlete_id, run_id
+        self.kind = kind  # what the shared ledger counts these reads as (budget/rules.py)
+        self.share, self.proceed, self.on_progress = share, proceed, on_progress
+        self.out = Drained()
+        self._details = _Group(tuple(t.name for t in sd.FROM_DETAIL))
+        self._streams = _Group((sd.STREAMS.name,))
+        self._queue: eq.Queue = {}
+        self.failures: eq.Failures = {}
+        self._in_a_row = 0
+        self.loaded_at = ctx.now()
+
+    def drain(self, queue: eq.Queue, failures: eq.Failures | None = None) -> Drained:
+        """Drain ``queue`` in place; ``self.failures`` holds the failure records after."""
+        self._queue = queue
+        self.failures = dict(failures or {})
+        total = len(queue)
+        try:
+            for item in eq.due(queue, self.failures, int(self.ctx.now())):
+                if not self._attempt(item):
+                    break
+                if self.on_progress:
+                    self.on_progress(self.out.enriched + self._pending(), total)
+        except BudgetDeferred as exc:  # the app's shared ledger: no request was made
+            self.out.stop = f"the app's shared read budget defers it ({str(exc)[:120]})"
+        except StravaRateLimited as exc:
+            self.out.stop = f"Strava answered 429 ({str(exc)[:120]})"
+        except RetriableError as exc:
+            self.out.stop = f"Strava kept failing ({str(exc)[:120]})"
+        except BaseException:
+            try:  # keep what was fetched; the original error is what the caller acts on
+                self._flush_all()
+            except Exception:
+                log.warning("athlete %d: could not write fetched details", self.athlete_id)
+            raise
+        self._flush_all()
+        self.out.failures = eq.prune_failures(self.failures, self._queue)
+        return self.out
+
+    def _flush_all(self) -> None:
+        self._flush(self._details, force=True)
+        self._flush(self._streams, force=True)
+
+    def _pending(self) -> int:
+        return len(set(self._details.ids) | set(self._streams.ids))
+
+    def _blocked(self) -> bool:
+        """Whether the next request must not be made (budget share, time budget)."""
+        why = self.proceed()
+        reason = (
+            why.describe() if why is not None else eq.enrich_stop(self.api.last_usage, self.share)
+        )
+        if reason:
+            self.out.stop = reason
+            return True
+        return False
+
+    def _attempt(self, item: eq.Item) -> bool:
+        """One entry; a failure of its own is recorded and the drain goes on (False: stop)."""
+        try:
+            go_on = self._entry(item)
+        except _EntryFailed as exc:
+            now = int(self.ctx.now())
+            self.failures = eq.failed(self.failures, item.activity_id, now, str(exc))
+            self.out.failed += 1
+            log.warning(
+                "athlete %d: enrichment of activity %d failed (%s); retried after a backoff",
+                self.athlete_id,
+                item.activity_id,
+                exc,
+            )
+            self._in_a_row += 1
+            if self._in_a_row >= MAX_CONSECUTIVE_FAILURES:
+                self.out.stop = f"Strava kept failing ({str(exc)[:120]})"
+                return False
+            return True
+        self._in_a_row = 0
+        return go_on
+
+    def _entry(self, item: eq.Item) -> bool:
+        """Fetch one entry's kinds; False when the drain must stop here."""
+        start_date: str | None = _iso(item.start) if item.start else None
+        manual = False
+        if eq.DETAIL in item.kinds:
+            got = self._fetch(item, "detail")
+            if got is None:
+                return False
+            if got is _GONE:
+                self.out.suspects.append(item.activity_id)  # the next run confirms it
+                raise _EntryFailed("Strava answered 404 for the detail")
+            data = got
+            manual = data.get("manual") is True
+            start_date = (
+                data.get("start_date") if isinstance(data.get("start_date"), str) else start_date
+            )
+            rows = _derive(
+                lambda: detail_rows(
+                    data,
+                    athlete_id=self.athlete_id,
+                    activity_id=item.activity_id,
+                    run_id=self.run_id,
+                    loaded_at=self.loaded_at,
+                    fingerprint=summary_fingerprint(summary_of(data)),
+                )
+            )
+            self._details.add(item.activity_id, eq.DETAIL, rows)
+            self._flush(self._details)
+        if eq.STREAMS in item.kinds:
+            if manual:  # learnt from the detail just fetched: Strava has no streams for it
+                self._streams.add(item.activity_id, eq.STREAMS, {sd.STREAMS.name: []})
+            else:
+                got = self._fetch(item, "streams")
+                if got is None:
+                    return False
+                if got is _GONE and not self._no_streams_settled(item.activity_id):
+                    raise _EntryFailed(STREAMS_404)
+                streams = {} if got is _GONE else got
+                rows_s = _derive(
+                    lambda: list(
+                        stream_rows(
+                            streams,
+                            athlete_id=self.athlete_id,
+                            activity_id=item.activity_id,
+                            start_date=start_date,
+                            run_id=self.run_id,
+                            loaded_at=self.loaded_at,
+                        )
+                    )
+                )
+                self._streams.add(item.activity_id, eq.STREAMS, {sd.STREAMS.name: rows_s})
+            self._flush(self._streams)
+        return True
+
+    def _no_streams_settled(self, activity_id: int) -> bool:
+        """A repeated 404 on streams is Strava's answer: the activity has none."""
+        before = self.failures.get(activity_id, (0, 0, ""))
+        return before[0] + 1 >= eq.STREAMS_404_ACCEPTED_AFTER and before[2] == STREAMS_404
+
+    def _fetch(self, item: eq.Item, kind: str) -> Any:
+        """The parsed response (from the archive when there), ``_GONE`` on 404, or None
+        when the budget forbids the request. A failure of this entry's own request (a 5xx
+        that outlasted the retries, a body that is not an object) raises ``_EntryFailed``."""
+        key = archive_enrich_key(self.athlete_id, item.activity_id, kind, item.queued_at)
+        stored = self.ctx.store.get(key)
+        if stored is not None:
+            try:
+                data = json.loads(stored.data)
+            except ValueError:
+                data = None  # a torn archive object: fetch again
+            if isinstance(data, dict):
+                self.out.from_archive += 1
+                return data
+        if self._blocked():
+            return None
+        activity_id = item.activity_id
+        self.out.requests += 1
+        try:
+            if kind == "detail":
+                body, data = self.api.call(lambda c: c.get_activity(activity_id), kind=self.kind)
+            else:
+                body, data = self.api.call(
+                    lambda c: c.get_streams(activity_id, sd.STREAM_TYPES), kind=self.kind
+                )
+        except StravaNotFound:
+            return _GONE
+        except StravaRateLimited:
+            raise  # not this entry's fault: the drain stops
+        except (StravaBadResponse, StravaServerError, StravaUnavailable) as exc:
+            raise _EntryFailed(f"{type(exc).__name__}: {str(exc)[:120]}") from None
+        self.ctx.store.put(key, body)
+        return data
+
+    def _flush(self, group: _Group, *, force: bool = False) -> None:
+        if not group.ids:
+            return
+        if not force and len(group.ids) < FLUSH_ACTIVITIES and group.points < FLUSH_POINTS:
+            return
+        ids = tuple(dict.fromkeys(group.ids))
+        written = self.ctx.warehouse.replace_details(
+            self.athlete_id, DetailRows(ids, group.tables, group.rows)
+        )
+        for table, count in written.items():
+            self.out.rows[table] = self.out.rows.get(table, 0) + count
+        for activity_id, kind in group.kinds:
+            before = activity_id in self._queue
+            eq.done(self._queue, activity_id, kind)
+            if before and activity_id not in self._queue:
+                self.out.enriched += 1
+                self.failures.pop(activity_id, None)
+        group.ids.clear()
+        group.kinds.clear()
+        group.rows = {}
+        group.points = 0
+
+
+def _derive(build: Callable[[], Any]) -> Any:
+    """Rows from a response; a response of an unexpected shape fails only its entry."""
+    try:
+        return build()
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        raise _EntryFailed(f"the response could not be read ({type(exc).__name__})") from None
+
+
+class _Gone:
+    def __repr__(self) -> str:
+        return "<404>"
+
+
+_GONE: Any = _Gone()
+
+
+def _iso(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Enrichment:
+    """The queue after a run's enrichment step, and what its drain did."""
+
+    queue: eq.Queue
+    kinds: str
+    drained: Drained = field(default_factory=Drained)
+
+
+def queue_for_run(
+    ctx: SyncContext,
+    *,
+    athlete_id: int,
+    queue: eq.Queue,
+    kinds: str,
+    scanned_kinds: str | None,
+    known: dict[int, tuple[str, int]],
+    staged: list[eq.Staged],
+    scan: bool,
+) -> Enrichment:
+    """The queue after a run's listing: what it calls for, and the history when asked.
+
+    ``scan`` (a complete full refresh or a driven run), or kinds changed since the last
+    scan, queues every activity the warehouse holds no detail or stream rows for: the
+    history backfill, resumable because its queue lives in the state. No request here;
+    the caller saves the queue before ``drain_queue`` fetches anything, so the
+    ``queued_at`` stamps that key the archived responses survive a crash.
+    """
+    queue = eq.restrict(queue, kinds)
+    if not kinds:
+        return Enrichment(queue, kinds)
+    now = int(ctx.now())
+    if staged:
+        fingerprints = (
+            ctx.warehouse.fetch_detail_fingerprints(athlete_id) if eq.DETAIL in kinds else {}
+        )
+        new, edited = eq.from_poll(staged, fingerprints, known, kinds, now)
+        queue = eq.enqueue(eq.enqueue(queue, new), edited, fresh=True)
+    if scan or scanned_kinds != kinds:
+        for kind, table in ((eq.DETAIL, sd.DETAILS.name), (eq.STREAMS, sd.STREAMS.name)):
+            if kind in kinds:
+                missing = ctx.warehouse.fetch_unenriched(athlete_id, table)
+                strava = ((i, s) for i, s in missing if not is_file_activity(i))
+                queue = eq.enqueue(queue, (eq.Item(i, s or 0, kind, now) for i, s in strava))
+    return Enrichment(queue, kinds)
+
+
+def drain_queue(
+    ctx: SyncContext,
+    api: AthleteApi,
+    queue: eq.Queue,
+    *,
+    athlete_id: int,
+    run_id: str,
+    driven: bool,
+    proceed: Callable[[], Stop | None],
+    on_progress: Callable[[int, int], None] | None = None,
+    failures: eq.Failures | None = None,
+) -> Drained:
+    """Drain ``queue`` in place (``failures``: its failure records, returned updated in
+    ``Drained.failures``). ``driven`` (``sync --details``) may use the whole read
+    budget (less the usual headroom, ``proceed``) instead of the enrichment share: the
+    shared ledger then counts its reads as the poll a user asked for, not as enrichment."""
+    share = 1.0 if driven else ctx.settings.enrich_read_share
+    enricher = Enricher(
+        ctx,
+        api,
+        athlete_id,
+        run_id,
+        share=share,
+        proceed=proceed,
+        on_progress=on_progress,
+        kind="poll" if driven else "enrich",
+    )
+    drained = enricher.drain(queue, failures)
+    if drained.stop:
+        log.info("athlete %d: enrichment paused, %d left: %s", athlete_id, len(queue), drained.stop)
+    return drained

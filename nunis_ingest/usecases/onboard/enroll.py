@@ -1,0 +1,134 @@
+"""Applying a hand-over (``handover.py``): the athlete's token, config and first load.
+
+Runs where the bucket is readable: in the ingest function for a ``{"kind": "enroll"}``
+message, or in ``onboard serve`` itself on the local backend. The token is saved, a new
+athlete gets an enabled config, and **an athlete the operator disabled stays disabled**:
+their token is kept (so re-enabling needs no new connection), nothing is loaded, and the
+log says how to re-enable them (``nunis-ingest athlete enable``). A "needs
+re-authorisation" mark is cleared: the token is fresh.
+
+The first full load then runs in the ingest function's own invocation (``apply_and_load``),
+or in a background thread of ``onboard serve`` (``apply_here``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from nunis_ingest.core.enrolment import Enrolment, InvalidHandover
+from nunis_ingest.core.events import SyncRequest
+from nunis_ingest.errors import AthleteNotConfigured, MalformedMessage
+from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo
+from nunis_ingest.usecases.onboard import handover
+
+if TYPE_CHECKING:
+    from nunis_ingest.runtime import Runtime
+    from nunis_ingest.usecases.run_report import RunReport
+
+log = logging.getLogger("nunis_ingest.onboard")
+
+_threads: list[threading.Thread] = []
+
+
+@dataclass(frozen=True)
+class Applied:
+    athlete_id: int
+    is_new: bool
+    enabled: bool
+
+
+def apply_handover(repo: AthleteRepo, enrolment: Enrolment) -> Applied | None:
+    """Save what the hand-over holds and delete it; ``None`` when it is gone already (a
+    redelivered message: applied before)."""
+    stored = repo.store.get(enrolment.key)
+    if stored is None:
+        return None
+    athlete_id = enrolment.athlete_id
+    try:
+        token, label = handover.read(stored.data, athlete_id)
+    except InvalidHandover as exc:
+        raise MalformedMessage(
+            f"Athlete {athlete_id}: {exc} ({enrolment.key}).",
+            athlete_id=athlete_id,
+            action="send the athlete a new invite; the object is left for inspection.",
+        ) from None
+    repo.save_token(athlete_id, token)
+    try:
+        old: AthleteConfig | None = repo.load_config(athlete_id)
+    except AthleteNotConfigured:
+        old = None
+    if old is None:
+        repo.save_config(AthleteConfig(athlete_id, label=label))
+    state, generation = repo.load_state(athlete_id)
+    if state.needs_reauth or state.last_error_class:
+        repo.save_state(
+            athlete_id,
+            replace(state, needs_reauth=False, last_error_class=None, last_error_message=None),
+            generation,
+        )
+    repo.store.delete(enrolment.key)
+    return Applied(athlete_id, is_new=old is None, enabled=old is None or old.enabled)
+
+
+def _disabled(athlete_id: int) -> None:
+    log.info(
+        "athlete %d connected again but is disabled: token kept, nothing loaded "
+        "(`nunis-ingest athlete enable %d` turns them back on)",
+        athlete_id,
+        athlete_id,
+        extra={"json_fields": {"athlete_id": athlete_id, "kind": "onboard"}},
+    )
+
+
+def apply_and_load(rt: Runtime, enrolment: Enrolment) -> RunReport | None:
+    """The ingest function's answer to an enrolment message: apply it, then run the first
+    full load here if the athlete is enabled (``None`` when they are not)."""
+    from nunis_ingest.usecases.sync import run_sync
+
+    repo = AthleteRepo(rt.store)
+    applied = apply_handover(repo, enrolment)
+    enabled = applied.enabled if applied else repo.load_config(enrolment.athlete_id).enabled
+    if not enabled:
+        _disabled(enrolment.athlete_id)
+        return None
+    request = SyncRequest(athlete_id=enrolment.athlete_id, mode="all", trigger="onboard")
+    return run_sync(request, rt.context())
+
+
+def apply_here(rt: Runtime, enrolment: Enrolment) -> str:
+    """``onboard serve``: apply at once and start the first load in the background; the
+    word for the confirmation page."""
+    applied = apply_handover(AthleteRepo(rt.store), enrolment)
+    if applied is None or not applied.enabled:
+        _disabled(enrolment.athlete_id)
+        return "paused"
+    thread = threading.Thread(
+        target=_run_inline,
+        args=(rt, enrolment.athlete_id),
+        name=f"onboard-{enrolment.athlete_id}",
+        daemon=True,
+    )
+    _threads.append(thread)
+    thread.start()
+    return "started"
+
+
+def _run_inline(rt: Runtime, athlete_id: int) -> None:
+    from nunis_ingest.usecases.sync import run_sync
+
+    try:
+        report = run_sync(
+            SyncRequest(athlete_id=athlete_id, mode="all", trigger="onboard"), rt.context()
+        )
+        log.info("athlete %d: first load: %s", athlete_id, report.summary())
+    except Exception as exc:  # a thread has no caller to raise to
+        log.error("athlete %d: the first load failed: %s", athlete_id, exc)
+
+
+def wait_for_loads(timeout: float = 60.0) -> None:
+    """Join the inline first loads (``onboard serve`` on exit, tests)."""
+    while _threads:
+        _threads.pop().join(timeout)
