@@ -66,8 +66,8 @@ def request_figures(n: int = 200, log: Any = print) -> list[Record]:
                 ctx = rt.context()
                 ctx.now = control.clock
                 report = run_sync(SyncRequest(aid, "all", trigger="bench", details=True), ctx)
-                assert report.enrichment is not None
-                enriched = report.enrichment.drained.enriched
+                assert report.drained is not None
+                enriched = report.drained.enriched
                 spent = _hits(control, DETAIL) + _hits(control, STREAMS)
                 if streams:  # manual entries have no streams: their request is never made
                     manual = sum(1 for a in control.truth(aid) if a.get("manual"))

@@ -37,6 +37,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from nunis_ingest.core.ratelimit import RateLimitUsage
+from nunis_ingest.core.stops import Stop
 
 DETAIL, STREAMS = "d", "s"
 DEFAULT_READ_LIMITS = (100, 1000)
@@ -230,13 +231,13 @@ def allowance(usage: RateLimitUsage | None, share: float) -> tuple[int, int]:
     )
 
 
-def enrich_stop(usage: RateLimitUsage | None, share: float) -> str | None:
+def enrich_stop(usage: RateLimitUsage | None, share: float) -> Stop | None:
     """Why enrichment must not make another request now, or ``None``."""
     left_15, left_day = allowance(usage, share)
     if left_day <= 0:
-        return "enrichment's share of the daily read budget is used"
+        return Stop.ENRICH_SHARE_DAILY
     if left_15 <= 0:
-        return "enrichment's share of the 15-minute read budget is used"
+        return Stop.ENRICH_SHARE_15MIN
     return None
 
 

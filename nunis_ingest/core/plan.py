@@ -20,7 +20,11 @@ Verification (``verify_due``): the warehouse's row count is compared with ``stat
 every ``VERIFY_INTERVAL_SECONDS``, and at once when the warehouse's free signal
 (``ports.Presence``: the DuckDB file gone, replaced or smaller than when last counted,
 the BigQuery table re-created or holding fewer rows than this athlete alone should) says
-it changed.
+it changed. The caller counts when it is due and gives ``make_plan`` the count: fewer
+rows than the state expects make the run a full refresh that heals them.
+
+``plan_drain`` plans the enrichment drain that follows a run: the due entries, newest
+first, and the share of the read budget it may spend.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from nunis_ingest.core import enrichment as eq
 from nunis_ingest.core.keys import archive_page_key
 from nunis_ingest.core.state import SyncState
 from nunis_ingest.ports import Presence
@@ -62,12 +67,30 @@ class Plan:
     keyset: bool = True  # all: False once the pages proved not newest first
     replay: tuple[str, ...] = ()  # archived pages of the interrupted full refresh
     confirm: tuple[int, ...] = ()  # suspected deletions to confirm this run
-    verify: bool = False  # compare the warehouse's row count with state.rows first
+    counted: int | None = None  # the warehouse's row count, read because it was due
     warning: str = ""  # something read back was dropped (a damaged checkpoint)
+    kinds: str = ""  # enrichment kinds the athlete asks for ("d", "s")
+    scan: bool = False  # read what has no detail/stream rows yet (the history backfill)
+    driven: bool = False  # `sync --details`: enrichment may use the whole read budget
+    force: bool = False  # deletions bypass the mass-delete guard
+    api_kind: str = "poll"  # what the shared read ledger counts this run's reads as
 
     @property
     def full(self) -> bool:
         return self.mode == "all"
+
+
+@dataclass(frozen=True)
+class DrainPlan:
+    """One enrichment drain: the due entries, newest first, within ``share`` of the read
+    limits; its reads count in the shared ledger as ``kind``."""
+
+    athlete_id: int
+    run_id: str
+    items: tuple[eq.Item, ...]
+    share: float
+    kind: str
+    failures: eq.Failures
 
 
 def make_plan(
@@ -78,10 +101,16 @@ def make_plan(
     requested: Mode,
     state: SyncState,
     lookback_days: int,
-    heal: bool = False,
-    presence: Presence | None = None,
+    counted: int | None = None,
+    kinds: str = "",
+    driven: bool = False,
+    force: bool = False,
+    api_kind: str = "poll",
 ) -> Plan:
+    """``counted``: the warehouse's row count when ``verify_due`` said to read it."""
     lookback = 86400 * lookback_days
+    heal = counted is not None and state.rows is not None and counted < state.rows
+    full = heal or requested == "all" or state.cursor is None
     base: dict[str, Any] = {
         "athlete_id": athlete_id,
         "run_id": run_id,
@@ -90,7 +119,12 @@ def make_plan(
         "archive_run_id": run_id,
         "archive_started_at": now,
         "confirm": tuple(sorted(state.suspects, reverse=True)[:CONFIRMATIONS_PER_RUN]),
-        "verify": not heal and verify_due(state, requested, now, presence),
+        "counted": counted,
+        "kinds": kinds,
+        "scan": bool(kinds) and (full or driven or kinds != state.enrich_kinds),
+        "driven": driven,
+        "force": force,
+        "api_kind": api_kind,
     }
     pending = state.pending or {}
     resumed = _resumed_full(pending, athlete_id, now)
@@ -121,6 +155,23 @@ def make_plan(
         return Plan(mode="all", why="first load", **base)
     after, page = _new_start(state, pending, lookback, now)
     return Plan(mode="new", why="requested", after=after, page=page, **base)
+
+
+def plan_drain(plan: Plan, state: SyncState, *, share: float, now: float) -> DrainPlan | None:
+    """The drain after ``plan``'s run, from the settled state; None when nothing is due.
+    A driven run (``sync --details``) may spend the whole read budget less the usual
+    headroom, and the shared ledger counts its reads as the poll a person asked for."""
+    items = tuple(eq.due(state.enrich, state.enrich_failed, int(now)))
+    if not items:
+        return None
+    return DrainPlan(
+        athlete_id=plan.athlete_id,
+        run_id=plan.run_id,
+        items=items,
+        share=1.0 if plan.driven else share,
+        kind="poll" if plan.driven else "enrich",
+        failures=dict(state.enrich_failed),
+    )
 
 
 def window_floor(state: SyncState, lookback: int, now: float) -> int | None:

@@ -1,61 +1,35 @@
-"""Pure: from what a run fetched and committed to its next state, outcome and stop.
+"""Pure: what a run, a drain or a batch of webhook writes did -> the athlete's next state.
 
-``Fetched`` accumulates what the fetch loop saw (no I/O: plain values); ``settle`` turns
-plan + fetched + commit result + deletion checks into the next ``SyncState`` and the
-run's outcome. The run record (``ingest_runs``) and ``state.json`` are both built from the
-``Settlement`` it returns, so they always agree; the webhook path settles its writes with
-``settle_event`` so the state reflects every write, whoever made it.
+``settle`` turns a poll's plan and what its fetch did (``core.fetched.Fetched``) into the
+next ``SyncState``, the run's outcome and its typed ``Stop``; the run record
+(``ingest_runs``) and ``state.json`` are both built from the ``Settlement`` it returns,
+so they always agree. ``settle_drain`` does the same for an enrichment drain
+(``core.fetched.Drained``) and ``settle_events`` for webhook writes, so the state reflects
+every write, whoever made it. With the named transitions of ``core.transitions`` these are
+the only ways the state changes.
+
+The enrichment queue after a run is decided here too (``next_queue``), from the facts the
+fetch read: the activities it wrote, their stored detail fingerprints, and the activities
+without detail or stream rows when the plan scans the history. Every entry a run queues
+gets the athlete's next **queue stamp** (``state.enrich_stamp``: never behind the clock,
+and strictly after every stamp issued before), because a response is archived under its
+entry's stamp: a stamp reused for the same activity would serve an earlier response again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
 
-from nunis_ingest.core.enrichment import Item, Queue, Staged, enqueue, prune_failures
+from nunis_ingest.core import enrichment as eq
+from nunis_ingest.core.fetched import Confirmation, Drained, Fetched, Seen
+from nunis_ingest.core.file_ids import is_file_activity
 from nunis_ingest.core.plan import CLOCK_SKEW_SECONDS, Plan
+from nunis_ingest.core.ratelimit import RateLimitUsage
 from nunis_ingest.core.state import SyncState
 from nunis_ingest.core.stops import Stop
-from nunis_ingest.core.transform_detail import summary_fingerprint
-from nunis_ingest.ports import Presence, WriteResult
-from nunis_ingest.usecases.bulk_export.ids import is_file_activity
-from nunis_ingest.usecases.confirm import Confirmation
-
-WINDOW_SLACK = 400
-"""Entries kept before pruning the in-run window (memory stays flat in a full listing)."""
-
-
-@dataclass
-class Fetched:
-    """What the listing showed this run."""
-
-    lookback: int
-    pages: int = 0
-    seen: int = 0
-    filtered: int = 0  # unchanged since loaded: no warehouse work
-    max_start: int | None = None
-    window: dict[int, tuple[str, int]] = field(default_factory=dict)
-    seen_ids: set[int] = field(default_factory=set)
-    archived: list[str] = field(default_factory=list)
-    staged: list[Staged] = field(default_factory=list)
-    """Activities written this run: what their enrichment is decided from."""
-
-    def stage(self, activity_id: int, start: int | None, summary: Mapping[str, Any]) -> None:
-        fingerprint = summary_fingerprint(summary)
-        manual = summary.get("manual") is True
-        self.staged.append(Staged(activity_id, start, fingerprint, manual))
-
-    def see(self, activity_id: int, digest: str, start: int | None) -> None:
-        self.seen_ids.add(activity_id)
-        if start is None:
-            return
-        self.max_start = start if self.max_start is None else max(self.max_start, start)
-        self.window[activity_id] = (digest, start)
-        if len(self.window) > WINDOW_SLACK:
-            horizon = self.max_start - self.lookback
-            self.window = {k: v for k, v in self.window.items() if v[1] >= horizon}
+from nunis_ingest.ports import WriteResult
 
 
 @dataclass(frozen=True)
@@ -66,71 +40,38 @@ class Settlement:
     reason: str
 
 
-def settle(
-    plan: Plan,
-    state: SyncState,
-    fetched: Fetched,
-    *,
-    complete: bool,
-    stop: Stop | None,
-    resume: dict[str, Any] | None,
-    result: WriteResult,
-    confirmation: Confirmation,
-    counted: int | None,
-    usage: dict[str, int] | None,
-    now: float,
-    detail: str = "",
-    failure: str | None = None,
-    enrich: tuple[Queue, str] | None = None,
-    identity: Presence | None = None,
-) -> Settlement:
-    """The next state. ``counted``: the warehouse's row count read this run (or None);
-    ``identity``: the warehouse's ``Presence`` after this run's commit (recorded with a
-    count). ``enrich``: the enrichment queue and kinds after this run (None:
-    unchanged). A complete full listing says ``success`` only when every row the
-    warehouse held was listed or confirmed deleted (else ``Stop.UNVERIFIED_LISTING``)."""
-    known = dict(state.known)
-    cursor = state.cursor
-    cap = int(now) + CLOCK_SKEW_SECONDS
-    if complete and plan.full:
-        known = {}
-    if complete or not plan.full:  # an unfinished full refresh committed nothing
-        known.update(fetched.window)
-    if complete and fetched.max_start is not None:
-        newest = min(fetched.max_start, cap)  # a future-dated activity must not freeze `new`
-        cursor = newest if cursor is None or plan.full else max(min(cursor, cap), newest)
-    if cursor is not None:
-        floor = min(cursor, cap) - plan.lookback
-        known = {k: v for k, v in known.items() if v[1] >= floor}
-    suspects = _suspects(plan, state, fetched, confirmation, complete)
-    queue, kinds = enrich if enrich is not None else (state.enrich, state.enrich_kinds)
-    queue = {k: v for k, v in queue.items() if k not in set(confirmation.gone)}
+def settle(plan: Plan, state: SyncState, fetched: Fetched, now: float) -> Settlement:
+    """The next state after one run. A complete full listing says ``success`` only when
+    every row the warehouse held was listed or confirmed deleted (else
+    ``Stop.UNVERIFIED_LISTING``); one that missed a live activity says
+    ``Stop.TRUNCATED_LISTING`` and proves nothing about its other suspects."""
+    seen, confirmation, complete = fetched.seen, fetched.confirmation, fetched.complete
+    committed = complete or not plan.full  # an unfinished full refresh committed nothing
+    cursor, known = _window(plan, state, seen, complete=complete, committed=committed, now=now)
     for activity_id in confirmation.gone:
         known.pop(activity_id, None)
-    truncated = bool(confirmation.alive) and plan.full and complete
-    if truncated and stop is None:
-        stop = Stop.TRUNCATED_LISTING
-        detail = detail or f"{len(confirmation.alive)} live activity(ies) missing from it"
-    unverified = plan.full and complete and confirmation.unchecked and not confirmation.skipped
-    if unverified and stop is None:  # the count listed does not reconcile with the rows held
-        stop = Stop.UNVERIFIED_LISTING
-        detail = detail or (
-            f"listed {len(fetched.seen_ids)}; {len(confirmation.unchecked)} held but not "
-            "listed are not yet confirmed deleted"
-        )
-    base = counted if counted is not None else state.rows
-    rows = None if base is None else max(0, base + result.inserted - result.deleted)
+    stop, detail = _stop(plan, fetched)
     ok = stop is None
     reason = stop.describe(detail) if stop else ""
     if confirmation.skipped:
         reason = (reason + "; " if reason else "") + confirmation.skipped
+    queue, kinds, stamp = (
+        next_queue(plan, state, fetched, now)
+        if committed
+        else (state.enrich, state.enrich_kinds, state.enrich_stamp)
+    )
+    queue = {k: v for k, v in queue.items() if k not in set(confirmation.gone)}
+    counted, identity = plan.counted, fetched.identity
+    base = counted if counted is not None else state.rows
+    result = fetched.result
+    failure = type(fetched.failure).__name__ if fetched.failure is not None else None
     next_state = replace(
         state,
         cursor=cursor,
         known=known,
-        pending=None if complete else resume,
-        suspects=suspects,
-        rows=rows,
+        pending=None if complete else fetched.resume,
+        suspects=_suspects(plan, state, seen, confirmation, complete),
+        rows=None if base is None else max(0, base + result.inserted - result.deleted),
         verified_at=int(now) if counted is not None else state.verified_at,
         warehouse_id=identity.identity if identity and counted is not None else state.warehouse_id,
         warehouse_size=identity.size if identity and counted is not None else state.warehouse_size,
@@ -139,28 +80,117 @@ def settle(
         last_error_class=None if ok else failure or (stop.error_class if stop else None),
         last_error_message=None if ok else reason[:500],
         needs_reauth=False,
-        last_read_usage=usage or state.last_read_usage,
+        last_read_usage=usage_dict(fetched.usage) or state.last_read_usage,
         enrich=queue,
         enrich_kinds=kinds,
-        enrich_failed=prune_failures(state.enrich_failed, queue),
+        enrich_stamp=stamp,
+        enrich_failed=eq.prune_failures(state.enrich_failed, queue),
     )
     return Settlement(next_state, "success" if ok else "partial", stop, reason)
 
 
+def _window(
+    plan: Plan, state: SyncState, seen: Seen, *, complete: bool, committed: bool, now: float
+) -> tuple[int | None, dict[int, tuple[str, int]]]:
+    """The cursor and the ``known`` hashes inside the next ``new`` window."""
+    known = {} if complete and plan.full else dict(state.known)
+    if committed:
+        known.update(seen.window)
+    cursor = state.cursor
+    cap = int(now) + CLOCK_SKEW_SECONDS
+    if complete and seen.max_start is not None:
+        newest = min(seen.max_start, cap)  # a future-dated activity must not freeze `new`
+        cursor = newest if cursor is None or plan.full else max(min(cursor, cap), newest)
+    if cursor is not None:
+        floor = min(cursor, cap) - plan.lookback
+        known = {k: v for k, v in known.items() if v[1] >= floor}
+    return cursor, known
+
+
+def _stop(plan: Plan, fetched: Fetched) -> tuple[Stop | None, str]:
+    stop, detail, confirmation = fetched.stop, fetched.detail, fetched.confirmation
+    checked_full = plan.full and fetched.complete
+    if stop is None and checked_full and confirmation.alive:
+        alive = len(confirmation.alive)
+        return Stop.TRUNCATED_LISTING, detail or f"{alive} live activity(ies) missing from it"
+    if stop is None and checked_full and confirmation.unchecked and not confirmation.skipped:
+        return Stop.UNVERIFIED_LISTING, detail or (
+            f"listed {len(fetched.seen.seen_ids)}; {len(confirmation.unchecked)} held but "
+            "not listed are not yet confirmed deleted"
+        )
+    return stop, detail
+
+
 def _suspects(
-    plan: Plan, state: SyncState, fetched: Fetched, confirmation: Confirmation, complete: bool
+    plan: Plan, state: SyncState, seen: Seen, confirmation: Confirmation, complete: bool
 ) -> list[int]:
     checked = set(confirmation.gone) | {i for i, _, _ in confirmation.alive}
     if plan.full and complete and confirmation.alive:
         return []  # the listing was truncated: its suspects prove nothing
     keep = set(state.suspects) | set(confirmation.unchecked)
-    return sorted(keep - checked - fetched.seen_ids)
+    return sorted(keep - checked - seen.seen_ids)
 
 
-def missing_from_listing(stored: Iterable[int], fetched: Fetched) -> set[int]:
+def next_stamp(state: SyncState, now: float) -> int:
+    """The queue stamp for entries queued now: the clock, and after every earlier stamp."""
+    return max(int(now), (state.enrich_stamp or 0) + 1)
+
+
+def next_queue(
+    plan: Plan, state: SyncState, fetched: Fetched, now: float
+) -> tuple[eq.Queue, str, int | None]:
+    """The enrichment queue, the kinds it was scanned for and the last stamp, after a run.
+
+    An activity written without a detail row is new (``d``, and ``s`` when streams are
+    on); one whose stored detail was fetched for another summary fingerprint was edited
+    (``d`` only, a fresh stamp); a history scan queues what has no rows yet."""
+    kinds = plan.kinds
+    queue = eq.restrict(state.enrich, kinds)
+    if not kinds:
+        return queue, kinds, state.enrich_stamp
+    stamp = next_stamp(state, now)
+    if fetched.seen.staged:
+        fingerprints = fetched.fingerprints or {}
+        new, edited = eq.from_poll(fetched.seen.staged, fingerprints, state.known, kinds, stamp)
+        queue = eq.enqueue(eq.enqueue(queue, new), edited, fresh=True)
+    for kind, missing in fetched.unenriched.items():
+        strava = ((i, s) for i, s in missing if not is_file_activity(i))
+        queue = eq.enqueue(queue, (eq.Item(i, s or 0, kind, stamp) for i, s in strava))
+    issued = any(entry[2] == stamp for entry in queue.values())
+    return queue, kinds, stamp if issued else state.enrich_stamp
+
+
+def missing_from_listing(stored: Iterable[int], seen: Seen) -> set[int]:
     """Ids the warehouse holds that a complete full listing did not show (never an
     activity imported from another platform's file: Strava cannot list those)."""
-    return {i for i in stored if not is_file_activity(i)} - fetched.seen_ids
+    return {i for i in stored if not is_file_activity(i)} - seen.seen_ids
+
+
+def settle_drain(
+    state: SyncState, drained: Drained, now: float, usage: RateLimitUsage | None = None
+) -> SyncState:
+    """The state after an enrichment drain: completed kinds leave the queue (an entry
+    with nothing left leaves it whole, with its failure record), failed entries are backed
+    off (``enrichment.failed``), a detail's 404 makes a deletion suspect."""
+    queue = dict(state.enrich)
+    failures = dict(state.enrich_failed)
+    for activity_id, kinds in drained.completed:
+        eq.done(queue, activity_id, kinds)
+    for activity_id, reason in drained.failed:
+        failures = eq.failed(failures, activity_id, int(now), reason)
+    return replace(
+        state,
+        enrich=queue,
+        enrich_failed=eq.prune_failures(failures, queue),
+        suspects=sorted(set(state.suspects) | set(drained.suspects)),
+        last_read_usage=usage_dict(usage) or state.last_read_usage,
+    )
+
+
+def usage_dict(usage: RateLimitUsage | None) -> dict[str, int] | None:
+    if usage is None:
+        return None
+    return {k: v for k, v in usage.as_dict().items() if v is not None}
 
 
 def _ts(epoch: float) -> str:
@@ -175,7 +205,7 @@ def settle_events(
     result: WriteResult,
     lookback: int,
     now: float,
-    queued: Iterable[Item] = (),
+    queued: Iterable[eq.Item] = (),
 ) -> SyncState:
     """The next state after webhook writes: what the poll will then find unchanged.
 
@@ -187,13 +217,12 @@ def settle_events(
     lost). Without a cursor (no full load yet) only ``rows`` follows. Confirmed deletions
     leave ``known`` and the suspects, so a later listing that shows the activity again
     re-writes it; they leave the enrichment queue too, which ``queued`` entries join (a
-    created activity's streams). ``rows`` follows the commit's counts like a poll's (a
-    delete is counted before it is made: a crash in between leaves more rows than
-    expected, which the verification re-bases, never fewer, which it would heal with a
-    full load).
+    created activity's streams) with the athlete's next queue stamp. ``rows`` follows the
+    commit's counts like a poll's (a delete is counted before it is made: a crash in
+    between leaves more rows than expected, which the verification re-bases, never fewer,
+    which it would heal with a full load).
     """
     known = dict(state.known)
-    floor = None
     if state.cursor is not None:
         floor = min(state.cursor, int(now) + CLOCK_SKEW_SECONDS) - lookback
         for activity_id, digest, start in loaded:
@@ -205,8 +234,15 @@ def settle_events(
     known = {k: v for k, v in known.items() if k not in gone}
     rows = None if state.rows is None else max(0, state.rows + result.inserted - result.deleted)
     suspects = [i for i in state.suspects if i not in gone]
-    queue = {k: v for k, v in enqueue(state.enrich, queued).items() if k not in gone}
-    failed = prune_failures(state.enrich_failed, queue)
+    stamp = next_stamp(state, now)
+    items = [replace(item, queued_at=stamp) for item in queued]
+    queue = {k: v for k, v in eq.enqueue(state.enrich, items).items() if k not in gone}
     return replace(
-        state, known=known, rows=rows, suspects=suspects, enrich=queue, enrich_failed=failed
+        state,
+        known=known,
+        rows=rows,
+        suspects=suspects,
+        enrich=queue,
+        enrich_failed=eq.prune_failures(state.enrich_failed, queue),
+        enrich_stamp=stamp if items else state.enrich_stamp,
     )

@@ -18,13 +18,15 @@ a deleted or replaced warehouse is noticed and healed instead of silently frozen
 
 ``enrich`` is the enrichment queue (``enrichment.py``): activity id -> (start_epoch, kinds
 still to fetch, queued_at); ``enrich_kinds`` the kinds the last backfill scan looked
-for, so switching streams on in ``config.json`` makes the next run queue the history.
-``enrich_failed`` holds the entries whose last fetch failed: activity id -> (attempts,
-retry_at, reason); ``enrichment.py`` backs them off and parks them, so one entry never
-starves the queue. ``schema_version`` is the ``schema.SCHEMA_VERSION`` the athlete's rows
-were last built with (absent: 1, the first); a newer one rebuilds them from the archive
-once (``replay``); ``rebuild_blocked`` names a damaged archive object that stopped that
-rebuild (it is tried again once the object is fixed or moved). ``warehouse_id`` is the
+for, so switching streams on in ``config.json`` makes the next run queue the history;
+``enrich_stamp`` the last queue stamp issued (each run's entries get a later one, so an
+entry's archived response is never mistaken for an earlier entry's). ``enrich_failed``
+holds the entries whose last fetch failed: activity id -> (attempts, retry_at, reason);
+``enrichment.py`` backs them off and parks them, so one entry never starves the queue.
+``schema_version`` is the ``schema.SCHEMA_VERSION`` the athlete's rows were last built
+with (absent: 1, the first); a newer one rebuilds them from the archive once
+(``replay``); ``rebuild_blocked`` names a damaged archive object that stopped that rebuild
+(it is tried again once the object is fixed or moved). ``warehouse_id`` is the
 warehouse's identity (``ports.Presence``) when its row count was last verified, and
 ``warehouse_size`` the size of its file then.
 
@@ -66,6 +68,7 @@ class SyncState:
     rebuild_blocked: str | None = None
     warehouse_id: str | None = None
     warehouse_size: int | None = None
+    enrich_stamp: int | None = None
 
 
 MAX_REASON = 200
@@ -96,6 +99,7 @@ def dump_state(state: SyncState) -> bytes:
             for k, (n, at, why) in sorted(state.enrich_failed.items())
         },
         "rebuild_blocked": state.rebuild_blocked,
+        "enrich_stamp": state.enrich_stamp,
         "warehouse_id": state.warehouse_id,
         "warehouse_size": state.warehouse_size,
     }
@@ -240,6 +244,7 @@ def _from_doc(doc: dict[str, Any]) -> SyncState:
         rebuild_blocked=_str(doc.get("rebuild_blocked"), "rebuild_blocked"),
         warehouse_id=_str(doc.get("warehouse_id"), "warehouse_id"),
         warehouse_size=_int(doc.get("warehouse_size"), "warehouse_size"),
+        enrich_stamp=_epoch(doc.get("enrich_stamp"), "enrich_stamp"),
     )
 
 

@@ -11,7 +11,9 @@ TIME_MARGIN_SECONDS = 60.0
 
 
 class Stop(Enum):
-    """A run's early end. Every one is acknowledged as ``partial``: the next run resumes."""
+    """A run's (or an enrichment drain's) early end. A run that stops is acknowledged as
+    ``partial`` and the next run resumes; a drain that stops leaves the rest of its queue
+    to the next run."""
 
     READ_BUDGET_15MIN = "read_budget_15min"
     READ_BUDGET_DAILY = "read_budget_daily"
@@ -21,6 +23,8 @@ class Stop(Enum):
     STRAVA_FAILING = "strava_failing"
     TRUNCATED_LISTING = "truncated_listing"
     UNVERIFIED_LISTING = "unverified_listing"
+    ENRICH_SHARE_15MIN = "enrich_share_15min"
+    ENRICH_SHARE_DAILY = "enrich_share_daily"
 
     @property
     def error_class(self) -> str:
@@ -41,6 +45,8 @@ _CLASSES = {
     Stop.STRAVA_FAILING: "StravaFailingStop",
     Stop.TRUNCATED_LISTING: "TruncatedListing",
     Stop.UNVERIFIED_LISTING: "UnverifiedListing",
+    Stop.ENRICH_SHARE_15MIN: "RateLimitStop",
+    Stop.ENRICH_SHARE_DAILY: "RateLimitStop",
 }
 
 _TEXTS = {
@@ -57,6 +63,8 @@ _TEXTS = {
         "the full listing showed fewer activities than the warehouse holds; the rest are "
         "checked for deletion in the next runs"
     ),
+    Stop.ENRICH_SHARE_15MIN: "enrichment's share of the 15-minute read budget is used",
+    Stop.ENRICH_SHARE_DAILY: "enrichment's share of the daily read budget is used",
 }
 
 

@@ -24,6 +24,7 @@ from nunis_ingest.adapters.strava.client import StravaClient
 from nunis_ingest.adapters.strava.oauth import Token
 from nunis_ingest.context import SyncContext
 from nunis_ingest.core.ratelimit import RateLimitUsage
+from nunis_ingest.core.stops import Stop, budget_stop
 from nunis_ingest.errors import (
     BudgetDeferred,
     StravaAuthError,
@@ -34,6 +35,9 @@ from nunis_ingest.usecases.athletes import AthleteRepo
 from nunis_ingest.usecases.tokens import fresh_token
 
 T = TypeVar("T")
+
+RETRY_MARGIN_SECONDS = 30.0
+"""Retries of one request stop this long before the run's deadline."""
 
 log = logging.getLogger(__name__)
 
@@ -50,17 +54,25 @@ class AthleteApi:
         max_attempts: int = 4,
         kind: str = "poll",
     ) -> None:
+        """``deadline``: the run's end on ``ctx.monotonic``'s clock (its time budget);
+        retries stop ``RETRY_MARGIN_SECONDS`` before it."""
         self._ctx = ctx
         self.kind = kind
         self._kind_now = kind
         self.athlete_id = athlete_id
         self._repo = AthleteRepo(ctx.store)
-        self._deadline = deadline
+        self.deadline = deadline
+        self._deadline = None if deadline is None else deadline - RETRY_MARGIN_SECONDS
         self._max_attempts = max_attempts
         self._client: StravaClient | None = None
         self._spent = 0  # requests of clients replaced after a refresh
         self.token: Token | None = None
         self.refreshed = False
+
+    def proceed(self) -> Stop | None:
+        """Why the run must not make its next request (read headroom, time budget)."""
+        deadline = float("inf") if self.deadline is None else self.deadline
+        return budget_stop(self.last_usage, self._ctx.settings, self._ctx.monotonic(), deadline)
 
     @property
     def requests_made(self) -> int:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from nunis_ingest.adapters.strava.oauth import Token
 from nunis_ingest.core.keys import ATHLETES_PREFIX, athlete_key, athlete_prefix, quarantine_key
 from nunis_ingest.core.state import StateCorrupt, SyncState, dump_state, load_state
-from nunis_ingest.errors import AthleteNotConfigured, ConfigError
+from nunis_ingest.errors import AthleteNotConfigured, ConfigError, PreconditionFailed
 from nunis_ingest.ports import CREATE_ONLY, ObjectStore
 
 log = logging.getLogger("nunis_ingest.sync")
@@ -152,3 +153,33 @@ class AthleteRepo:
         for key in keys:
             self.store.delete(key)
         return len(keys)
+
+
+SAVE_ATTEMPTS = 4
+
+
+def save_settlement(repo: AthleteRepo, athlete_id: int, state: SyncState, generation: int) -> int:
+    """Write ``state.json``: the only caller of ``AthleteRepo.save_state``. Every state it is
+    given comes from ``core.settle`` or a named transition of ``core.transitions``.
+    Compare-and-swap on ``generation``; returns the new generation."""
+    return repo.save_state(athlete_id, state, generation)
+
+
+def update_state(
+    repo: AthleteRepo, athlete_id: int, transition: Callable[[SyncState], SyncState]
+) -> SyncState:
+    """Read the state, apply a pure ``transition`` and save it (``save_settlement``); a lost
+    compare-and-swap re-reads and re-applies, a few times. An unchanged state is not
+    written."""
+    for attempt in range(1, SAVE_ATTEMPTS + 1):
+        state, generation = repo.load_state(athlete_id, repair=True)
+        updated = transition(state)
+        if updated == state:
+            return state
+        try:
+            save_settlement(repo, athlete_id, updated, generation)
+            return updated
+        except PreconditionFailed:
+            if attempt == SAVE_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover

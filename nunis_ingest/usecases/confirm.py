@@ -10,7 +10,7 @@ A full listing that does not show an activity the warehouse holds only makes it 
 *suspect*: listings can be truncated (a short or empty page in the middle, an activity
 sliding across a page while the athlete deletes another, a bad proxy). Each suspect is
 fetched with this run's token, which the listing has just proven valid (a 401 gets one
-refresh and a retry, ``api.py``): a 404 confirms the deletion; a 200 proves the listing
+refresh and a retry, ``athlete_api.py``): a 404 confirms the deletion; a 200 proves the listing
 missed a live activity, which is then loaded from that response instead of deleted, and
 which makes the rest of the listing's suspects untrustworthy. A token without
 ``activity:read_all`` cannot tell a deleted activity from a private one (both 404), so
@@ -22,25 +22,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from nunis_ingest.adapters.strava.client import StravaClient
 from nunis_ingest.adapters.strava.oauth import accepted_scope_ok
+from nunis_ingest.core.fetched import Confirmation
+from nunis_ingest.core.ownership import foreign_owner
 from nunis_ingest.core.stops import Stop
 from nunis_ingest.errors import BudgetDeferred, StravaNotFound
 from nunis_ingest.usecases.athlete_api import AthleteApi
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Confirmation:
-    gone: list[int] = field(default_factory=list)
-    alive: list[tuple[int, bytes, dict[str, Any]]] = field(default_factory=list)
-    unchecked: list[int] = field(default_factory=list)
-    skipped: str = ""
 
 
 def confirm_deletions(
@@ -69,8 +62,7 @@ def confirm_deletions(
             out.gone.append(activity_id)
             continue
         body, data = fetched
-        owner = (data.get("athlete") or {}).get("id")
-        if owner is not None and owner != api.athlete_id:
+        if foreign_owner(api.athlete_id, data) is not None:
             continue  # not this athlete's: neither ours to keep nor evidence of truncation
         out.alive.append((activity_id, body, data))
         if stop_on_alive:

@@ -23,7 +23,13 @@ never as done. An entry whose fetch fails (a 5xx that outlasts the retries, a bo
 wrong shape) is recorded with its reason and backed off (``enrichment.failed``); the
 drain goes on with the next entry, so one entry never starves the queue, and stops after
 ``MAX_CONSECUTIVE_FAILURES`` in a row (Strava itself is failing). A 429 or the read
-budget stops the drain; what was written stays, the rest waits for the next run.
+budget stops the drain with its typed ``Stop``; what was written stays, the rest waits for
+the next run.
+
+Plan -> fetch -> settle, like a run: ``core.plan.plan_drain`` picks the due entries,
+``drain`` fetches and writes them and returns ``core.fetched.Drained`` (it changes no
+queue: the entries it completed or failed are facts in that value), and
+``core.settle.settle_drain`` turns that into the next state.
 """
 
 from __future__ import annotations
@@ -38,7 +44,9 @@ from typing import Any
 from nunis_ingest.context import SyncContext
 from nunis_ingest.core import enrichment as eq
 from nunis_ingest.core import schema_detail as sd
+from nunis_ingest.core.fetched import Drained
 from nunis_ingest.core.keys import archive_enrich_key
+from nunis_ingest.core.plan import DrainPlan
 from nunis_ingest.core.representation import summary_of
 from nunis_ingest.core.stops import Stop
 from nunis_ingest.core.transform_detail import detail_rows, stream_rows, summary_fingerprint
@@ -53,7 +61,6 @@ from nunis_ingest.errors import (
 )
 from nunis_ingest.ports import DetailRows
 from nunis_ingest.usecases.athlete_api import AthleteApi
-from nunis_ingest.usecases.bulk_export.ids import is_file_activity
 
 log = logging.getLogger("nunis_ingest.enrich")
 
@@ -65,23 +72,6 @@ STREAMS_404 = "Strava answered 404 for the streams"
 
 class _EntryFailed(Exception):
     """This entry's fetch or its response failed; ``str()`` is the reason."""
-
-
-@dataclass
-class Drained:
-    """What one drain did."""
-
-    enriched: int = 0
-    """Queue entries completed (their rows written)."""
-    requests: int = 0
-    from_archive: int = 0
-    rows: dict[str, int] = field(default_factory=dict)
-    suspects: list[int] = field(default_factory=list)
-    stop: str | None = None
-    failures: dict[int, tuple[int, int, str]] = field(default_factory=dict)
-    """The queue's failure records after the drain (``state.enrich_failed``)."""
-    failed: int = 0
-    """Entries whose fetch failed in this drain (backed off, not blocking the rest)."""
 
 
 @dataclass
@@ -100,49 +90,60 @@ class _Group:
         self.points += len(rows.get(sd.STREAMS.name, ()))
 
 
-class Enricher:
-    """One athlete's drain within one run (``drain`` mutates the queue it is given)."""
+def drain(
+    plan: DrainPlan,
+    ctx: SyncContext,
+    api: AthleteApi,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Drained:
+    """Fetch and write what ``plan`` holds, within its share and the run's budgets."""
+    drainer = _Drainer(plan, ctx, api, on_progress)
+    out = drainer.run()
+    if out.stop is not None:
+        log.info(
+            "athlete %d: enrichment paused after %d of %d: %s",
+            plan.athlete_id,
+            len(out.completed),
+            len(plan.items),
+            out.stop.describe(out.detail),
+        )
+    return out
+
+
+class _Drainer:
+    """One athlete's drain within one run."""
 
     def __init__(
         self,
+        plan: DrainPlan,
         ctx: SyncContext,
         api: AthleteApi,
-        athlete_id: int,
-        run_id: str,
-        *,
-        share: float,
-        proceed: Callable[[], Stop | None],
-        on_progress: Callable[[int, int], None] | None = None,
-        kind: str = "enrich",
+        on_progress: Callable[[int, int], None] | None,
     ) -> None:
-        self.ctx, self.api, self.athlete_id, self.run_id = ctx, api, athlete_id, run_id
-        self.kind = kind  # what the shared ledger counts these reads as (budget/rules.py)
-        self.share, self.proceed, self.on_progress = share, proceed, on_progress
+        self.plan, self.ctx, self.api, self.on_progress = plan, ctx, api, on_progress
+        self.athlete_id = plan.athlete_id
         self.out = Drained()
         self._details = _Group(tuple(t.name for t in sd.FROM_DETAIL))
         self._streams = _Group((sd.STREAMS.name,))
-        self._queue: eq.Queue = {}
-        self.failures: eq.Failures = {}
+        self._wanted = {item.activity_id: item.kinds for item in plan.items}
+        self._written: dict[int, str] = {}
         self._in_a_row = 0
         self.loaded_at = ctx.now()
 
-    def drain(self, queue: eq.Queue, failures: eq.Failures | None = None) -> Drained:
-        """Drain ``queue`` in place; ``self.failures`` holds the failure records after."""
-        self._queue = queue
-        self.failures = dict(failures or {})
-        total = len(queue)
+    def run(self) -> Drained:
+        out = self.out
         try:
-            for item in eq.due(queue, self.failures, int(self.ctx.now())):
+            for item in self.plan.items:
                 if not self._attempt(item):
                     break
                 if self.on_progress:
-                    self.on_progress(self.out.enriched + self._pending(), total)
+                    self.on_progress(out.enriched + self._pending(), len(self.plan.items))
         except BudgetDeferred as exc:  # the app's shared ledger: no request was made
-            self.out.stop = f"the app's shared read budget defers it ({str(exc)[:120]})"
+            out.stop, out.detail = Stop.BUDGET_DEFERRED, str(exc)[:120]
         except StravaRateLimited as exc:
-            self.out.stop = f"Strava answered 429 ({str(exc)[:120]})"
+            out.stop, out.detail = Stop.RATE_LIMITED, str(exc)[:120]
         except RetriableError as exc:
-            self.out.stop = f"Strava kept failing ({str(exc)[:120]})"
+            out.stop, out.detail = Stop.STRAVA_FAILING, str(exc)[:120]
         except BaseException:
             try:  # keep what was fetched; the original error is what the caller acts on
                 self._flush_all()
@@ -150,8 +151,7 @@ class Enricher:
                 log.warning("athlete %d: could not write fetched details", self.athlete_id)
             raise
         self._flush_all()
-        self.out.failures = eq.prune_failures(self.failures, self._queue)
-        return self.out
+        return out
 
     def _flush_all(self) -> None:
         self._flush(self._details, force=True)
@@ -162,12 +162,9 @@ class Enricher:
 
     def _blocked(self) -> bool:
         """Whether the next request must not be made (budget share, time budget)."""
-        why = self.proceed()
-        reason = (
-            why.describe() if why is not None else eq.enrich_stop(self.api.last_usage, self.share)
-        )
-        if reason:
-            self.out.stop = reason
+        stop = self.api.proceed() or eq.enrich_stop(self.api.last_usage, self.plan.share)
+        if stop is not None:
+            self.out.stop = stop
             return True
         return False
 
@@ -176,9 +173,7 @@ class Enricher:
         try:
             go_on = self._entry(item)
         except _EntryFailed as exc:
-            now = int(self.ctx.now())
-            self.failures = eq.failed(self.failures, item.activity_id, now, str(exc))
-            self.out.failed += 1
+            self.out.failed.append((item.activity_id, str(exc)))
             log.warning(
                 "athlete %d: enrichment of activity %d failed (%s); retried after a backoff",
                 self.athlete_id,
@@ -187,7 +182,7 @@ class Enricher:
             )
             self._in_a_row += 1
             if self._in_a_row >= MAX_CONSECUTIVE_FAILURES:
-                self.out.stop = f"Strava kept failing ({str(exc)[:120]})"
+                self.out.stop, self.out.detail = Stop.STRAVA_FAILING, str(exc)[:120]
                 return False
             return True
         self._in_a_row = 0
@@ -214,7 +209,7 @@ class Enricher:
                     data,
                     athlete_id=self.athlete_id,
                     activity_id=item.activity_id,
-                    run_id=self.run_id,
+                    run_id=self.plan.run_id,
                     loaded_at=self.loaded_at,
                     fingerprint=summary_fingerprint(summary_of(data)),
                 )
@@ -238,7 +233,7 @@ class Enricher:
                             athlete_id=self.athlete_id,
                             activity_id=item.activity_id,
                             start_date=start_date,
-                            run_id=self.run_id,
+                            run_id=self.plan.run_id,
                             loaded_at=self.loaded_at,
                         )
                     )
@@ -249,7 +244,7 @@ class Enricher:
 
     def _no_streams_settled(self, activity_id: int) -> bool:
         """A repeated 404 on streams is Strava's answer: the activity has none."""
-        before = self.failures.get(activity_id, (0, 0, ""))
+        before = self.plan.failures.get(activity_id, (0, 0, ""))
         return before[0] + 1 >= eq.STREAMS_404_ACCEPTED_AFTER and before[2] == STREAMS_404
 
     def _fetch(self, item: eq.Item, kind: str) -> Any:
@@ -272,10 +267,12 @@ class Enricher:
         self.out.requests += 1
         try:
             if kind == "detail":
-                body, data = self.api.call(lambda c: c.get_activity(activity_id), kind=self.kind)
+                body, data = self.api.call(
+                    lambda c: c.get_activity(activity_id), kind=self.plan.kind
+                )
             else:
                 body, data = self.api.call(
-                    lambda c: c.get_streams(activity_id, sd.STREAM_TYPES), kind=self.kind
+                    lambda c: c.get_streams(activity_id, sd.STREAM_TYPES), kind=self.plan.kind
                 )
         except StravaNotFound:
             return _GONE
@@ -298,11 +295,11 @@ class Enricher:
         for table, count in written.items():
             self.out.rows[table] = self.out.rows.get(table, 0) + count
         for activity_id, kind in group.kinds:
-            before = activity_id in self._queue
-            eq.done(self._queue, activity_id, kind)
-            if before and activity_id not in self._queue:
+            self.out.completed.append((activity_id, kind))
+            done = self._written.get(activity_id, "") + kind
+            self._written[activity_id] = done
+            if set(self._wanted.get(activity_id, "")) <= set(done):
                 self.out.enriched += 1
-                self.failures.pop(activity_id, None)
         group.ids.clear()
         group.kinds.clear()
         group.rows = {}
@@ -327,83 +324,3 @@ _GONE: Any = _Gone()
 
 def _iso(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass
-class Enrichment:
-    """The queue after a run's enrichment step, and what its drain did."""
-
-    queue: eq.Queue
-    kinds: str
-    drained: Drained = field(default_factory=Drained)
-
-
-def queue_for_run(
-    ctx: SyncContext,
-    *,
-    athlete_id: int,
-    queue: eq.Queue,
-    kinds: str,
-    scanned_kinds: str | None,
-    known: dict[int, tuple[str, int]],
-    staged: list[eq.Staged],
-    scan: bool,
-) -> Enrichment:
-    """The queue after a run's listing: what it calls for, and the history when asked.
-
-    ``scan`` (a complete full refresh or a driven run), or kinds changed since the last
-    scan, queues every activity the warehouse holds no detail or stream rows for: the
-    history backfill, resumable because its queue lives in the state. No request here;
-    the caller saves the queue before ``drain_queue`` fetches anything, so the
-    ``queued_at`` stamps that key the archived responses survive a crash.
-    """
-    queue = eq.restrict(queue, kinds)
-    if not kinds:
-        return Enrichment(queue, kinds)
-    now = int(ctx.now())
-    if staged:
-        fingerprints = (
-            ctx.warehouse.fetch_detail_fingerprints(athlete_id) if eq.DETAIL in kinds else {}
-        )
-        new, edited = eq.from_poll(staged, fingerprints, known, kinds, now)
-        queue = eq.enqueue(eq.enqueue(queue, new), edited, fresh=True)
-    if scan or scanned_kinds != kinds:
-        for kind, table in ((eq.DETAIL, sd.DETAILS.name), (eq.STREAMS, sd.STREAMS.name)):
-            if kind in kinds:
-                missing = ctx.warehouse.fetch_unenriched(athlete_id, table)
-                strava = ((i, s) for i, s in missing if not is_file_activity(i))
-                queue = eq.enqueue(queue, (eq.Item(i, s or 0, kind, now) for i, s in strava))
-    return Enrichment(queue, kinds)
-
-
-def drain_queue(
-    ctx: SyncContext,
-    api: AthleteApi,
-    queue: eq.Queue,
-    *,
-    athlete_id: int,
-    run_id: str,
-    driven: bool,
-    proceed: Callable[[], Stop | None],
-    on_progress: Callable[[int, int], None] | None = None,
-    failures: eq.Failures | None = None,
-) -> Drained:
-    """Drain ``queue`` in place (``failures``: its failure records, returned updated in
-    ``Drained.failures``). ``driven`` (``sync --details``) may use the whole read
-    budget (less the usual headroom, ``proceed``) instead of the enrichment share: the
-    shared ledger then counts its reads as the poll a user asked for, not as enrichment."""
-    share = 1.0 if driven else ctx.settings.enrich_read_share
-    enricher = Enricher(
-        ctx,
-        api,
-        athlete_id,
-        run_id,
-        share=share,
-        proceed=proceed,
-        on_progress=on_progress,
-        kind="poll" if driven else "enrich",
-    )
-    drained = enricher.drain(queue, failures)
-    if drained.stop:
-        log.info("athlete %d: enrichment paused, %d left: %s", athlete_id, len(queue), drained.stop)
-    return drained

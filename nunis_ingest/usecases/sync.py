@@ -1,41 +1,160 @@
-"""The use case: one sync of one athlete, as plan → fetch → settle (ARCHITECTURE.md §2).
+"""The use case: one sync of one athlete, as plan -> fetch -> settle (ARCHITECTURE.md §2).
 
-Order of effects, each durable before the next starts: lease → token (a rotated refresh
-token is saved before anything else) → pages (each archived raw before it is transformed)
-→ deletion checks → one warehouse commit → state (advanced only after the commit) → run
-record. ``plan`` and ``settle`` are pure; ``fetch.py`` is the only I/O loop; this module takes the
-lease, plans and records failures. A crash
-between any two steps leaves data that a replay converges: the archive is write-once per
-run, the commit is an idempotent upsert, the state is saved by compare-and-swap.
+Order of effects, each durable before the next starts: lease -> token (a rotated refresh
+token is saved before anything else) -> pages (each archived raw before it is
+transformed) -> deletion checks -> one warehouse commit -> state (advanced only after the
+commit; the enrichment queue with its stamps is saved before any detail request) -> the
+enrichment drain and its state -> run record. ``core.plan`` and ``core.settle`` are pure;
+``fetch`` and ``drain`` are the only I/O loops; ``save_settlement`` is the only writer of
+``state.json``. A crash between any two steps leaves data that a replay converges: the
+archive is write-once per run, the commit is an idempotent upsert, the state is saved by
+compare-and-swap.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import replace
 from datetime import UTC, datetime
 
 from nunis_ingest.context import SyncContext
-from nunis_ingest.core import state as st
+from nunis_ingest.core import enrichment as eq
 from nunis_ingest.core.events import SyncRequest
-from nunis_ingest.core.plan import make_plan
-from nunis_ingest.core.schema import SCHEMA_VERSION
-from nunis_ingest.errors import (
-    AthleteNotConfigured,
-    NunisError,
-)
+from nunis_ingest.core.plan import Plan, make_plan, plan_drain, verify_due
+from nunis_ingest.core.run_report import RunReport
+from nunis_ingest.core.settle import settle, settle_drain
+from nunis_ingest.core.state import SyncState
+from nunis_ingest.core.transitions import after_failure
+from nunis_ingest.errors import AthleteNotConfigured, NunisError
 from nunis_ingest.ports import Presence
-from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo
-from nunis_ingest.usecases.fetch import Run, usage_dict
+from nunis_ingest.usecases.athlete_api import AthleteApi
+from nunis_ingest.usecases.athletes import (
+    AthleteConfig,
+    AthleteRepo,
+    save_settlement,
+    update_state,
+)
+from nunis_ingest.usecases.drain import drain
+from nunis_ingest.usecases.fetch import fetch
 from nunis_ingest.usecases.lease import Lease
-from nunis_ingest.usecases.run_report import RunReport
+from nunis_ingest.usecases.rebuild import rebuild_if_schema_changed
 
 __all__ = ["RunReport", "SyncContext", "new_run_id", "resolve_athlete", "run_sync"]
 
 log = logging.getLogger(__name__)
 
 LEASE_MARGIN_SECONDS = 120.0
+
+
+def run_sync(request: SyncRequest, ctx: SyncContext) -> RunReport:
+    """Sync one athlete. Raises NunisError; ``errors.decide`` tells a driver what to do."""
+    repo = AthleteRepo(ctx.store)
+    report = _new_report(request, resolve_athlete(request, repo), ctx.now())
+    config = repo.load_config(report.athlete_id)
+    if _skipped(report, ctx, config, repo.load_state(report.athlete_id, repair=True)[0]):
+        return report  # cheap: no lease, no request
+    with _lease(ctx, report):
+        state, generation = repo.load_state(report.athlete_id, repair=True)  # under the lease
+        if _skipped(report, ctx, config, state):
+            return report
+        state, generation = rebuild_if_schema_changed(ctx, repo, report, config, state, generation)
+        plan = _plan(request, ctx, report, config, state, repo)
+        api = AthleteApi(ctx, plan.athlete_id, deadline=_deadline(ctx), kind=plan.api_kind)
+        try:
+            state, generation = _run(plan, state, generation, ctx, api, repo, report)
+            _drain(plan, state, generation, ctx, api, repo, report)
+        except NunisError as exc:
+            _record_failure(ctx, repo, report, exc)
+            raise
+    _record_run(ctx, report)
+    return report
+
+
+def _run(
+    plan: Plan,
+    state: SyncState,
+    generation: int,
+    ctx: SyncContext,
+    api: AthleteApi,
+    repo: AthleteRepo,
+    report: RunReport,
+) -> tuple[SyncState, int]:
+    """Fetch, settle, save; a retriable failure is raised once its resume point is saved."""
+    fetched = fetch(plan, state, ctx, api)
+    settled = settle(plan, state, fetched, ctx.now())
+    generation = save_settlement(repo, plan.athlete_id, settled.state, generation)
+    report.settled(plan, fetched, settled, ctx.now())
+    for warning in fetched.warnings:
+        log.warning(warning)
+    if fetched.failure is not None:
+        raise fetched.failure
+    return settled.state, generation
+
+
+def _drain(
+    plan: Plan,
+    state: SyncState,
+    generation: int,
+    ctx: SyncContext,
+    api: AthleteApi,
+    repo: AthleteRepo,
+    report: RunReport,
+) -> None:
+    """The enrichment drain after a run that stopped for nothing: its own plan and settle."""
+    drain_plan = plan_drain(plan, state, share=ctx.settings.enrich_read_share, now=ctx.now())
+    if drain_plan is None or report.stop is not None:
+        return
+    drained = drain(drain_plan, ctx, api, ctx.on_enrich)
+    after = settle_drain(state, drained, ctx.now(), api.last_usage)
+    if drained.touched:  # a drain that paused before its first request saves nothing
+        save_settlement(repo, plan.athlete_id, after, generation)
+    report.drained_with(drained, after, api.requests_made, api.last_usage)
+
+
+def _plan(
+    request: SyncRequest,
+    ctx: SyncContext,
+    report: RunReport,
+    config: AthleteConfig,
+    state: SyncState,
+    repo: AthleteRepo,
+) -> Plan:
+    """The run's plan; the warehouse's rows are counted first when a check is due."""
+    athlete_id = report.athlete_id
+    presence = _presence(ctx, athlete_id)
+    counted = None
+    if verify_due(state, request.mode, report.started_at, presence):
+        if presence is not None and presence.missing:
+            ctx.warehouse.ensure_schema()  # the tables are gone: re-create, then heal
+        counted = ctx.warehouse.count_activities(athlete_id)
+    lookback = ctx.settings.lookback_days if config.lookback_days is None else config.lookback_days
+    plan = make_plan(
+        athlete_id=athlete_id,
+        run_id=report.run_id,
+        now=report.started_at,
+        requested=request.mode,
+        state=state,
+        lookback_days=lookback,
+        counted=counted,
+        kinds=eq.wanted(config.details, config.streams),
+        driven=request.details,
+        force=request.force,
+        api_kind="reconcile" if request.trigger == "reconcile" else "poll",
+    )
+    if plan.counted is not None and plan.mode == "all" and plan.why.startswith("the warehouse"):
+        log.warning(
+            "athlete %d: the warehouse holds %d rows, the state expects %s; healing with a "
+            "full refresh",
+            athlete_id,
+            plan.counted,
+            state.rows,
+        )
+    report.warnings += dict.fromkeys(repo.repaired)  # a state.json set aside
+    if plan.warning:
+        log.warning(plan.warning)
+        report.warnings.append(plan.warning)
+    report.mode = plan.mode
+    return plan
 
 
 def new_run_id(now: float) -> str:
@@ -56,114 +175,20 @@ def resolve_athlete(request: SyncRequest, repo: AthleteRepo) -> int:
     )
 
 
-def run_sync(request: SyncRequest, ctx: SyncContext) -> RunReport:
-    """Sync one athlete. Raises NunisError; ``errors.decide`` tells a driver what to do."""
-    repo = AthleteRepo(ctx.store)
-    athlete_id = resolve_athlete(request, repo)
-    started = ctx.now()
-    report = RunReport(
+def _new_report(request: SyncRequest, athlete_id: int, started: float) -> RunReport:
+    return RunReport(
         new_run_id(started), athlete_id, request.mode, request.trigger, started, request.message_id
     )
-    config = repo.load_config(athlete_id)
-    state, _ = repo.load_state(athlete_id, repair=True)
-    if _skipped(report, ctx, config.enabled, state):  # cheap: no lease, no request
-        return report
+
+
+def _lease(ctx: SyncContext, report: RunReport) -> Lease:
     ttl = ctx.settings.time_budget_seconds + LEASE_MARGIN_SECONDS
     local = ctx.settings.backend == "local"
-    with Lease(ctx.store, athlete_id, report.run_id, started, ttl, local=local):
-        # Read the state again under the lease: a run that just finished may have moved it.
-        state, generation = repo.load_state(athlete_id, repair=True)
-        if _skipped(report, ctx, config.enabled, state):
-            return report
-        state, generation = _rebuild_if_schema_changed(ctx, repo, report, config, state, generation)
-        lookback_days = (
-            ctx.settings.lookback_days if config.lookback_days is None else config.lookback_days
-        )
-        presence = _presence(ctx, athlete_id)
-        plan = make_plan(
-            athlete_id=athlete_id,
-            run_id=report.run_id,
-            now=started,
-            requested=request.mode,
-            state=state,
-            lookback_days=lookback_days,
-            presence=presence,
-        )
-        report.warnings += dict.fromkeys(repo.repaired)  # a state.json set aside
-        if plan.warning:
-            log.warning(plan.warning)
-            report.warnings.append(plan.warning)
-        try:
-            Run(ctx, repo, request, report, state, generation, config).execute(plan, presence)
-        except NunisError as exc:
-            report.outcome, report.error = "failed", exc
-            _record_failure(ctx, repo, report)
-            raise
-    return report
+    return Lease(ctx.store, report.athlete_id, report.run_id, report.started_at, ttl, local=local)
 
 
-def _rebuild_if_schema_changed(
-    ctx: SyncContext,
-    repo: AthleteRepo,
-    report: RunReport,
-    config: AthleteConfig,
-    state: st.SyncState,
-    generation: int,
-) -> tuple[st.SyncState, int]:
-    """A newer ``schema.SCHEMA_VERSION`` (a column added, a meaning changed): rebuild the
-    athlete's rows from the archive once, before the run, with no Strava request.
-
-    A damaged archive object stops the rebuild before it writes anything; the run goes on
-    (the athlete is not blocked), the object is named in a warning and in
-    ``state.rebuild_blocked``, and the rebuild is tried again once it is gone."""
-    built = state.schema_version or 1
-    if built >= SCHEMA_VERSION or state.cursor is None:
-        if state.schema_version == SCHEMA_VERSION:
-            return state, generation
-        state = replace(state, schema_version=SCHEMA_VERSION, rebuild_blocked=None)
-        return state, repo.save_state(report.athlete_id, state, generation)
-    from nunis_ingest.errors import ArchiveDamaged
-    from nunis_ingest.usecases.replay import forget_loaded, replay
-
-    blocked = state.rebuild_blocked
-    if blocked is not None and ctx.store.get(blocked) is not None:
-        _warn(
-            report,
-            f"athlete {report.athlete_id}: rows still built with schema version "
-            f"{built}: the rebuild waits for the damaged archive object {blocked} to be "
-            "restored or moved to quarantine/",
-        )
-        return state, generation
-
-    log.warning(
-        "athlete %d: rows were built with schema version %d, this code has %d; "
-        "rebuilding them from the archive",
-        report.athlete_id,
-        built,
-        SCHEMA_VERSION,
-    )
-    ctx.warehouse.ensure_schema()
-    try:
-        replay(
-            ctx.store,
-            ctx.warehouse,
-            report.athlete_id,
-            run_id=report.run_id,
-            details=config.details,
-            streams=config.streams,
-            rewrite=True,
-        )
-    except ArchiveDamaged as exc:
-        _warn(report, f"athlete {report.athlete_id}: the schema rebuild stopped: {exc}")
-        state = replace(state, rebuild_blocked=exc.key)
-        return state, repo.save_state(report.athlete_id, state, generation)
-    state = replace(forget_loaded(state), schema_version=SCHEMA_VERSION, rebuild_blocked=None)
-    return state, repo.save_state(report.athlete_id, state, generation)
-
-
-def _warn(report: RunReport, text: str) -> None:
-    log.warning(text)
-    report.warnings.append(text)
+def _deadline(ctx: SyncContext) -> float:
+    return ctx.monotonic() + ctx.settings.time_budget_seconds
 
 
 def _presence(ctx: SyncContext, athlete_id: int) -> Presence | None:
@@ -177,37 +202,47 @@ def _presence(ctx: SyncContext, athlete_id: int) -> Presence | None:
         return None
 
 
-def _skipped(report: RunReport, ctx: SyncContext, enabled: bool, state: st.SyncState) -> bool:
-    if enabled and not state.needs_reauth:
+def _skipped(report: RunReport, ctx: SyncContext, config: AthleteConfig, state: SyncState) -> bool:
+    if config.enabled and not state.needs_reauth:
         return False
     report.outcome = "skipped"
     report.reason = (
         "disabled"
-        if not enabled
+        if not config.enabled
         else "needs re-authorisation: run `nunis-ingest auth` for this athlete"
     )
     report.finished_at = ctx.now()
     return True
 
 
-def _record_failure(ctx: SyncContext, repo: AthleteRepo, report: RunReport) -> None:
+def _record_failure(
+    ctx: SyncContext, repo: AthleteRepo, report: RunReport, exc: NunisError
+) -> None:
     """Best effort: the failure itself is what the caller acts on."""
-    report.finished_at = ctx.now()
-    exc = report.error
+    report.outcome, report.error, report.finished_at = "failed", exc, ctx.now()
     try:
-        state, generation = repo.load_state(report.athlete_id, repair=True)
-        if state.last_run_id == report.run_id and exc is not None and exc.retriable:
-            pass  # this run already settled its state (a checkpoint before raising)
-        else:
-            state = replace(
+        update_state(
+            repo,
+            report.athlete_id,
+            lambda state: after_failure(
                 state,
-                last_run_id=report.run_id,
-                last_error_class=type(exc).__name__,
-                last_error_message=str(exc)[:500],
-                needs_reauth=state.needs_reauth or bool(getattr(exc, "needs_reauth", False)),
-                last_read_usage=usage_dict(report.usage) or state.last_read_usage,
-            )
-            repo.save_state(report.athlete_id, state, generation)
+                run_id=report.run_id,
+                error_class=type(exc).__name__,
+                message=str(exc),
+                retriable=exc.retriable,
+                needs_reauth=bool(getattr(exc, "needs_reauth", False)),
+                usage=report.usage_dict(),
+            ),
+        )
         ctx.warehouse.record_run(report.to_run_row())
     except Exception:
         log.warning("could not record the failed run %s", report.run_id, exc_info=True)
+
+
+def _record_run(ctx: SyncContext, report: RunReport) -> None:
+    """Idle polls leave no row (no load); anything that wrote, stopped or drained does."""
+    if report.outcome == "skipped":
+        return
+    enriched = report.drained is not None and report.drained.enriched
+    if report.changed or report.outcome != "success" or report.mode == "all" or enriched:
+        ctx.warehouse.record_run(report.to_run_row())

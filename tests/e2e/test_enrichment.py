@@ -180,8 +180,8 @@ def test_streams_off_by_default_and_details_cost_one_request(rt, sandbox, sync) 
     hits = endpoint_hits(sandbox)
     assert hits[f"{API}/activities/{{id}} 200"] == 10
     assert not per_activity_hits(sandbox, "/streams")
-    assert report.enrichment is not None
-    assert report.enrichment.drained.enriched == 10
+    assert report.drained is not None
+    assert report.drained.enriched == 10
     assert_matches_strava(sandbox, rt, aid, streams=False)
 
 
@@ -243,9 +243,9 @@ def test_sync_details_drives_the_backfill_with_the_whole_budget(rt, sandbox, syn
     aid = register(rt, athlete)
     sandbox.clear_requests()
     report = sync(aid, "all", details=True)
-    assert report.enrichment is not None
-    spent = report.enrichment.drained.requests
+    assert report.drained is not None
+    spent = report.drained.requests
     # the whole 15-minute read budget less the usual headroom (10), not the 50 % share
     assert 80 <= spent + report.pages <= 90
     assert "429" not in sandbox.requests_log()["counts"]["by_status"]
-    assert len(_state(rt, aid).enrich) == 150 - report.enrichment.drained.enriched
+    assert len(_state(rt, aid).enrich) == 150 - report.drained.enriched

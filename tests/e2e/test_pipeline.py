@@ -144,7 +144,7 @@ def test_archive_holds_every_page_byte_for_byte(sandbox, rt, sync):
     everything = sorted(rt.store.list(f"archive/strava/athlete={aid}/"))
     keys = [k for k in everything if "/page-" in k]
     details = [k for k in everything if "/enrich-" in k]
-    assert len(details) == report.enrichment.drained.requests  # one object per response
+    assert len(details) == report.drained.requests  # one object per response
     assert len(keys) == report.pages == 2
     assert all(report.run_id in k for k in keys)
     pages = [json.loads(rt.store.get(k).data) for k in keys]

@@ -118,7 +118,7 @@ def test_replay_cli_over_a_wiped_warehouse(rt, sandbox, sync, app_env, monkeypat
 def test_a_schema_version_bump_rebuilds_from_the_archive_once(
     rt, sandbox, sync, monkeypatch
 ) -> None:
-    from nunis_ingest.usecases import sync as sync_module
+    from nunis_ingest.usecases import rebuild as rebuild_module
     from nunis_ingest.usecases.athletes import AthleteRepo
 
     aid = _load_through_the_api(rt, sandbox, sync)
@@ -129,7 +129,7 @@ def test_a_schema_version_bump_rebuilds_from_the_archive_once(
             "update activities set name = null, sport_type = null where athlete_id = ?", [aid]
         )
         con.execute("delete from activity_laps where athlete_id = ?", [aid])
-    monkeypatch.setattr(sync_module, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(rebuild_module, "SCHEMA_VERSION", 2)
     sandbox.clear_requests()
     sandbox.advance_clock(900)
     sync(aid, "new")

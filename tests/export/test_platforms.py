@@ -8,14 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nunis_ingest.errors import ExportError
-from nunis_ingest.usecases.bulk_export.ids import (
+from nunis_ingest.core.file_ids import (
     TWIN_SECONDS,
     Start,
     StartIndex,
     file_activity_id,
     twins,
 )
+from nunis_ingest.errors import ExportError
 from strava_sandbox.data import generate_dataset
 from strava_sandbox.export import write_export
 from strava_sandbox.export_platforms import garmin_export, watch_folder

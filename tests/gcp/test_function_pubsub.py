@@ -25,8 +25,10 @@ pytestmark = [pytest.mark.gcp, pytest.mark.pubsub, pytest.mark.slow]
 @pytest.fixture
 def function_url(gcp_env, tmp_path) -> Iterator[str]:
     """A functions-framework process serving main.ingest with the gcp backend."""
-    with (tmp_path / "function.log").open("w") as log, function_process(gcp_env, log) as url:
+    path = tmp_path / "function.log"
+    with path.open("w") as log, function_process(gcp_env, log) as url:
         yield url
+    print(path.read_text(errors="replace")[-20_000:])  # shown by pytest when the test failed
 
 
 @pytest.fixture
@@ -70,6 +72,9 @@ def test_pubsub_push_to_function_loads_bigquery_and_archives_to_gcs(
 
     topic({"athlete_id": aid, "mode": "all"})
     wait_until(lambda: {i for i, _ in _rows(bigquery_client, bigquery_dataset, aid)} == truth)
+    # Rows are visible before the run has finished; a `new` sent while it still holds the
+    # athlete's lease is answered "already running" and caught by the next tick instead.
+    wait_until(lambda: len(_runs(bigquery_client, bigquery_dataset, aid)) >= 1, what="run record")
     archive = [b.name for b in gcs_client.list_blobs(gcs_bucket, prefix="archive/strava/")]
     assert len(archive) == 2  # 230 activities: two pages of up to 200
     assert all(f"athlete={aid}/" in name for name in archive)

@@ -130,7 +130,7 @@ def test_a_schema_rebuild_over_a_damaged_archive_keeps_the_rows_and_the_athlete_
     rows = warehouse_rows(rt, aid)
     page = _pages(rt, aid)[0]
     _damage(rt, page, "object")
-    monkeypatch.setattr("nunis_ingest.usecases.sync.SCHEMA_VERSION", 2)  # a column was added
+    monkeypatch.setattr("nunis_ingest.usecases.rebuild.SCHEMA_VERSION", 2)  # a column was added
     sandbox.add_activity(aid, start_date=int(sandbox.clock()) - 3600, name="new today")
     outcome = pipe.run(aid, "new")
     assert outcome.report is not None, outcome.error

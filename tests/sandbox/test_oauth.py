@@ -40,7 +40,7 @@ def test_refresh_with_more_than_an_hour_left_returns_the_same_token(sandbox, ath
 
 
 def test_refresh_in_last_hour_rotates_and_invalidates_the_old_refresh_token(sandbox, athlete):
-    sandbox.advance_clock(5 * 3600 + 60)
+    sandbox.set_clock(athlete["expires_at"] - 3600 + 60)  # inside the token's last hour
     resp = _refresh(sandbox, athlete["refresh_token"], path="/api/v3/oauth/token")
     body = resp.json()
     assert resp.status_code == 200

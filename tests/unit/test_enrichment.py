@@ -8,6 +8,7 @@ from hypothesis import strategies as hs
 from nunis_ingest.core import enrichment as eq
 from nunis_ingest.core.ratelimit import RateLimitUsage
 from nunis_ingest.core.state import EPOCH_MAX, SyncState, dump_state, load_state
+from nunis_ingest.core.stops import Stop
 
 
 def test_queue_drains_newest_first() -> None:
@@ -71,8 +72,8 @@ def _usage(used_15: int, used_day: int) -> RateLimitUsage:
 def test_enrichment_leaves_the_rest_of_the_budget_to_polls() -> None:
     assert eq.allowance(_usage(10, 100), 0.5) == (40, 400)
     assert eq.enrich_stop(_usage(49, 100), 0.5) is None
-    assert "15-minute" in (eq.enrich_stop(_usage(50, 100), 0.5) or "")
-    assert "daily" in (eq.enrich_stop(_usage(0, 500), 0.5) or "")
+    assert eq.enrich_stop(_usage(50, 100), 0.5) is Stop.ENRICH_SHARE_15MIN
+    assert eq.enrich_stop(_usage(0, 500), 0.5) is Stop.ENRICH_SHARE_DAILY
     assert eq.enrich_stop(None, 0.5) is None  # unknown usage: Strava's defaults
 
 

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import pytest
 
+from nunis_ingest.core.fetched import Confirmation, Fetched, Seen
 from nunis_ingest.core.keys import archive_page_key
 from nunis_ingest.core.plan import (
     CLOCK_SKEW_SECONDS,
     CONFIRMATIONS_PER_RUN,
     VERIFY_INTERVAL_SECONDS,
     make_plan,
+    verify_due,
 )
-from nunis_ingest.core.settle import Fetched, settle
+from nunis_ingest.core.settle import settle
 from nunis_ingest.core.state import SyncState
 from nunis_ingest.core.stops import Stop
+from nunis_ingest.errors import StravaServerError
 from nunis_ingest.ports import WriteResult
-from nunis_ingest.usecases.confirm import Confirmation
 
 NOW = 1_800_000_000
 DAY = 86400
@@ -51,7 +53,7 @@ def test_new_lists_the_lookback_window_before_the_cursor():
     plan = plan_for(loaded())
     assert plan.mode == "new"
     assert plan.after == NOW - DAY - 7 * DAY - 1  # `after` is strict: the first second too
-    assert not plan.verify
+    assert not verify_due(loaded(), "new", NOW)
 
 
 def test_a_future_cursor_is_capped_so_the_window_still_covers_today():
@@ -63,7 +65,7 @@ def test_a_future_cursor_is_capped_so_the_window_still_covers_today():
 def test_requested_all_is_a_full_listing_and_verifies_the_warehouse():
     plan = plan_for(loaded(), "all")
     assert plan.full
-    assert plan.verify
+    assert verify_due(loaded(), "all", NOW)
 
 
 def test_new_resumes_a_backlog_where_the_last_run_stopped():
@@ -104,11 +106,16 @@ def test_an_unreadable_checkpoint_starts_the_full_refresh_over(pending):
     assert plan.before is None
 
 
-def test_heal_is_a_full_listing_that_says_why():
-    plan = plan_for(loaded(), heal=True)
+def test_fewer_rows_than_the_state_expects_make_a_full_listing_that_says_why():
+    plan = plan_for(loaded(rows=10), counted=9)
     assert plan.full
     assert "warehouse" in plan.why
-    assert not plan.verify
+    assert plan.counted == 9
+
+
+def test_as_many_rows_as_expected_keep_the_poll_a_new_one():
+    assert plan_for(loaded(rows=10), counted=10).mode == "new"
+    assert plan_for(loaded(rows=10), counted=12).mode == "new"
 
 
 @pytest.mark.parametrize(
@@ -121,7 +128,7 @@ def test_heal_is_a_full_listing_that_says_why():
     ],
 )
 def test_the_warehouse_is_verified_at_most_every_few_hours(state, due):
-    assert plan_for(state).verify is due
+    assert verify_due(state, "new", NOW) is due
 
 
 def test_suspects_are_confirmed_newest_first_and_bounded_per_run():
@@ -133,31 +140,21 @@ def test_suspects_are_confirmed_newest_first_and_bounded_per_run():
 # --- settle ---------------------------------------------------------------------------
 
 
-def fetched(lookback: int = 7 * DAY, **entries: tuple[str, int]) -> Fetched:
-    out = Fetched(lookback)
+def seen(lookback: int = 7 * DAY, **entries: tuple[str, int]) -> Seen:
+    out = Seen(lookback)
     for key, (digest, start) in entries.items():
         out.see(int(key.lstrip("a")), digest, start)
     return out
 
 
-def do_settle(plan, state, seen, **kw):
-    args = {
-        "complete": True,
-        "stop": None,
-        "resume": None,
-        "result": WriteResult(),
-        "confirmation": Confirmation(),
-        "counted": None,
-        "usage": None,
-        "now": NOW,
-    } | kw
-    return settle(plan, state, seen, **args)
+def do_settle(plan, state, listed: Seen, *, complete: bool = True, **kw):
+    return settle(plan, state, Fetched(listed, complete=complete, **kw), NOW)
 
 
 def test_a_complete_new_poll_advances_cursor_and_window():
     state = loaded(known={1: ("h1", NOW - 2 * DAY)})
-    seen = fetched(a2=("h2", NOW - 100))
-    out = do_settle(plan_for(state), state, seen, result=WriteResult(inserted=1))
+    listed = seen(a2=("h2", NOW - 100))
+    out = do_settle(plan_for(state), state, listed, result=WriteResult(inserted=1))
     assert out.outcome == "success"
     assert out.stop is None
     assert out.state.cursor == NOW - 100
@@ -168,8 +165,8 @@ def test_a_complete_new_poll_advances_cursor_and_window():
 
 def test_a_complete_full_refresh_replaces_the_window():
     state = loaded(known={1: ("old", NOW - DAY)})
-    seen = fetched(a2=("h2", NOW - 100))
-    out = do_settle(plan_for(state, "all"), state, seen)
+    listed = seen(a2=("h2", NOW - 100))
+    out = do_settle(plan_for(state, "all"), state, listed)
     assert out.state.known == {2: ("h2", NOW - 100)}
 
 
@@ -177,8 +174,8 @@ def test_a_complete_full_refresh_replaces_the_window():
 def test_every_stop_is_partial_keeps_the_cursor_and_saves_the_resume_point(stop):
     state = loaded()
     resume = {"mode": "new", "after": NOW - 3 * DAY, "page": 1}
-    seen = fetched(a5=("h5", NOW - 3 * DAY))
-    out = do_settle(plan_for(state), state, seen, complete=False, stop=stop, resume=resume)
+    listed = seen(a5=("h5", NOW - 3 * DAY))
+    out = do_settle(plan_for(state), state, listed, complete=False, stop=stop, resume=resume)
     assert out.outcome == "partial"
     assert out.stop is stop
     assert out.state.pending == resume
@@ -193,10 +190,10 @@ def test_a_failure_keeps_its_own_class_in_the_state():
     out = do_settle(
         plan_for(state),
         state,
-        fetched(),
+        seen(),
         complete=False,
         stop=Stop.STRAVA_FAILING,
-        failure="StravaServerError",
+        failure=StravaServerError("Strava answered 503"),
     )
     assert out.state.last_error_class == "StravaServerError"
 
@@ -204,7 +201,7 @@ def test_a_failure_keeps_its_own_class_in_the_state():
 def test_a_live_suspect_makes_a_full_listing_truncated_and_clears_the_suspects():
     state = loaded(suspects=[3, 4])
     conf = Confirmation(alive=[(9, b"{}", {})], unchecked=[3, 4])
-    out = do_settle(plan_for(state, "all"), state, fetched(), confirmation=conf)
+    out = do_settle(plan_for(state, "all"), state, seen(), confirmation=conf)
     assert out.stop is Stop.TRUNCATED_LISTING
     assert out.outcome == "partial"
     assert out.state.suspects == []
@@ -215,7 +212,7 @@ def test_confirmed_deletions_are_forgotten_and_the_rest_stay_suspects():
     state = loaded(known={3: ("h3", NOW - DAY)}, suspects=[3, 4, 5])
     conf = Confirmation(gone=[3], unchecked=[5])
     out = do_settle(
-        plan_for(state), state, fetched(), confirmation=conf, result=WriteResult(deleted=1)
+        plan_for(state), state, seen(), confirmation=conf, result=WriteResult(deleted=1)
     )
     assert 3 not in out.state.known
     assert out.state.suspects == [4, 5]
@@ -224,19 +221,20 @@ def test_confirmed_deletions_are_forgotten_and_the_rest_stay_suspects():
 
 def test_a_suspect_seen_again_in_a_listing_is_no_longer_suspect():
     state = loaded(suspects=[8])
-    out = do_settle(plan_for(state), state, fetched(a8=("h8", NOW - 10)))
+    out = do_settle(plan_for(state), state, seen(a8=("h8", NOW - 10)))
     assert out.state.suspects == []
 
 
 def test_a_counted_warehouse_rebases_rows_and_records_the_verification():
     state = loaded(rows=None, verified_at=None)
-    out = do_settle(plan_for(state), state, fetched(), counted=40, result=WriteResult(inserted=2))
+    plan = plan_for(state, counted=40)
+    out = do_settle(plan, state, seen(), result=WriteResult(inserted=2))
     assert (out.state.rows, out.state.verified_at) == (42, NOW)
 
 
 def test_a_future_dated_activity_cannot_move_the_cursor_beyond_the_skew():
     state = loaded()
-    out = do_settle(plan_for(state), state, fetched(a1=("h", NOW + 9 * 365 * DAY)))
+    out = do_settle(plan_for(state), state, seen(a1=("h", NOW + 9 * 365 * DAY)))
     assert out.state.cursor == NOW + CLOCK_SKEW_SECONDS
 
 
@@ -276,12 +274,12 @@ def test_a_webhook_write_of_an_old_activity_is_not_kept_in_the_window():
 
 def test_an_unfinished_full_refresh_commits_nothing_so_it_remembers_nothing():
     state = loaded(known={1: ("h1", NOW - DAY)})
-    seen = fetched(a2=("h2", NOW - 100))
+    listed = seen(a2=("h2", NOW - 100))
     resume = {"mode": "all", "run_id": "r1", "started_at": NOW, "pages": [], "before": 5}
     out = do_settle(
         plan_for(state, "all"),
         state,
-        seen,
+        listed,
         complete=False,
         stop=Stop.READ_BUDGET_15MIN,
         resume=resume,

@@ -9,12 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from nunis_ingest.core.fetched import Fetched, Seen
 from nunis_ingest.core.plan import make_plan
-from nunis_ingest.core.settle import Fetched, settle
+from nunis_ingest.core.settle import settle
 from nunis_ingest.core.state import STATE_VERSION, SyncState, dump_state, load_state
 from nunis_ingest.errors import ConfigError
-from nunis_ingest.ports import WriteResult
-from nunis_ingest.usecases.confirm import Confirmation
 from tests.unit.strategies import json_values
 
 DAY = 86400
@@ -183,23 +182,11 @@ def test_successive_new_polls_keep_the_window_bounded_and_the_cursor_monotone(
             athlete_id=1, run_id="r", now=NOW, requested="new", state=state, lookback_days=0
         )
         plan = replace(plan, lookback=lookback)
-        seen = Fetched(lookback)
+        seen = Seen(lookback)
         for activity_id, digest, start in batch:
             seen.see(activity_id, digest, start)
         before = copy.deepcopy(state)
-        new = settle(
-            plan,
-            state,
-            seen,
-            complete=True,
-            stop=None,
-            resume=None,
-            result=WriteResult(),
-            confirmation=Confirmation(),
-            counted=None,
-            usage=None,
-            now=NOW,
-        ).state
+        new = settle(plan, state, Fetched(seen, complete=True), NOW).state
         assert state == before  # pure
         starts = [s for _, _, s in batch if s is not None]
         assert new.cursor is not None

@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from nunis_ingest.adapters.queues import LocalQueue
 from nunis_ingest.context import SyncContext
 from nunis_ingest.core.events import SyncRequest
+from nunis_ingest.core.run_report import RunReport
 from nunis_ingest.core.webhook_event import QueuedEvent, StravaEvent
 from nunis_ingest.drivers.cli.main import cli
 from nunis_ingest.runtime import Runtime
-from nunis_ingest.usecases.run_report import RunReport
 from nunis_ingest.usecases.sync import run_sync
 
 

@@ -11,6 +11,7 @@ import pytest
 from nunis_ingest.adapters.stores.localfs import LocalObjectStore
 from nunis_ingest.core.state import SyncState
 from nunis_ingest.errors import PreconditionFailed
+from nunis_ingest.usecases.athletes import SAVE_ATTEMPTS
 from nunis_ingest.ports import WriteResult
 from nunis_ingest.usecases.athletes import AthleteRepo
 from nunis_ingest.usecases.webhook import statesync
@@ -77,7 +78,7 @@ def test_a_lost_compare_and_swap_is_re_read_and_both_writes_survive(tmp_path: Pa
 
 
 def test_a_state_that_keeps_changing_gives_up_with_a_retriable_error(tmp_path: Path) -> None:
-    repo = _seeded(tmp_path, races=statesync.SAVE_ATTEMPTS)
+    repo = _seeded(tmp_path, races=SAVE_ATTEMPTS)
     with pytest.raises(PreconditionFailed):
         statesync.apply(
             repo, A, statesync.loaded(1, "h1", CURSOR, WriteResult(inserted=1), 7 * DAY, CURSOR)

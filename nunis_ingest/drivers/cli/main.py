@@ -17,13 +17,14 @@ import click
 from nunis_ingest.adapters.strava.oauth import Token
 from nunis_ingest.core.events import SyncRequest
 from nunis_ingest.core.keys import archive_prefix
+from nunis_ingest.core.transitions import reauthorised
 from nunis_ingest.drivers.cli import errors as cli_errors
 from nunis_ingest.drivers.cli import status as cli_status
 from nunis_ingest.drivers.cli.progress import NoBar, progress_bar
 from nunis_ingest.errors import AthleteNotConfigured, ConfigError, NunisError
 from nunis_ingest.runtime import Runtime, get_runtime
 from nunis_ingest.usecases import budget_planner as planner
-from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo
+from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo, update_state
 from nunis_ingest.usecases.sync import run_sync
 from nunis_ingest.usecases.tokens import scope_notice
 
@@ -167,13 +168,7 @@ def _register(
             streams=old.streams if streams is None else streams,
         )
     )
-    state, generation = repo.load_state(athlete_id, repair=True)
-    if state.needs_reauth or state.last_error_class:
-        repo.save_state(
-            athlete_id,
-            replace(state, needs_reauth=False, last_error_class=None, last_error_message=None),
-            generation,
-        )
+    update_state(repo, athlete_id, reauthorised)
 
 
 @cli.group()

@@ -8,11 +8,11 @@ from datetime import date
 
 import click
 
+from nunis_ingest.core.transitions import replayed
 from nunis_ingest.drivers.cli import errors as cli_errors
 from nunis_ingest.runtime import get_runtime
-from nunis_ingest.usecases.athletes import AthleteRepo
+from nunis_ingest.usecases.athletes import AthleteRepo, update_state
 from nunis_ingest.usecases.lease import Lease
-from nunis_ingest.usecases.replay import forget_loaded
 from nunis_ingest.usecases.replay import replay as replay_athlete
 from nunis_ingest.usecases.sync import new_run_id
 
@@ -69,8 +69,7 @@ def replay(athlete_ids: tuple[int, ...], since: str | None) -> None:
                     streams=config.streams,
                     rewrite=True,
                 )
-                state, generation = repo.load_state(athlete_id, repair=True)
-                repo.save_state(athlete_id, forget_loaded(state), generation)
+                update_state(repo, athlete_id, replayed)
         except Exception as exc:  # one athlete's failure must not stop the others
             failed += 1
             click.echo(f"athlete {athlete_id}: failed: {cli_errors.describe(exc).line}", err=True)

@@ -20,10 +20,10 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
+from nunis_ingest.core.file_ids import Start, file_activity_id, identity
 from nunis_ingest.core.transform import to_row
 from nunis_ingest.usecases.bulk_export import twins
 from nunis_ingest.usecases.bulk_export.files import kind_of
-from nunis_ingest.usecases.bulk_export.ids import Start, file_activity_id, identity
 from nunis_ingest.usecases.bulk_export.importing import Importing
 from nunis_ingest.usecases.bulk_export.platforms import INDOOR_SUB_SPORTS, platform_of, sport_type
 from nunis_ingest.usecases.bulk_export.reading import fill_from_track, read_track

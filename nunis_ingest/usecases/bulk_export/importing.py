@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from nunis_ingest.core.file_ids import StartIndex, split_starts
 from nunis_ingest.ports import ObjectStore, Warehouse
-from nunis_ingest.usecases.bulk_export.ids import StartIndex, split_starts
 from nunis_ingest.usecases.bulk_export.source import Export
 from nunis_ingest.usecases.bulk_export.writer import LAPS, STREAMS, Writer
 

@@ -26,13 +26,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from nunis_ingest.core.file_ids import Start
 from nunis_ingest.core.transform import to_row
 from nunis_ingest.errors import ExportError
 from nunis_ingest.usecases.bulk_export.csv_headers import UnknownHeader
 from nunis_ingest.usecases.bulk_export.csv_rows import BadRow, CsvRows, to_activity
 from nunis_ingest.usecases.bulk_export.csv_text import Lines
 from nunis_ingest.usecases.bulk_export.files import kind_of
-from nunis_ingest.usecases.bulk_export.ids import Start
 from nunis_ingest.usecases.bulk_export.importing import Importing
 from nunis_ingest.usecases.bulk_export.reading import fill_from_track, read_track
 from nunis_ingest.usecases.bulk_export.report import ImportReport

@@ -14,9 +14,9 @@ from __future__ import annotations
 import json
 import logging
 
+from nunis_ingest.core.file_ids import split_starts
 from nunis_ingest.core.keys import athlete_key
 from nunis_ingest.ports import ObjectStore, Warehouse
-from nunis_ingest.usecases.bulk_export.ids import split_starts
 
 log = logging.getLogger("nunis_ingest.import")
 

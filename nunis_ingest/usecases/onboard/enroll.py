@@ -15,18 +15,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from nunis_ingest.core.enrolment import Enrolment, InvalidHandover
 from nunis_ingest.core.events import SyncRequest
+from nunis_ingest.core.transitions import reauthorised
 from nunis_ingest.errors import AthleteNotConfigured, MalformedMessage
-from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo
+from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo, update_state
 from nunis_ingest.usecases.onboard import handover
 
 if TYPE_CHECKING:
+    from nunis_ingest.core.run_report import RunReport
     from nunis_ingest.runtime import Runtime
-    from nunis_ingest.usecases.run_report import RunReport
 
 log = logging.getLogger("nunis_ingest.onboard")
 
@@ -62,13 +63,7 @@ def apply_handover(repo: AthleteRepo, enrolment: Enrolment) -> Applied | None:
         old = None
     if old is None:
         repo.save_config(AthleteConfig(athlete_id, label=label))
-    state, generation = repo.load_state(athlete_id)
-    if state.needs_reauth or state.last_error_class:
-        repo.save_state(
-            athlete_id,
-            replace(state, needs_reauth=False, last_error_class=None, last_error_message=None),
-            generation,
-        )
+    update_state(repo, athlete_id, reauthorised)
     repo.store.delete(enrolment.key)
     return Applied(athlete_id, is_new=old is None, enabled=old is None or old.enabled)
 

@@ -35,6 +35,7 @@ from nunis_ingest.context import SyncContext
 from nunis_ingest.core import enrichment as eq
 from nunis_ingest.core import schema_detail as sd
 from nunis_ingest.core.keys import archive_activity_key
+from nunis_ingest.core.ownership import foreign_owner
 from nunis_ingest.core.representation import summary_of
 from nunis_ingest.core.transform import content_hash, start_epoch, to_row
 from nunis_ingest.core.transform_detail import detail_rows, summary_fingerprint
@@ -191,8 +192,7 @@ def _activity(
         marks.record_delete(activity_id, max(i.event.event_time for i in pending), ctx.now())
         return Outcome(athlete_id, "deleted", activity_id, "404 confirmed", {"rows": gone})
     body, data = fetched
-    owner = (data.get("athlete") or {}).get("id")
-    if owner is not None and owner != athlete_id:
+    if (owner := foreign_owner(athlete_id, data)) is not None:
         return Outcome(athlete_id, "ignored", activity_id, f"owned by {owner}")
     # Archived now, as received (idempotent by key); the rows wait for the batch commit.
     ctx.store.put(archive_activity_key(athlete_id, batch.run_id, ctx.now(), activity_id), body)

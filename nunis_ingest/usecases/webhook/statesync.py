@@ -28,11 +28,8 @@ from collections.abc import Callable, Sequence
 from nunis_ingest.core.enrichment import Item
 from nunis_ingest.core.settle import settle_events
 from nunis_ingest.core.state import SyncState
-from nunis_ingest.errors import PreconditionFailed
 from nunis_ingest.ports import WriteResult
-from nunis_ingest.usecases.athletes import AthleteRepo
-
-SAVE_ATTEMPTS = 4
+from nunis_ingest.usecases.athletes import AthleteRepo, update_state
 
 Change = Callable[[SyncState], SyncState]
 
@@ -88,15 +85,6 @@ def deleted(activity_id: int, lookback: int, now: float) -> Change:
 
 
 def apply(repo: AthleteRepo, athlete_id: int, change: Change) -> None:
-    """Read, change and save the state; retry a lost compare-and-swap a few times."""
-    for attempt in range(1, SAVE_ATTEMPTS + 1):
-        state, generation = repo.load_state(athlete_id, repair=True)
-        updated = change(state)
-        if updated == state:
-            return
-        try:
-            repo.save_state(athlete_id, updated, generation)
-            return
-        except PreconditionFailed:
-            if attempt == SAVE_ATTEMPTS:
-                raise
+    """Read, change and save the state (``athletes.update_state``: compare-and-swap, a
+    lost race re-reads and re-applies)."""
+    update_state(repo, athlete_id, change)

@@ -1,4 +1,7 @@
-"""What one sync did: the run report, its ``ingest_runs`` row, log fields and summary."""
+"""Pure: what one sync did: the run report, its ``ingest_runs`` row, log fields and summary.
+
+``settled`` and ``drained_with`` fill it from the run's plan, what its fetch and drain
+did and their settlements, so the run record and ``state.json`` always agree."""
 
 from __future__ import annotations
 
@@ -6,11 +9,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from nunis_ingest.core.fetched import Drained, Fetched
+from nunis_ingest.core.plan import Plan
 from nunis_ingest.core.ratelimit import RateLimitUsage
+from nunis_ingest.core.settle import Settlement, usage_dict
+from nunis_ingest.core.state import SyncState
 from nunis_ingest.core.stops import Stop
 from nunis_ingest.errors import NunisError
 from nunis_ingest.ports import WriteResult
-from nunis_ingest.usecases.drain import Enrichment
 
 
 @dataclass
@@ -31,10 +37,34 @@ class RunReport:
     finished_at: float = 0.0
     error: NunisError | None = None
     stop: Stop | None = None
-    enrichment: Enrichment | None = None
+    drained: Drained | None = None
+    """What the enrichment drain after the listing did (None: no drain)."""
+    enrich_queue: int | None = None
+    """Enrichment entries left after the run (None: enrichment is off)."""
     warnings: list[str] = field(default_factory=list)
     """What a person must see even without ``-v`` (the CLI prints them): a narrow token
     scope, a damaged object set aside, a dropped checkpoint."""
+
+    def settled(self, plan: Plan, fetched: Fetched, settled: Settlement, now: float) -> None:
+        """What the run's fetch did and how it settled."""
+        self.mode = plan.mode
+        self.requests, self.usage = fetched.requests, fetched.usage
+        self.pages, self.seen = fetched.seen.pages, fetched.seen.seen
+        self.result = fetched.result
+        self.outcome, self.reason, self.stop = settled.outcome, settled.reason, settled.stop
+        self.finished_at = now
+        self.warnings += [w for w in fetched.warnings if w not in self.warnings]
+        self.enrich_queue = len(settled.state.enrich) if plan.kinds else None
+
+    def drained_with(self, drained: Drained, after: SyncState, requests: int, usage: Any) -> None:
+        """What the enrichment drain did (``requests``, ``usage``: the run's totals now)."""
+        self.drained = drained
+        self.enrich_queue = len(after.enrich)
+        if drained.requests:
+            self.requests, self.usage = requests, usage
+
+    def usage_dict(self) -> dict[str, int] | None:
+        return usage_dict(self.usage)
 
     def to_run_row(self) -> dict[str, Any]:
         usage = self.usage
@@ -77,12 +107,12 @@ class RunReport:
         if self.stop is not None:
             fields["stop"] = self.stop.value
         fields["read_usage"] = f"{row['read_usage_15min']},{row['read_usage_daily']}"
-        if self.enrichment is not None:
-            drained = self.enrichment.drained
+        if self.enrich_queue is not None:
+            drained = self.drained or Drained()
             fields |= {
                 "enriched": drained.enriched,
                 "enrich_requests": drained.requests,
-                "enrich_queue": len(self.enrichment.queue),
+                "enrich_queue": self.enrich_queue,
             }
         return fields
 
@@ -96,12 +126,9 @@ class RunReport:
         )
         if r.quarantined:
             text += f" quarantined={r.quarantined} (see the quarantine table)"
-        if self.enrichment is not None and (
-            self.enrichment.queue or self.enrichment.drained.enriched
-        ):
-            d = self.enrichment.drained
-            left = len(self.enrichment.queue)
-            text += f" enriched={d.enriched} (requests {d.requests}, queue {left})"
+        d = self.drained or Drained()
+        if self.enrich_queue or d.enriched:
+            text += f" enriched={d.enriched} (requests {d.requests}, queue {self.enrich_queue})"
         if self.usage and self.usage.read_usage_15min is not None:
             u = self.usage
             text += (
