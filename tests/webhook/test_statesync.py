@@ -11,9 +11,8 @@ import pytest
 from nunis_ingest.adapters.stores.localfs import LocalObjectStore
 from nunis_ingest.core.state import SyncState
 from nunis_ingest.errors import PreconditionFailed
-from nunis_ingest.usecases.athletes import SAVE_ATTEMPTS
 from nunis_ingest.ports import WriteResult
-from nunis_ingest.usecases.athletes import AthleteRepo
+from nunis_ingest.usecases.athletes import SAVE_ATTEMPTS, AthleteRepo
 from nunis_ingest.usecases.webhook import statesync
 
 DAY = 86400
