@@ -215,7 +215,8 @@ def run() -> int:
     ).stdout.strip()
     top = ", ".join(f for f in files if "/" not in f)
     print(f"  bundle: {len(files)} files after .gcloudignore ({top}, nunis_ingest/...)")
-    venv = bundle.venv.relative_to(ROOT)
+    # the cache may live outside ROOT (a git archive extraction links the checkout's)
+    venv = f".local-gcp/bundle-venv/{bundle.venv.name}"
     print(f"  venv:   {python}, only requirements.txt ({venv}, {how})")
     state: dict[str, Any] = {}
 

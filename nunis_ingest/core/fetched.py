@@ -10,6 +10,7 @@ state, the outcome and the enrichment queue are ``core.settle``'s.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,12 @@ WINDOW_SLACK = 400
 """Entries kept before pruning the in-run window (memory stays flat in a full listing)."""
 
 
+def page_digest(body: bytes) -> str:
+    """The SHA-256 of a page's bytes: a full-refresh checkpoint names the bytes it trusts,
+    so a resumed run notices a page changed since (cut to fewer items, rewritten)."""
+    return hashlib.sha256(body).hexdigest()
+
+
 @dataclass
 class Seen:
     """What the listing showed this run (accumulated page by page)."""
@@ -37,6 +44,7 @@ class Seen:
     window: dict[int, tuple[str, int]] = field(default_factory=dict)
     seen_ids: set[int] = field(default_factory=set)
     archived: list[str] = field(default_factory=list)
+    digests: list[str] = field(default_factory=list)  # ``page_digest`` of each archived page
     staged: list[Staged] = field(default_factory=list)
     """Activities written this run: what their enrichment is decided from."""
 

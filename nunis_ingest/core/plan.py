@@ -66,6 +66,7 @@ class Plan:
     page: int = 1  # new: page numbers; all: the page under ``before`` (ties, fallback)
     keyset: bool = True  # all: False once the pages proved not newest first
     replay: tuple[str, ...] = ()  # archived pages of the interrupted full refresh
+    replay_digests: tuple[str, ...] = ()  # their ``page_digest``s (empty: an old checkpoint)
     confirm: tuple[int, ...] = ()  # suspected deletions to confirm this run
     counted: int | None = None  # the warehouse's row count, read because it was due
     warning: str = ""  # something read back was dropped (a damaged checkpoint)
@@ -138,12 +139,13 @@ def make_plan(
         )
         return Plan(mode="all", why="restarting a full refresh (checkpoint dropped)", **base)
     if resumed is not None:
-        run, started, pages, before, page, keyset = resumed
+        run, started, pages, digests, before, page, keyset = resumed
         base |= {"archive_run_id": run, "archive_started_at": started}
         return Plan(
             mode="all",
             why="resuming an interrupted full refresh",
             replay=pages,
+            replay_digests=digests,
             before=before,
             page=page,
             keyset=keyset,
@@ -203,7 +205,8 @@ def _new_start(
     return (None if floor is None else max(0, floor - 1)), 1
 
 
-Resumed = tuple[str, float, tuple[str, ...], int | None, int, bool]
+Resumed = tuple[str, float, tuple[str, ...], tuple[str, ...], int | None, int, bool]
+DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _resumed_full(pending: dict[str, Any], athlete_id: int, now: float) -> Resumed | str | None:
@@ -228,7 +231,14 @@ def _resumed_full(pending: dict[str, Any], athlete_id: int, now: float) -> Resum
         return "its 'before' bound is not an epoch second"
     if not _is_int(page) or not 1 <= page <= 10**6 or not isinstance(keyset, bool):
         return "its page number is not a positive integer"
-    return run, float(started), tuple(pages), before, page, keyset
+    digests = pending.get("digests", [])  # absent: a checkpoint written before digests
+    if digests and (
+        not isinstance(digests, list)
+        or len(digests) != len(pages)
+        or not all(isinstance(d, str) and DIGEST.match(d) for d in digests)
+    ):
+        return "its page digests do not match its pages"
+    return run, float(started), tuple(pages), tuple(digests), before, page, keyset
 
 
 def _page_number(key: object, athlete_id: int, run: str, started: float) -> int | None:

@@ -19,7 +19,7 @@ from typing import Any
 from nunis_ingest.context import SyncContext
 from nunis_ingest.core import enrichment as eq
 from nunis_ingest.core import schema_detail as sd
-from nunis_ingest.core.fetched import Confirmation, Fetched, Seen
+from nunis_ingest.core.fetched import Confirmation, Fetched, Seen, page_digest
 from nunis_ingest.core.guard import check_delete_share
 from nunis_ingest.core.keys import archive_activity_key, archive_page_key
 from nunis_ingest.core.ownership import check_owner
@@ -61,7 +61,7 @@ def fetch(plan: Plan, state: SyncState, ctx: SyncContext, api: AthleteApi) -> Fe
     if api.token is not None and (warning := scope_warning(api.token, plan.athlete_id)):
         out.warnings.append(warning)
     out.complete = listing.complete and out.failure is None and out.stop is None
-    out.resume = listing.resume(out.seen.archived)
+    out.resume = listing.resume(out.seen.archived, out.seen.digests)
     if plan.full and not out.complete:
         run.discard()
     else:
@@ -107,6 +107,7 @@ class _Run:
             )
             self.ctx.store.put(key, body)
             seen.archived.append(key)
+            seen.digests.append(page_digest(body))
         seen.pages += 1
         seen.seen += len(items)
         staged: list[Listed] = []

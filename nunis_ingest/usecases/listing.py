@@ -20,9 +20,11 @@ short page; its resume point is the newest start processed, so a backlog larger 
 run's budget drains run after run instead of re-reading the same first pages.
 
 Archived pages of an interrupted full refresh are read back through ``archived.py`` (our
-own storage is untrusted too): a damaged one (torn, empty, not a list, another athlete's)
-is moved to ``quarantine/``, named in a warning, and the refresh falls back to Strava from
-the top, so nothing is skipped.
+own storage is untrusted too) and checked against the SHA-256 the checkpoint recorded
+when it was archived: a damaged one (torn, empty, not a list, another athlete's, or
+valid JSON that is not the bytes archived, such as a page cut to fewer items, which
+would otherwise be skipped unseen) is moved to ``quarantine/``, named in a warning, and
+the refresh falls back to Strava from the top, so nothing is skipped.
 
 While the caller works on a page the next is already being fetched (one thread, requests
 stay sequential); ``proceed`` is asked before every further request.
@@ -38,6 +40,7 @@ from itertools import pairwise
 from typing import Any
 
 from nunis_ingest.adapters.strava.client import MAX_PER_PAGE, Page
+from nunis_ingest.core.fetched import page_digest
 from nunis_ingest.core.plan import Plan
 from nunis_ingest.core.stops import Stop
 from nunis_ingest.core.transform import start_epoch
@@ -126,6 +129,7 @@ class Listing:
         self.complete = False
         self.stop: Stop | None = None
         self.replayed: list[str] = []
+        self.replayed_digests: list[str] = []
         self.warnings: list[str] = []
         self._cursor = Cursor(plan.before, plan.page, keyset=plan.keyset)
         self._page_no = plan.page  # new: page numbers after ``plan.after``
@@ -134,7 +138,7 @@ class Listing:
 
     # --- the resume point ------------------------------------------------------------
 
-    def resume(self, archived_keys: list[str]) -> dict[str, Any] | None:
+    def resume(self, archived_keys: list[str], digests: list[str]) -> dict[str, Any] | None:
         """``state.pending`` for a run that stopped early (``None`` when complete)."""
         if self.complete:
             return None
@@ -145,6 +149,7 @@ class Listing:
                 "run_id": plan.archive_run_id,
                 "started_at": plan.archive_started_at,
                 "pages": [*self.replayed, *archived_keys],
+                "digests": [*self.replayed_digests, *digests],
                 "before": self._cursor.before,
                 "page": 1 if self._cursor.size else self._cursor.page,  # a probe: relist
                 "keyset": self._cursor.keyset,
@@ -184,17 +189,21 @@ class Listing:
         if not set(keys) <= set(self._store.list(folder)):
             self._restart("an archived page of it is gone (archive pruned)")
             return
-        athlete_id = self.plan.athlete_id
-        for key in keys:
+        athlete_id, digests = self.plan.athlete_id, self.plan.replay_digests
+        for number, key in enumerate(keys):
             stored = self._store.get(key)
             try:
                 items = archived.page_items(key, stored.data if stored else None, athlete_id)
+                assert stored is not None
+                digest = page_digest(stored.data)
+                if digests and digest != digests[number]:
+                    raise ArchiveDamaged(key, "its bytes are not the ones the run archived")
             except ArchiveDamaged as exc:
                 moved = archived.quarantine(self._store, key)
                 self._restart(f"{exc.key} is damaged ({exc.why}; moved to {moved})")
                 return
-            assert stored is not None
             self.replayed.append(key)
+            self.replayed_digests.append(digest)
             yield Listed(False, stored.data, items)
 
     def _restart(self, why: str) -> None:
@@ -204,7 +213,7 @@ class Listing:
         )
         log.warning(text)
         self.warnings.append(text)
-        self.replayed = []
+        self.replayed, self.replayed_digests = [], []
         self._cursor = Cursor()
 
     def _fetch(self) -> Page:

@@ -16,16 +16,23 @@ Time order is the archive's: a run's objects sort by the run's start (run ids be
 it), pages by number; an enrichment response by its queue stamp. Two passes keep memory
 flat in the number of activities (a few small tuples each), never in the archive's
 size: the first reads every object once and keeps, per activity, where its winning
-version is; the second reads only the winning objects and writes them in batches. One
-``commit(replace=True)`` makes the whole ``activities`` table of the athlete visible at
-once (with ``since``: an upsert of what changed since then, nothing deleted).
+version is; the second reads only the winning objects and writes them in batches,
+upserted by id in one commit.
+
+**A replay never removes a row the archive does not say is gone.** Only a tombstone
+deletes. A warehouse row that no readable object holds (an archive pruned by retention,
+or damage no parser can see: a page cut to fewer valid items, items replaced by
+garbage) is kept and counted (``Replayed.kept``, a warning with the fix): the archive
+is a source of rows, not a licence to drop them; a full refresh (``sync --mode all``)
+confirms each missing activity with Strava before it deletes one.
 
 The archive is read back through ``archived.py``: every object is validated in pass one
 (a page is a list of this athlete's activities, a response an object, a tombstone names
 the id in its key). A damaged object stops the replay **before anything is written**
 (``errors.ArchiveDamaged`` naming it and the fix): a rebuild that skipped it would drop
 every activity only that object held, and with them their detail rows. Rows are staged
-before the athlete is purged, so a failure while reading leaves the tables as they were.
+before the stale ones are deleted, so a failure while reading leaves the tables as they
+were.
 After a replay the caller forgets the state's ``known`` hashes (``forget_loaded``), so a
 ``new`` poll rewrites anything inside its window that the replay did not restore.
 """
@@ -94,6 +101,7 @@ class Replayed:
     objects: int = 0
     rows: dict[str, int] = field(default_factory=dict)
     result: WriteResult = field(default_factory=WriteResult)
+    kept: int = 0  # warehouse rows no archived object holds: kept, never deleted here
 
 
 @dataclass
@@ -107,6 +115,9 @@ class _Winners:
     def saw(self, aid: int, entry: Entry, index: int) -> None:
         self.summary[aid] = (entry, index)  # entries come in time order: the last wins
         self.first_seen.setdefault(aid, entry.at)
+
+    def tombstoned(self) -> set[int]:
+        return set(self.tombstone)
 
     def alive(self) -> dict[int, tuple[Entry, int]]:
         return {
@@ -215,8 +226,9 @@ def replay(
 
     ``rewrite`` (a schema change, ``nunis-ingest replay``): rows whose content hash is
     already stored are rewritten too, because their typed columns may be stale. The
-    upsert skips those, so the athlete's rows are deleted first and loaded again: for the
-    seconds that takes, readers see the athlete without rows, and a crash in between is
+    upsert skips those, so the rows of the activities it restores are deleted first and
+    loaded again (rows it does not restore are kept): for the seconds that takes, readers
+    miss those activities, and a crash in between is
     repaired by running it again (the archive is unchanged; a schema rebuild is marked done
     in ``state.json`` only afterwards)."""
     found = entries(store, athlete_id, since)
@@ -239,11 +251,26 @@ def replay(
             first = won.first_seen.get(row["id"], entry.at)
             row["first_seen_at"] = datetime.fromtimestamp(first, UTC).isoformat()
             batch.add([row])
-        if rewrite and since is None:  # every row is staged: only now may the old ones go
-            warehouse.purge_athlete(athlete_id)
-        out.result = batch.commit(replace=since is None)
+        if rewrite:  # every row is staged: only now may the stale ones go
+            warehouse.delete_activities(athlete_id, sorted(alive))
+        out.result = batch.commit(replace=False)
     finally:
         batch.discard()
+    gone = sorted(won.tombstoned() - set(alive))
+    if gone:
+        deleted = warehouse.delete_activities(athlete_id, gone)
+        out.result = replace(out.result, deleted=out.result.deleted + deleted)
+    if since is None:
+        out.kept = max(0, warehouse.count_rows("activities", athlete_id) - len(alive))
+        if out.kept:
+            log.warning(
+                "athlete %d: %d activities in the warehouse are in no readable archive "
+                "object: kept (only a tombstone deletes). If Strava no longer serves them, "
+                "`nunis-ingest sync --athlete %d --mode all` confirms and removes them",
+                athlete_id,
+                out.kept,
+                athlete_id,
+            )
     done = 0
     for rows in _detail_batches(store, athlete_id, won, alive, starts, run_id):
         for table, count in warehouse.replace_details(athlete_id, rows).items():

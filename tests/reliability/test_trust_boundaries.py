@@ -57,6 +57,9 @@ def _damage(rt: Any, key: str, how: str) -> None:
         "truncated": data[: len(data) // 2],
         "empty": b"",
         "object": b'{"message": "not a page"}',
+        # valid JSON lists no parser can tell from a real page
+        "shortened": json.dumps(json.loads(data)[:10]).encode(),
+        "garbage items": json.dumps([{"junk": n} for n in range(5)] + [1, "x"]).encode(),
     }[how]
     rt.store.put(key, damaged)
 
@@ -108,6 +111,19 @@ def test_replay_stops_on_a_damaged_page_and_loses_no_row(sandbox, rt, pipe):
     assert _detail_counts(rt, aid) == details
 
 
+@pytest.mark.parametrize("how", ["shortened", "garbage items"])
+def test_a_replay_over_damage_no_parser_sees_keeps_every_row(sandbox, rt, pipe, how):
+    aid = new_athlete(sandbox, rt, 260)  # 2 pages; details on
+    assert pipe.run(aid, "all").report.outcome == "success"
+    rows, details = warehouse_rows(rt, aid), _detail_counts(rt, aid)
+    _damage(rt, _pages(rt, aid)[0], how)
+    done = replay(rt.store, rt.warehouse, aid, run_id="replay-test", rewrite=True)
+    assert set(warehouse_rows(rt, aid)) >= set(rows), "the replay dropped rows"
+    assert done.kept == len(rows) - done.activities > 100, "kept rows must be counted"
+    assert _detail_counts(rt, aid) == details
+    assert_converged(rt, sandbox, aid)
+
+
 def test_the_replay_command_names_the_damaged_object_and_exits_non_zero(sandbox, rt, pipe):
     aid = new_athlete(sandbox, rt, 30, details=False)
     pipe.run(aid, "all")
@@ -146,7 +162,7 @@ def test_a_schema_rebuild_over_a_damaged_archive_keeps_the_rows_and_the_athlete_
     assert_converged(rt, sandbox, aid)
 
 
-@pytest.mark.parametrize("how", ["truncated", "empty", "object"])
+@pytest.mark.parametrize("how", ["truncated", "empty", "object", "shortened", "garbage items"])
 def test_a_damaged_page_of_an_interrupted_refresh_falls_back_to_strava(sandbox, rt, pipe, how):
     aid = new_athlete(sandbox, rt, 450, details=False)  # 3 pages
     sandbox.add_fault(kind="status", method="GET", path=LISTING, status=429, after=1, times=1)

@@ -81,5 +81,13 @@ def replay(athlete_ids: tuple[int, ...], since: str | None) -> None:
             f"(+{done.result.inserted} ~{done.result.updated} -{done.result.deleted}), {rows}; "
             "0 Strava requests"
         )
+        if done.kept:
+            click.echo(
+                f"athlete {athlete_id}: kept {done.kept} activities that no readable archive "
+                f"object holds (a replay deletes only what a tombstone names); "
+                f"`nunis-ingest sync --athlete {athlete_id} --mode all` confirms them with "
+                "Strava",
+                err=True,
+            )
     if failed:
         sys.exit(cli_errors.EXIT_FAILED)
