@@ -43,7 +43,7 @@ def ingest(cloud_event: Any) -> None:
             from nunis_ingest.usecases.onboard.enroll import apply_and_load
 
             fields |= {"athlete_id": request.athlete_id, "kind": "enroll", "mode": "all"}
-            loaded = apply_and_load(runtime, request)
+            loaded = apply_and_load(runtime.context(), request)
             if loaded is not None:
                 log.info(loaded.summary(), extra={"json_fields": fields | loaded.log_fields()})
             return
@@ -61,7 +61,7 @@ def ingest(cloud_event: Any) -> None:
             return
         # one job for every athlete; the publisher is built only for that fan-out
         if request.athlete_id is None and (publisher := runtime.ingest_publisher) is not None:
-            choose = planner.chooser(runtime, request.mode, request.force, time.time)
+            choose = planner.chooser(runtime.context(), request.mode, request.force, time.time)
             kind = tick_kind(runtime.store, runtime.settings.webhook_subscription_id)
             ids = fan_out(request, AthleteRepo(runtime.store), publisher, choose, kind=kind)
             log.info("fanned out to %d athletes", len(ids), extra={"json_fields": fields})

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from nunis_ingest.core.budget_rules import Headroom
 from nunis_ingest.core.ratelimit import RateLimitUsage
-from nunis_ingest.settings import Settings
 
 TIME_MARGIN_SECONDS = 60.0
 
@@ -69,7 +69,7 @@ _TEXTS = {
 
 
 def budget_stop(
-    usage: RateLimitUsage | None, settings: Settings, now: float, deadline: float
+    usage: RateLimitUsage | None, headroom: Headroom, now: float, deadline: float
 ) -> Stop | None:
     """Why the run must stop before its next request, or ``None`` to carry on."""
     if now > deadline - TIME_MARGIN_SECONDS:
@@ -79,9 +79,9 @@ def budget_stop(
     left_15, left_day = usage.read_remaining()
     limit_15 = usage.read_limit_15min or usage.limit_15min
     limit_day = usage.read_limit_daily or usage.limit_daily
-    if left_day is not None and left_day <= _headroom(settings.read_headroom_daily, limit_day):
+    if left_day is not None and left_day <= _headroom(headroom.day, limit_day):
         return Stop.READ_BUDGET_DAILY
-    if left_15 is not None and left_15 <= _headroom(settings.read_headroom_15min, limit_15):
+    if left_15 is not None and left_15 <= _headroom(headroom.window, limit_15):
         return Stop.READ_BUDGET_15MIN
     return None
 

@@ -23,6 +23,7 @@ from typing import TypeVar
 from nunis_ingest.adapters.strava.client import StravaClient
 from nunis_ingest.adapters.strava.oauth import Token
 from nunis_ingest.context import SyncContext
+from nunis_ingest.core.budget_rules import Headroom
 from nunis_ingest.core.ratelimit import RateLimitUsage
 from nunis_ingest.core.stops import Stop, budget_stop
 from nunis_ingest.errors import (
@@ -72,7 +73,9 @@ class AthleteApi:
     def proceed(self) -> Stop | None:
         """Why the run must not make its next request (read headroom, time budget)."""
         deadline = float("inf") if self.deadline is None else self.deadline
-        return budget_stop(self.last_usage, self._ctx.settings, self._ctx.monotonic(), deadline)
+        s = self._ctx.settings
+        headroom = Headroom(s.read_headroom_15min, s.read_headroom_daily)
+        return budget_stop(self.last_usage, headroom, self._ctx.monotonic(), deadline)
 
     @property
     def requests_made(self) -> int:

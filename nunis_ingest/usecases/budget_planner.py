@@ -26,7 +26,7 @@ from nunis_ingest.usecases.webhook import subscription
 from nunis_ingest.usecases.webhook.marks import load_marks
 
 if TYPE_CHECKING:
-    from nunis_ingest.runtime import Runtime
+    from nunis_ingest.context import SyncContext
     from nunis_ingest.usecases.budget_ledger import BudgetLedger
 
 log = logging.getLogger(__name__)
@@ -36,12 +36,12 @@ STALE_HOURS = 24.0  # no successful run for this long: a WARNING line the stale 
 Chooser = Callable[[Sequence[int]], list[int]]
 
 
-def chooser(rt: Runtime, mode: str, force: bool, now: Callable[[], float]) -> Chooser | None:
+def chooser(ctx: SyncContext, mode: str, force: bool, now: Callable[[], float]) -> Chooser | None:
     """The schedule as a filter over athlete ids, for a ``new`` tick; ``None`` (everyone,
     as asked) for ``all`` or ``force``: an operator's explicit full refresh."""
     if mode != "new" or force:
         return None
-    return lambda ids: choose(rt.store, rt.settings, rt.budget, ids, now())
+    return lambda ids: choose(ctx.store, ctx.settings, ctx.budget, ids, now())
 
 
 def choose(

@@ -16,9 +16,9 @@ from nunis_ingest import errors
 from nunis_ingest.adapters.warehouses.bigquery import (
     BigQueryWarehouse,
     WarehouseRejected,
-    _bq_errors,
     schema_fields,
 )
+from nunis_ingest.adapters.warehouses.bigquery_jobs import bq_errors
 from nunis_ingest.adapters.warehouses.staging import encode_line
 from nunis_ingest.core import schema, schema_detail
 
@@ -188,7 +188,7 @@ def test_a_file_is_loaded_in_bounded_pieces_that_add_up_to_one_load(wh, tmp_path
     ],
 )
 def test_google_errors_map_to_the_one_contract(exc, retriable, text):
-    with pytest.raises(errors.NunisError) as info, _bq_errors("load into t"):
+    with pytest.raises(errors.NunisError) as info, bq_errors("load into t"):
         raise exc
     assert info.value.retriable is retriable
     assert isinstance(info.value, errors.WarehouseTransientError | errors.WarehouseRejected)

@@ -9,9 +9,9 @@ from click.testing import CliRunner
 
 from nunis_ingest.core.events import SyncRequest
 from nunis_ingest.drivers.cli.main import cli
+from nunis_ingest.drivers.cli.report import report_for_runtime
 from nunis_ingest.runtime import Runtime, get_runtime
 from nunis_ingest.settings import load_settings
-from nunis_ingest.usecases.reporting.build import report_for_runtime
 from nunis_ingest.usecases.sync import run_sync
 from tests.e2e.conftest import register
 

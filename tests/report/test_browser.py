@@ -18,6 +18,7 @@ import pytest
 
 from bench.report_data import load_duckdb, synthetic
 from nunis_ingest.adapters.warehouses.duckdb import DuckDBWarehouse
+from nunis_ingest.adapters.warehouses.report_source import open_source
 from nunis_ingest.usecases.reporting.build import ReportParams, write_report
 from tests.report.conftest import ATHLETE, FIRST, LAST, SINCE, UNTIL
 
@@ -81,7 +82,8 @@ def test_every_chart_renders_in_chromium(driver, tmp_path):
     load_duckdb(db, synthetic(ATHLETE, FIRST, LAST, stream_step=120))
     out = tmp_path / "report.html"
     params = ReportParams(ATHLETE, SINCE, UNTIL)
-    write_report(DuckDBWarehouse(db), None, params, out)
+    with open_source(DuckDBWarehouse(db)) as source:
+        write_report(source, None, params, out)
     shot = tmp_path / "report.png"
 
     try:

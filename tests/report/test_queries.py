@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from nunis_ingest.adapters.warehouses.report_source import open_source
 from nunis_ingest.usecases.reporting import figures, query
 from nunis_ingest.usecases.reporting.build import ReportParams, month_index
 from tests.report.conftest import ATHLETE, SINCE, UNTIL
@@ -32,7 +33,7 @@ def _in_period(report_rows) -> list[dict[str, Any]]:
 
 
 def _run(warehouse: Any, name: str, params: dict[str, Any] = PARAMS) -> list[dict[str, Any]]:
-    with query.open_source(warehouse) as source:
+    with open_source(warehouse) as source:
         rows = query.run(source, name, params)
     assert rows is not None
     return rows
@@ -181,7 +182,7 @@ def test_a_query_over_a_missing_table_gives_none(tmp_path):
     with duckdb.connect(str(path)) as con:
         con.execute(schema.duckdb_ddl("activities", schema.ACTIVITIES, primary_key="id"))
     old = DuckDBWarehouse(path)
-    with query.open_source(old) as source:
+    with open_source(old) as source:
         assert query.run(source, "without_details", PARAMS) is None  # no activity_details
     old.close()
 

@@ -55,7 +55,6 @@ from nunis_ingest.ports import DetailRows, Presence, Row
 
 __all__ = ["GRANT", "STAGING_TTL", "BigQueryWarehouse", "WarehouseRejected", "schema_fields"]
 WarehouseRejected = errors.WarehouseRejected  # one class for every adapter (ports.Warehouse)
-_bq_errors = bq_errors  # the name reporting and tests import
 
 
 class BigQueryWarehouse:
@@ -199,7 +198,7 @@ class BigQueryWarehouse:
     def presence(self) -> Presence:
         """``activities``' table metadata (``tables.get``: free, no query billed): its
         creation time identifies it, ``num_rows`` counts every athlete's rows."""
-        with _bq_errors("reading table metadata"):
+        with bq_errors("reading table metadata"):
             try:
                 table = self.client.get_table(self.table_id(schema.ACTIVITIES_TABLE))
             except gexc.NotFound:

@@ -308,7 +308,7 @@ def sync(
             "No athletes configured.",
             action="run `nunis-ingest auth` or `nunis-ingest athlete add` first.",
         )
-    if not athlete_ids and (choose := planner.chooser(rt, mode, force, time.time)):
+    if not athlete_ids and (choose := planner.chooser(rt.context(), mode, force, time.time)):
         due, configured = choose(ids), len(ids)  # the scheduler: what the read budget allows
         if len(due) < configured:
             click.echo(f"{configured - len(due)} of {configured} athletes not due now (schedule)")

@@ -5,11 +5,16 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from nunis_ingest.errors import AthleteNotConfigured, ConfigError
 from nunis_ingest.runtime import get_runtime
+
+if TYPE_CHECKING:
+    from nunis_ingest.runtime import Runtime
+    from nunis_ingest.usecases.reporting.build import ReportParams
 
 QUIET_LOGGERS = ("kaleido", "choreographer", "logistro")
 
@@ -51,7 +56,7 @@ def report(
 ) -> None:
     """Write a training report (weekly volume, calendar, months, runs, efforts, zones)."""
     try:
-        from nunis_ingest.usecases.reporting.build import ReportParams, write_report
+        from nunis_ingest.usecases.reporting.build import ReportParams
     except ImportError as exc:
         raise ConfigError(
             f"The report needs {exc.name}, which is not installed.",
@@ -69,5 +74,20 @@ def report(
         params = ReportParams(aid, since.date(), params.until, max_hr)
         if params.since > params.until:
             raise click.BadParameter("must not be after today", param_hint="--since")
-    for path in write_report(rt.warehouse, rt.store, params, out, png_dir):
+    for path in _write(rt, params, out, png_dir):
         click.echo(str(path))
+
+
+def _write(rt: Runtime, params: ReportParams, out: Path, png_dir: Path | None) -> list[Path]:
+    from nunis_ingest.adapters.warehouses.report_source import open_source
+    from nunis_ingest.usecases.reporting.build import write_report
+
+    with open_source(rt.warehouse) as source:
+        return write_report(source, rt.store, params, out, png_dir)
+
+
+def report_for_runtime(rt: Runtime, athlete_id: int, out: Path) -> Path:
+    """The report of the last year for one athlete of a ``Runtime`` (``make demo``)."""
+    from nunis_ingest.usecases.reporting.build import ReportParams
+
+    return _write(rt, ReportParams.last_year(athlete_id), out, None)[0]

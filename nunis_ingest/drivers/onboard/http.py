@@ -210,7 +210,7 @@ class _Flow:
             publisher.put(enrol_message(enrolment), attributes=attributes)
             how = "queued"
         else:
-            how = enroll.apply_here(self.rt, enrolment)
+            how = enroll.apply_here(self.rt.context(), enrolment)
         log.info(
             "athlete %d connected with invite %s; first load %s",
             athlete_id,

@@ -26,8 +26,8 @@ from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo, update_st
 from nunis_ingest.usecases.onboard import handover
 
 if TYPE_CHECKING:
+    from nunis_ingest.context import SyncContext
     from nunis_ingest.core.run_report import RunReport
-    from nunis_ingest.runtime import Runtime
 
 log = logging.getLogger("nunis_ingest.onboard")
 
@@ -78,31 +78,31 @@ def _disabled(athlete_id: int) -> None:
     )
 
 
-def apply_and_load(rt: Runtime, enrolment: Enrolment) -> RunReport | None:
+def apply_and_load(ctx: SyncContext, enrolment: Enrolment) -> RunReport | None:
     """The ingest function's answer to an enrolment message: apply it, then run the first
     full load here if the athlete is enabled (``None`` when they are not)."""
     from nunis_ingest.usecases.sync import run_sync
 
-    repo = AthleteRepo(rt.store)
+    repo = AthleteRepo(ctx.store)
     applied = apply_handover(repo, enrolment)
     enabled = applied.enabled if applied else repo.load_config(enrolment.athlete_id).enabled
     if not enabled:
         _disabled(enrolment.athlete_id)
         return None
     request = SyncRequest(athlete_id=enrolment.athlete_id, mode="all", trigger="onboard")
-    return run_sync(request, rt.context())
+    return run_sync(request, ctx)
 
 
-def apply_here(rt: Runtime, enrolment: Enrolment) -> str:
+def apply_here(ctx: SyncContext, enrolment: Enrolment) -> str:
     """``onboard serve``: apply at once and start the first load in the background; the
     word for the confirmation page."""
-    applied = apply_handover(AthleteRepo(rt.store), enrolment)
+    applied = apply_handover(AthleteRepo(ctx.store), enrolment)
     if applied is None or not applied.enabled:
         _disabled(enrolment.athlete_id)
         return "paused"
     thread = threading.Thread(
         target=_run_inline,
-        args=(rt, enrolment.athlete_id),
+        args=(ctx, enrolment.athlete_id),
         name=f"onboard-{enrolment.athlete_id}",
         daemon=True,
     )
@@ -111,13 +111,11 @@ def apply_here(rt: Runtime, enrolment: Enrolment) -> str:
     return "started"
 
 
-def _run_inline(rt: Runtime, athlete_id: int) -> None:
+def _run_inline(ctx: SyncContext, athlete_id: int) -> None:
     from nunis_ingest.usecases.sync import run_sync
 
     try:
-        report = run_sync(
-            SyncRequest(athlete_id=athlete_id, mode="all", trigger="onboard"), rt.context()
-        )
+        report = run_sync(SyncRequest(athlete_id=athlete_id, mode="all", trigger="onboard"), ctx)
         log.info("athlete %d: first load: %s", athlete_id, report.summary())
     except Exception as exc:  # a thread has no caller to raise to
         log.error("athlete %d: the first load failed: %s", athlete_id, exc)

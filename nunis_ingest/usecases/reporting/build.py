@@ -217,25 +217,19 @@ def load_state(store: Any, athlete_id: int) -> tuple[SyncState | None, str]:
 
 
 def write_report(
-    warehouse: Any,
+    source: query.Source,
     store: Any,
     params: ReportParams,
     out: Path,
     png_dir: Path | None = None,
 ) -> list[Path]:
-    """Write the HTML report (and PNGs into ``png_dir``); returns every path written."""
+    """Write the HTML report from ``source`` (and PNGs into ``png_dir``); returns every
+    path written."""
     state, problem = load_state(store, params.athlete_id)
-    with query.open_source(warehouse) as source:
-        report = build(source, params, state, problem)
+    report = build(source, params, state, problem)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report.html, encoding="utf-8")
     written = [out]
     if png_dir is not None:
         written += write_png(report, png_dir)
     return written
-
-
-def report_for_runtime(rt: Any, athlete_id: int, out: Path) -> Path:
-    """The report of the last year for one athlete of a ``Runtime`` (``make demo`` calls this)."""
-    params = ReportParams.last_year(athlete_id)
-    return write_report(rt.warehouse, rt.store, params, out)[0]
