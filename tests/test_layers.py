@@ -119,5 +119,6 @@ def test_the_core_loads_no_http_database_or_cloud_library() -> None:
         check=True,
         cwd=PACKAGE.parent,
     )
-    assert "nunis_ingest.core.plan" in modules and "nunis_ingest.core.settle" in modules
+    assert "nunis_ingest.core.plan" in modules
+    assert "nunis_ingest.core.settle" in modules
     assert json.loads(run.stdout) == [], "a core module pulls in I/O libraries"
