@@ -13,10 +13,16 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from nunis_ingest.adapters.strava.oauth import Token
-from nunis_ingest.core.keys import ATHLETES_PREFIX, athlete_key, athlete_prefix, quarantine_key
+from nunis_ingest.core.keys import (
+    ATHLETES_PREFIX,
+    archive_prefix,
+    athlete_key,
+    athlete_prefix,
+    quarantine_key,
+)
 from nunis_ingest.core.state import StateCorrupt, SyncState, dump_state, load_state
 from nunis_ingest.errors import AthleteNotConfigured, ConfigError, PreconditionFailed
-from nunis_ingest.ports import CREATE_ONLY, ObjectStore
+from nunis_ingest.ports import CREATE_ONLY, ObjectStore, Warehouse
 
 log = logging.getLogger("nunis_ingest.sync")
 
@@ -183,3 +189,14 @@ def update_state(
             if attempt == SAVE_ATTEMPTS:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def purge_data(store: ObjectStore, warehouse: Warehouse, athlete_id: int) -> tuple[int, int]:
+    """Delete the athlete's warehouse rows (every table), then their archive; returns
+    ``(activities rows, archive objects)``. The warehouse first: if it fails, the archive
+    is still there and the purge can simply run again."""
+    rows = warehouse.purge_athlete(athlete_id)
+    keys = list(store.list(archive_prefix(athlete_id)))
+    for key in keys:
+        store.delete(key)
+    return rows, len(keys)

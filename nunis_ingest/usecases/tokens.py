@@ -44,15 +44,7 @@ def fresh_token(
     check_owner(token, athlete_id)
     if not force and not needs_refresh(token, now):
         return token
-    client_id, secret = settings.require_strava_app()
-    oauth = OAuthClient(
-        session,
-        base_url=settings.strava_base_url,
-        client_id=client_id,
-        client_secret=secret,
-        timeout=settings.http_timeout_seconds,
-        sleep=sleep,
-    )
+    oauth = OAuthClient.for_app(session, settings, sleep)
     try:
         fresh = oauth.refresh(token)
     except StravaAuthError:

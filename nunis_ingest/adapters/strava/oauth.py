@@ -18,6 +18,7 @@ import requests
 
 from nunis_ingest.adapters.strava.transport import make_retrying, request_json
 from nunis_ingest.errors import ConfigError, StravaAuthError, StravaBadResponse, StravaUnavailable
+from nunis_ingest.settings import Settings
 
 DEFAULT_SCOPE = "read,activity:read_all"
 REFRESH_MARGIN = 3600
@@ -157,6 +158,25 @@ class OAuthClient:
         self._clock = clock
         self._deadline = deadline
         self.requests_made = 0
+
+    @classmethod
+    def for_app(
+        cls,
+        session: requests.Session,
+        settings: Settings,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> OAuthClient:
+        """The client of the app configured in ``settings`` (``ConfigError`` naming the
+        variables when its id or secret is missing): the one way the product builds it."""
+        client_id, secret = settings.require_strava_app()
+        return cls(
+            session,
+            base_url=settings.strava_base_url,
+            client_id=client_id,
+            client_secret=secret,
+            timeout=settings.http_timeout_seconds,
+            sleep=sleep,
+        )
 
     def __repr__(self) -> str:
         return f"OAuthClient(base_url={self._base!r}, client_id={self._client_id!r})"

@@ -9,13 +9,12 @@ from typing import Any
 import click
 
 from nunis_ingest.adapters.strava.oauth import Token
-from nunis_ingest.core.keys import archive_prefix
 from nunis_ingest.core.transitions import reauthorised
 from nunis_ingest.drivers.cli import errors as cli_errors
 from nunis_ingest.drivers.cli.setup import cli_runtime as _runtime
 from nunis_ingest.errors import NunisError
 from nunis_ingest.runtime import Runtime
-from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo, update_state
+from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo, purge_data, update_state
 from nunis_ingest.usecases.tokens import scope_notice
 
 
@@ -178,11 +177,7 @@ def athlete_remove(athlete_id: int, purge: bool) -> None:
     rt = _runtime()
     purged = ""
     if purge:  # first: if the warehouse fails, the athlete is still there to retry with
-        rows = rt.warehouse.purge_athlete(athlete_id)
-        prefix = archive_prefix(athlete_id)
-        keys = list(rt.store.list(prefix))
-        for key in keys:
-            rt.store.delete(key)
-        purged = f" Purged {rows} warehouse rows and {len(keys)} archive objects."
+        rows, archived = purge_data(rt.store, rt.warehouse, athlete_id)
+        purged = f" Purged {rows} warehouse rows and {archived} archive objects."
     removed = AthleteRepo(rt.store).remove(athlete_id)
     click.echo(f"Removed {removed} objects of athlete {athlete_id}.{purged}")

@@ -62,14 +62,7 @@ def run_authorization(
     echo: Callable[[str], None] = print,
 ) -> tuple[Token, dict[str, Any]]:
     """Run the flow; return the token and the athlete summary Strava sent with it."""
-    client_id, secret = rt.settings.require_strava_app()
-    oauth = OAuthClient(
-        rt.session,
-        base_url=rt.settings.strava_base_url,
-        client_id=client_id,
-        client_secret=secret,
-        timeout=rt.settings.http_timeout_seconds,
-    )
+    oauth = OAuthClient.for_app(rt.session, rt.settings)
     try:
         server = HTTPServer(("127.0.0.1", port), _Redirect)
     except OSError as exc:

@@ -172,14 +172,7 @@ class _Flow:
         return self._connect(code, query.get("scope"), state.invite)
 
     def _connect(self, code: str, scope: str | None, invite_id: str) -> BaseResponse:
-        client_id, client_secret = self.rt.settings.require_strava_app()
-        oauth = OAuthClient(
-            self.rt.session,
-            base_url=self.rt.settings.strava_base_url,
-            client_id=client_id,
-            client_secret=client_secret,
-            timeout=self.rt.settings.http_timeout_seconds,
-        )
+        oauth = OAuthClient.for_app(self.rt.session, self.rt.settings)
         try:
             token, athlete = oauth.exchange_code(code, scope=scope)
         except NunisError as exc:

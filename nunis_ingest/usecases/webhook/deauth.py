@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from nunis_ingest.context import SyncContext
-from nunis_ingest.core.keys import archive_prefix, athlete_key
+from nunis_ingest.core.keys import athlete_key
 from nunis_ingest.errors import (
     AthleteNotConfigured,
     StravaAuthError,
@@ -30,7 +30,7 @@ from nunis_ingest.errors import (
     TokenMismatch,
 )
 from nunis_ingest.usecases.athlete_api import AthleteApi
-from nunis_ingest.usecases.athletes import AthleteRepo
+from nunis_ingest.usecases.athletes import AthleteRepo, purge_data
 from nunis_ingest.usecases.webhook.marks import MARKS_NAME
 
 
@@ -70,11 +70,8 @@ def purge(athlete_id: int, repo: AthleteRepo, ctx: SyncContext) -> tuple[str, di
     counts = {"tokens": int(repo.delete_token(athlete_id))}
     if not ctx.settings.purge_on_deauth:
         return "disabled", counts
-    counts["warehouse_rows"] = ctx.warehouse.purge_athlete(athlete_id)
-    archive = list(ctx.store.list(archive_prefix(athlete_id)))
-    for key in archive:
-        ctx.store.delete(key)
-    counts["archive_objects"] = len(archive)
+    rows, archived = purge_data(ctx.store, ctx.warehouse, athlete_id)
+    counts |= {"warehouse_rows": rows, "archive_objects": archived}
     state = 0
     for name in ("state.json", MARKS_NAME):
         state += int(ctx.store.delete(athlete_key(athlete_id, name)))
