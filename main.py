@@ -7,9 +7,6 @@ so a poison message can never loop.
 
 from __future__ import annotations
 
-import logging
-import time
-from datetime import UTC, datetime
 from typing import Any
 
 import functions_framework
@@ -17,71 +14,23 @@ import functions_framework
 from nunis_ingest.core import events
 from nunis_ingest.core.enrolment import Enrolment
 from nunis_ingest.core.webhook_event import QueuedEvent
-from nunis_ingest.errors import decide
+from nunis_ingest.drivers import pubsub
 from nunis_ingest.runtime import get_runtime
-from nunis_ingest.usecases import budget_planner as planner
-from nunis_ingest.usecases.athletes import AthleteRepo
-from nunis_ingest.usecases.fanout import fan_out, tick_kind
-from nunis_ingest.usecases.sync import run_sync
-
-log = logging.getLogger("nunis_ingest.main")
 
 
 @functions_framework.cloud_event  # type: ignore[untyped-decorator]
 def ingest(cloud_event: Any) -> None:
+    """Pub/Sub: a poll, a Strava webhook event or an enrolment (``drivers/pubsub.py``)."""
     fields: dict[str, Any] = {"event_id": cloud_event["id"]}
     try:
-        runtime = get_runtime()
-        request = events.parse_message(cloud_event.data)
-        if isinstance(request, QueuedEvent):  # a Strava webhook event, not a poll
-            from nunis_ingest.usecases.webhook.process import process
-
-            fields |= {"athlete_id": request.event.owner_id, "kind": "webhook_event"}
-            process([request], runtime.context())
-            return
-        if isinstance(request, Enrolment):  # the onboarding page's hand-over
-            from nunis_ingest.usecases.onboard.enroll import apply_and_load
-
-            fields |= {"athlete_id": request.athlete_id, "kind": "enroll", "mode": "all"}
-            loaded = apply_and_load(runtime.context(), request)
-            if loaded is not None:
-                log.info(loaded.summary(), extra={"json_fields": fields | loaded.log_fields()})
-            return
-        fields |= {
-            "athlete_id": request.athlete_id,
-            "mode": request.mode,
-            "message_id": request.message_id,
-        }
-        now = datetime.fromtimestamp(time.time(), UTC)
-        if events.is_stale(request, now, runtime.settings.max_message_age_seconds):
-            log.warning(
-                "dropped a stale message (older than NUNIS_MAX_MESSAGE_AGE_SECONDS)",
-                extra={"json_fields": fields},
-            )
-            return
-        # one job for every athlete; the publisher is built only for that fan-out
-        if request.athlete_id is None and (publisher := runtime.ingest_publisher) is not None:
-            choose = planner.chooser(runtime.context(), request.mode, request.force, time.time)
-            kind = tick_kind(runtime.store, runtime.settings.webhook_subscription_id)
-            ids = fan_out(request, AthleteRepo(runtime.store), publisher, choose, kind=kind)
-            log.info("fanned out to %d athletes", len(ids), extra={"json_fields": fields})
-            return
-        report = run_sync(request, runtime.context())
-        log.info(report.summary(), extra={"json_fields": fields | report.log_fields()})
+        rt, request = get_runtime(), events.parse_message(cloud_event.data)
+        if isinstance(request, QueuedEvent):
+            return pubsub.webhook_event(rt, request, fields)
+        if isinstance(request, Enrolment):
+            return pubsub.enrolment(rt, request, fields)
+        return pubsub.poll(rt, request, fields)
     except Exception as exc:  # one mapping for every driver: errors.decide
-        decision = decide(exc, mode=fields.get("mode"))
-        fields |= {
-            "athlete_id": decision.athlete_id or fields.get("athlete_id"),
-            "error_class": decision.error_class,
-            "retriable": decision.retry,
-        }
-        if decision.retry:
-            log.warning("will retry: %s", decision.message, extra={"json_fields": fields})
-            raise
-        if decision.expected:  # e.g. a `new` poll meeting a held lease: covered, not failed
-            log.info("acknowledged: %s", decision.message, extra={"json_fields": fields})
-            return
-        log.error("acknowledged without retry: %s", decision.message, extra={"json_fields": fields})
+        pubsub.failed(exc, fields)
 
 
 @functions_framework.http  # type: ignore[untyped-decorator]
