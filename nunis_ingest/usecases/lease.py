@@ -56,16 +56,21 @@ class Lease:
     def key(self) -> str:
         return athlete_key(self.athlete_id, "lease.json")
 
-    def acquire(self) -> Lease:
-        body = json.dumps(
+    def _body(self, expires_at: float) -> bytes:
+        """What the lease holds, the same at acquire and renew: the holder process (host and
+        PID) stays recorded, so a killed run frees it at once locally (``_dead``)."""
+        return json.dumps(
             {
                 "holder": self.holder,
                 "acquired_at": self.now,
-                "expires_at": self.now + self.ttl_seconds,
+                "expires_at": expires_at,
                 "host": socket.gethostname(),
                 "pid": os.getpid(),
             }
         ).encode()
+
+    def acquire(self) -> Lease:
+        body = self._body(self.now + self.ttl_seconds)
         current = self.store.get(self.key)
         expected = CREATE_ONLY
         if current is not None:
@@ -97,9 +102,7 @@ class Lease:
         """Push the expiry to ``now + ttl_seconds`` (a long run: the bulk import), by
         compare-and-swap on our generation; ``LeaseHeld`` when the lease is no longer ours
         (it expired and another run took it), so the caller stops before writing more."""
-        body = json.dumps(
-            {"holder": self.holder, "acquired_at": self.now, "expires_at": now + self.ttl_seconds}
-        ).encode()
+        body = self._body(now + self.ttl_seconds)
         try:
             if self.generation is None:
                 raise PreconditionFailed("never acquired")
