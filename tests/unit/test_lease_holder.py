@@ -29,7 +29,8 @@ def test_a_renewed_lease_still_names_its_host_and_process(tmp_path: Path) -> Non
     lease = Lease(store, ATHLETE, "run-1", time.time(), 600, local=True).acquire()
     lease.renew(time.time() + 60)
     held = json.loads(store.get(lease.key).data)  # type: ignore[union-attr]
-    assert held["host"] and held["pid"] > 0
+    assert held["host"]
+    assert held["pid"] > 0
     assert held["expires_at"] > time.time() + 600
 
 
