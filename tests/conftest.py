@@ -40,7 +40,7 @@ INTEGRATION_FIXTURES = frozenset(
     }
 )
 PROCESS_WORDS = ("subprocess", "Popen", "cli_run", "SandboxServer", "--png")
-END_TO_END_FOLDERS = frozenset({"e2e", "export", "gcp", "simulate", "reliability"})
+END_TO_END_FOLDERS = frozenset({"e2e", "export", "gcp", "simulate", "reliability", "deploy"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
