@@ -95,7 +95,7 @@ class Bench:
     def fresh_env(self, name: str) -> dict[str, str]:
         """A new, empty data folder holding only the athlete's config and current token."""
         from nunis_ingest.adapters.stores.localfs import LocalObjectStore
-        from nunis_ingest.adapters.strava.oauth import Token
+        from nunis_ingest.core.token import Token
         from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo
 
         env = self.env(name)
@@ -148,7 +148,7 @@ def sandbox_runtime(
 ) -> tuple[Any, int]:
     """A local runtime in ``folder`` against the sandbox, with ``athlete`` registered
     (its current token) and an ``AthleteConfig`` of ``config``."""
-    from nunis_ingest.adapters.strava.oauth import Token
+    from nunis_ingest.core.token import Token
     from nunis_ingest.runtime import Runtime
     from nunis_ingest.settings import load_settings
     from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo

@@ -15,8 +15,8 @@ import time
 
 import requests
 
-from nunis_ingest.adapters.strava.oauth import Token
 from nunis_ingest.core.events import SyncRequest
+from nunis_ingest.core.token import Token
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.settings import load_settings
 from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo

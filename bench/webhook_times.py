@@ -27,9 +27,9 @@ from werkzeug.serving import make_server
 from bench.env import SEED
 from bench.report import Record, median, spread, table
 from nunis_ingest.adapters.queues import LocalQueue
-from nunis_ingest.adapters.strava.oauth import Token
 from nunis_ingest.adapters.strava.subscriptions import SubscriptionsClient
 from nunis_ingest.core.events import SyncRequest
+from nunis_ingest.core.token import Token
 from nunis_ingest.drivers.webhook.app import make_app
 from nunis_ingest.drivers.webhook.worker import Worker
 from nunis_ingest.runtime import Runtime

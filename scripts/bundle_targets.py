@@ -68,7 +68,7 @@ class Topology:
         from google.cloud import bigquery, storage
 
         from nunis_ingest.adapters.stores.gcs import GCSObjectStore
-        from nunis_ingest.adapters.strava.oauth import Token
+        from nunis_ingest.core.token import Token
         from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo
         from strava_sandbox.testing import SandboxControl, SandboxServer
 

@@ -27,8 +27,8 @@ from google.auth.credentials import AnonymousCredentials  # noqa: E402
 from google.cloud import bigquery, storage  # noqa: E402
 
 from nunis_ingest.adapters.stores.gcs import GCSObjectStore  # noqa: E402
-from nunis_ingest.adapters.strava.oauth import Token  # noqa: E402
 from nunis_ingest.adapters.warehouses.bigquery import BigQueryWarehouse  # noqa: E402
+from nunis_ingest.core.token import Token  # noqa: E402
 from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo  # noqa: E402
 from scripts import local_gcp  # noqa: E402
 from scripts.bundle import prepare  # noqa: E402

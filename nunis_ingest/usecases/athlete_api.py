@@ -21,11 +21,11 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from nunis_ingest.adapters.strava.client import StravaClient
-from nunis_ingest.adapters.strava.oauth import Token
 from nunis_ingest.context import SyncContext
 from nunis_ingest.core.budget_rules import Headroom
 from nunis_ingest.core.ratelimit import RateLimitUsage
 from nunis_ingest.core.stops import Stop, budget_stop
+from nunis_ingest.core.token import Token
 from nunis_ingest.errors import (
     BudgetDeferred,
     StravaAuthError,

@@ -12,7 +12,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from nunis_ingest.adapters.strava.oauth import Token
 from nunis_ingest.core.keys import (
     ATHLETES_PREFIX,
     archive_prefix,
@@ -21,6 +20,7 @@ from nunis_ingest.core.keys import (
     quarantine_key,
 )
 from nunis_ingest.core.state import StateCorrupt, SyncState, dump_state, load_state
+from nunis_ingest.core.token import Token
 from nunis_ingest.errors import AthleteNotConfigured, ConfigError, PreconditionFailed
 from nunis_ingest.ports import CREATE_ONLY, ObjectStore, Warehouse
 

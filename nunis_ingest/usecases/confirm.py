@@ -26,10 +26,10 @@ from functools import partial
 from typing import Any
 
 from nunis_ingest.adapters.strava.client import StravaClient
-from nunis_ingest.adapters.strava.oauth import accepted_scope_ok
 from nunis_ingest.core.fetched import Confirmation
 from nunis_ingest.core.ownership import foreign_owner
 from nunis_ingest.core.stops import Stop
+from nunis_ingest.core.token import accepted_scope_ok
 from nunis_ingest.errors import BudgetDeferred, StravaNotFound
 from nunis_ingest.usecases.athlete_api import AthleteApi
 

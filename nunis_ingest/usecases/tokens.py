@@ -9,8 +9,9 @@ from collections.abc import Callable
 import requests
 
 from nunis_ingest import logs
-from nunis_ingest.adapters.strava.oauth import OAuthClient, Token, accepted_scope_ok, needs_refresh
+from nunis_ingest.adapters.strava.oauth import OAuthClient
 from nunis_ingest.core.keys import athlete_key
+from nunis_ingest.core.token import Token, accepted_scope_ok, needs_refresh
 from nunis_ingest.errors import StravaAuthError, TokenMismatch
 from nunis_ingest.settings import Settings
 from nunis_ingest.usecases.athletes import AthleteRepo

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from nunis_ingest.adapters.strava.oauth import Token
+from nunis_ingest.core.token import Token
 from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo
 from scripts.topology import ROOT, function_process, pubsub_cloudevent, push_topic, wait_until
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from nunis_ingest.adapters.strava.oauth import Token
 from nunis_ingest.core import schema_detail as sd
 from nunis_ingest.core.events import SyncRequest
+from nunis_ingest.core.token import Token
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.settings import load_settings
 from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo

@@ -9,9 +9,9 @@ import logging
 
 import pytest
 
-from nunis_ingest.adapters.strava.oauth import Token
 from nunis_ingest.core.enrolment import Enrolment, handover_key
 from nunis_ingest.core.events import parse_message
+from nunis_ingest.core.token import Token
 from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo
 from nunis_ingest.usecases.onboard import handover
 from tests.e2e.conftest import loaded, truth

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import requests
 
-from nunis_ingest.adapters.strava.oauth import Token
 from nunis_ingest.core.events import SyncRequest
+from nunis_ingest.core.token import Token
 from nunis_ingest.core.transform import content_hash
 from nunis_ingest.errors import NunisError, decide
 from nunis_ingest.ports import (

@@ -36,7 +36,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as s
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
-from nunis_ingest.adapters.strava.oauth import Token
+from nunis_ingest.core.token import Token
 from nunis_ingest.core.transform import content_hash, start_epoch
 from nunis_ingest.core.webhook_event import QueuedEvent, StravaEvent
 from nunis_ingest.runtime import Runtime

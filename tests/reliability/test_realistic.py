@@ -10,7 +10,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from nunis_ingest.adapters.strava.oauth import Token
+from nunis_ingest.core.token import Token
 from nunis_ingest.drivers.cli.main import cli
 from nunis_ingest.errors import TokenMismatch
 from nunis_ingest.usecases.athletes import AthleteRepo

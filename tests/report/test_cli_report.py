@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from bench.report_data import load_bigquery, load_duckdb, synthetic
 from nunis_ingest.adapters.stores.localfs import LocalObjectStore
-from nunis_ingest.adapters.strava.oauth import Token
+from nunis_ingest.core.token import Token
 from nunis_ingest.drivers.cli.main import cli
 from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo
 from tests.report.conftest import ATHLETE, FIRST, LAST

@@ -4,7 +4,8 @@ import pytest
 import requests
 
 from nunis_ingest.adapters.strava.client import StravaClient
-from nunis_ingest.adapters.strava.oauth import OAuthClient, Token
+from nunis_ingest.adapters.strava.oauth import OAuthClient
+from nunis_ingest.core.token import Token
 from nunis_ingest.errors import StravaAuthError
 
 

@@ -6,7 +6,8 @@ import pytest
 import requests
 import responses
 
-from nunis_ingest.adapters.strava.oauth import OAuthClient, Token, accepted_scope_ok, needs_refresh
+from nunis_ingest.adapters.strava.oauth import OAuthClient
+from nunis_ingest.core.token import Token, accepted_scope_ok, needs_refresh
 from nunis_ingest.errors import (
     ConfigError,
     StravaAppCredentialsError,

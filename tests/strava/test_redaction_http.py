@@ -14,7 +14,8 @@ import pytest
 import requests
 
 from nunis_ingest.adapters.strava.client import StravaClient
-from nunis_ingest.adapters.strava.oauth import OAuthClient, Token
+from nunis_ingest.adapters.strava.oauth import OAuthClient
+from nunis_ingest.core.token import Token
 from nunis_ingest.errors import StravaAuthError, StravaServerError, StravaUnavailable
 
 ACCESS = "acc-tok-9f8e7d6c5b4a"

@@ -21,13 +21,13 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from nunis_ingest.adapters.stores.localfs import LocalObjectStore
-from nunis_ingest.adapters.strava.oauth import Token
 from nunis_ingest.core import budget_rules as rules
 from nunis_ingest.core import enrichment as eq
 from nunis_ingest.core.keys import archive_enrich_key, archive_page_key
 from nunis_ingest.core.plan import make_plan
 from nunis_ingest.core.ratelimit import RateLimitUsage
 from nunis_ingest.core.state import SyncState, dump_state, load_state
+from nunis_ingest.core.token import Token
 from nunis_ingest.core.webhook_event import InvalidEvent, StravaEvent, parse_event
 from nunis_ingest.errors import ArchiveDamaged, ConfigError, LeaseHeld
 from nunis_ingest.usecases import archived

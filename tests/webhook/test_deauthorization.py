@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from nunis_ingest.adapters.queues import LocalQueue
-from nunis_ingest.adapters.strava.oauth import Token
+from nunis_ingest.core.token import Token
 from nunis_ingest.drivers.webhook.worker import Worker
 from nunis_ingest.errors import StravaServerError, StravaUnavailable, TokenMismatch
 from nunis_ingest.runtime import Runtime

@@ -6,8 +6,9 @@ transport) to stay small.
 
 from nunis_ingest.adapters.strava.client import Page, StravaClient
 from nunis_ingest.adapters.strava.errors_map import error_for_response
-from nunis_ingest.adapters.strava.oauth import OAuthClient, Token, accepted_scope_ok, needs_refresh
+from nunis_ingest.adapters.strava.oauth import OAuthClient
 from nunis_ingest.core.ratelimit import RateLimitUsage, from_headers
+from nunis_ingest.core.token import Token, accepted_scope_ok, needs_refresh
 from nunis_ingest.errors import StravaRateLimitExceeded, StravaRequestError
 
 __all__ = [

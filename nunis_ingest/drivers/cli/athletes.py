@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from nunis_ingest.adapters.strava.oauth import Token
+from nunis_ingest.core.token import Token
 from nunis_ingest.core.transitions import reauthorised
 from nunis_ingest.drivers.cli import errors as cli_errors
 from nunis_ingest.drivers.cli.setup import cli_runtime as _runtime

@@ -15,7 +15,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
-from nunis_ingest.adapters.strava.oauth import OAuthClient, Token, accepted_scope_ok
+from nunis_ingest.adapters.strava.oauth import OAuthClient
+from nunis_ingest.core.token import Token, accepted_scope_ok
 from nunis_ingest.errors import (
     AuthorisationCancelled,
     AuthorisationIncomplete,

@@ -34,7 +34,7 @@ from flask import Request, Response, redirect
 from werkzeug.wrappers import Response as BaseResponse
 
 from nunis_ingest import logs
-from nunis_ingest.adapters.strava.oauth import DEFAULT_SCOPE, OAuthClient, accepted_scope_ok
+from nunis_ingest.adapters.strava.oauth import OAuthClient
 from nunis_ingest.core.enrolment import Enrolment
 from nunis_ingest.core.enrolment import message as enrol_message
 from nunis_ingest.core.events import InvalidAthleteId, validate_athlete_id
@@ -49,6 +49,7 @@ from nunis_ingest.core.signing import (
     same_nonce,
     seal_done,
 )
+from nunis_ingest.core.token import DEFAULT_SCOPE, accepted_scope_ok
 from nunis_ingest.drivers.onboard import pages
 from nunis_ingest.errors import NunisError, PreconditionFailed
 from nunis_ingest.usecases.onboard import enroll, handover, invites

@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 import time
 
-from nunis_ingest.adapters.strava.oauth import Token
 from nunis_ingest.core.enrolment import InvalidHandover, handover_key
+from nunis_ingest.core.token import Token
 from nunis_ingest.errors import ConfigError
 from nunis_ingest.ports import CREATE_ONLY, ObjectStore
 
