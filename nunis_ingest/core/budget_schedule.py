@@ -191,6 +191,8 @@ def pick(athletes: Sequence[Signals], ledger: Ledger, policy: Policy, now: float
         ranked.append(((2, -late, a.athlete_id), Pick(a.athlete_id, "due"), READS_PER_LISTING))
     ranked.sort(key=lambda item: item[0])
     left = capacity(athletes, ledger, policy, now)
+    if left < READS_PER_LISTING and ranked and probe_due(ledger, policy, now):
+        return [ranked[0][1]]  # one listing re-reads Strava's own count for everyone
     chosen: list[Pick] = []
     for _, candidate, cost in ranked:
         if left < READS_PER_LISTING:
@@ -200,6 +202,18 @@ def pick(athletes: Sequence[Signals], ledger: Ledger, policy: Policy, now: float
         chosen.append(candidate)
         left -= cost
     return chosen
+
+
+def probe_due(ledger: Ledger, policy: Policy, now: float) -> bool:
+    """The stored daily count says the day is spent, yet no Strava header confirmed it
+    today (a stale or damaged ``app/budget.json``): the ledger admits one probe read per
+    window (``rules.decide``), and the schedule publishes one listing to make it, or
+    nobody would read and the count would stand until midnight UTC. A day our own reads
+    spent (confirmed by a header today) waits for its reset as before."""
+    ledger = roll(ledger, now)
+    confirmed_today = ledger.confirmed >= 0 and rules.day_of(ledger.confirmed) == ledger.day_start
+    verdict = rules.decide(ledger, now, None, "poll", policy.headroom)
+    return verdict.why == "probe" and not confirmed_today
 
 
 def _event_cost(policy: Policy) -> float:
