@@ -232,10 +232,12 @@ def _resumed_full(pending: dict[str, Any], athlete_id: int, now: float) -> Resum
     if not _is_int(page) or not 1 <= page <= 10**6 or not isinstance(keyset, bool):
         return "its page number is not a positive integer"
     digests = pending.get("digests", [])  # absent: a checkpoint written before digests
-    if digests and (
-        not isinstance(digests, list)
-        or len(digests) != len(pages)
-        or not all(isinstance(d, str) and DIGEST.match(d) for d in digests)
+    if not isinstance(digests, list) or (
+        digests
+        and (
+            len(digests) != len(pages)
+            or not all(isinstance(d, str) and DIGEST.match(d) for d in digests)
+        )
     ):
         return "its page digests do not match its pages"
     return run, float(started), tuple(pages), tuple(digests), before, page, keyset

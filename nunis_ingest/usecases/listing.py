@@ -190,6 +190,7 @@ class Listing:
             self._restart("an archived page of it is gone (archive pruned)")
             return
         athlete_id, digests = self.plan.athlete_id, self.plan.replay_digests
+        items: list[dict[str, Any]] = []
         for number, key in enumerate(keys):
             stored = self._store.get(key)
             try:
@@ -205,6 +206,20 @@ class Listing:
             self.replayed.append(key)
             self.replayed_digests.append(digest)
             yield Listed(False, stored.data, items)
+        if (why := self._resume_gap(items)) is not None:
+            self._restart(why)
+
+    def _resume_gap(self, last: list[dict[str, Any]]) -> str | None:
+        """Why the checkpoint's bound cannot follow its last archived page (whose bytes the
+        digest vouches for): a keyset bound at or below that page's oldest second would
+        skip what lies between; the bound the listing sets is always above it."""
+        cursor = self._cursor
+        starts = [s for s in (_start(i) for i in last) if s is not None]
+        if not cursor.keyset or cursor.before is None or not starts:
+            return None
+        if cursor.before <= min(starts):
+            return "its resume point is not after its last archived page"
+        return None
 
     def _restart(self, why: str) -> None:
         text = (

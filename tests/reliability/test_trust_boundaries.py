@@ -200,6 +200,22 @@ def test_a_refresh_that_fell_back_and_stopped_again_resumes_its_new_pages(sandbo
     assert_converged(rt, sandbox, aid)
 
 
+def test_a_checkpoint_bound_moved_below_its_last_page_is_not_trusted(sandbox, rt, pipe):
+    aid = new_athlete(sandbox, rt, 600, details=False)  # 3 pages
+    sandbox.add_fault(kind="status", method="GET", path=LISTING, status=429, after=2, times=1)
+    assert pipe.run(aid, "all").report.outcome == "partial"
+    repo = AthleteRepo(rt.store)
+    state, generation = repo.load_state(aid)
+    assert state.pending is not None
+    moved = state.pending | {"before": state.pending["before"] - 200 * DAY}  # pages intact
+    repo.save_state(aid, replace(state, pending=moved), generation)
+    resumed = pipe.run(aid, "new").report
+    assert resumed is not None
+    assert resumed.outcome == "success"
+    assert any("resume point" in w for w in resumed.warnings), resumed.warnings
+    assert_converged(rt, sandbox, aid)
+
+
 def test_a_tombstone_that_names_no_deletion_deletes_nothing(sandbox, rt, pipe):
     aid = new_athlete(sandbox, rt, 20, details=False)
     pipe.run(aid, "all")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -163,6 +164,7 @@ checkpoints = st.fixed_dictionaries(
         "before": st.none() | st.integers(-(2**70), 2**70) | json_values,
         "page": st.integers(-5, 10**7) | json_values,
         "keyset": json_values,
+        "digests": st.lists(st.sampled_from(["0" * 64, "f" * 64, "x"])) | json_values,
     },
 ) | st.dictionaries(st.text(max_size=8), json_values, max_size=6)
 
@@ -184,6 +186,26 @@ def test_any_checkpoint_resumes_only_this_athletes_pages_or_is_dropped(pending):
     if plan.mode == "new":
         assert plan.after is not None
         assert 0 <= plan.after <= NOW + 86400
+
+
+@pytest.mark.parametrize("digests", [None, 0, False, "abc", {"a": 1}, ["0" * 64] * 2])
+def test_a_checkpoint_whose_digests_are_not_one_per_page_is_dropped(digests):
+    run = "20270115T080000Z-0a1b2c3d"
+    started = datetime(2027, 1, 15, 8, tzinfo=UTC).timestamp()
+    page = archive_page_key(ATHLETE, run, started, 1)
+    pending = {"mode": "all", "run_id": run, "started_at": started, "pages": [page]}
+    state = SyncState(cursor=NOW - 86400, rows=3, verified_at=NOW)
+    valid = make_plan(
+        athlete_id=ATHLETE, run_id="r", now=NOW, requested="new", lookback_days=7,
+        state=replace(state, pending=pending | {"digests": ["0" * 64]}),
+    )  # fmt: skip
+    assert valid.replay == (page,), "the sample checkpoint must be a usable one"
+    plan = make_plan(
+        athlete_id=ATHLETE, run_id="r", now=NOW, requested="new", lookback_days=7,
+        state=replace(state, pending=pending | {"digests": digests}),
+    )  # fmt: skip
+    assert plan.replay == ()
+    assert "checkpoint" in plan.warning
 
 
 # --- lease.json ---------------------------------------------------------------------------
