@@ -43,7 +43,7 @@ def test_all_lists_by_keyset_until_the_empty_page(sandbox, rt, pipe):
     ids = [item["id"] for page in pages for item in page.items]
     assert set(ids) == {a["id"] for a in sandbox.truth(aid)}
     assert listing.complete
-    assert listing.resume([]) is None
+    assert listing.resume([], []) is None
     queries = _queries(sandbox)
     # full pages of 20 bring 19 new after the first (the boundary second is listed again),
     # then the short page and the closing empty one
@@ -77,10 +77,11 @@ def test_a_stop_costs_no_further_request_and_leaves_a_resume_point(sandbox, rt, 
     assert len(pages) == 1
     assert len(_queries(sandbox)) == 1
     assert listing.stop is Stop.READ_BUDGET_15MIN
-    resume = listing.resume(["archive/page-00001.json"])
+    resume = listing.resume(["archive/page-00001.json"], ["0" * 64])
     assert resume is not None
     assert resume["mode"] == "all"
     assert resume["pages"] == ["archive/page-00001.json"]
+    assert resume["digests"] == ["0" * 64]
     assert isinstance(resume["before"], int)
 
 
