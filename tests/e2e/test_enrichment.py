@@ -119,6 +119,7 @@ def test_first_load_enriches_newest_first_within_its_share(rt, sandbox, sync) ->
     assert not any(e["endpoint"].endswith("/laps") for e in sandbox.requests_log()["requests"])
 
 
+@pytest.mark.timeout(900)  # ~400 runs: ~2 minutes alone, far more beside a loaded suite
 def test_backfill_of_1000_completes_across_runs_and_polls_are_never_refused(
     rt, sandbox, sync
 ) -> None:
