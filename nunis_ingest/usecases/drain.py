@@ -71,7 +71,13 @@ STREAMS_404 = "Strava answered 404 for the streams"
 
 
 class _EntryFailed(Exception):
-    """This entry's fetch or its response failed; ``str()`` is the reason."""
+    """This entry's fetch or its response failed; ``str()`` is the reason. ``answered``:
+    Strava answered (a 404 for a deleted activity), which says nothing about Strava
+    failing, so it does not count toward ``MAX_CONSECUTIVE_FAILURES``."""
+
+    def __init__(self, why: str, *, answered: bool = False) -> None:
+        super().__init__(why)
+        self.answered = answered
 
 
 @dataclass
@@ -180,7 +186,7 @@ class _Drainer:
                 item.activity_id,
                 exc,
             )
-            self._in_a_row += 1
+            self._in_a_row = 0 if exc.answered else self._in_a_row + 1
             if self._in_a_row >= MAX_CONSECUTIVE_FAILURES:
                 self.out.stop, self.out.detail = Stop.STRAVA_FAILING, str(exc)[:120]
                 return False
@@ -198,7 +204,7 @@ class _Drainer:
                 return False
             if got is _GONE:
                 self.out.suspects.append(item.activity_id)  # the next run confirms it
-                raise _EntryFailed("Strava answered 404 for the detail")
+                raise _EntryFailed("Strava answered 404 for the detail", answered=True)
             data = got
             manual = data.get("manual") is True
             start_date = (
@@ -224,7 +230,7 @@ class _Drainer:
                 if got is None:
                     return False
                 if got is _GONE and not self._no_streams_settled(item.activity_id):
-                    raise _EntryFailed(STREAMS_404)
+                    raise _EntryFailed(STREAMS_404, answered=True)
                 streams = {} if got is _GONE else got
                 rows_s = _derive(
                     lambda: list(

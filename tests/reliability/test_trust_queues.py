@@ -8,6 +8,7 @@ local SQLite event queue, and for the GCP drain gcloud's Pub/Sub emulator.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from typing import Any
@@ -103,6 +104,20 @@ def test_a_one_off_404_on_a_detail_is_retried_not_marked_done(sandbox, rt, pipe)
         pipe.run(aid, "new")
     assert newest in rt.warehouse.fetch_detail_fingerprints(aid), "the detail never came"
     assert_converged(rt, sandbox, aid)
+
+
+def test_activities_deleted_while_queued_do_not_stall_the_drain(sandbox, rt, pipe):
+    aid = new_athlete(sandbox, rt, 40, details=False)
+    pipe.run(aid, "all")
+    newest = sorted(sandbox.truth(aid), key=lambda a: a["start_date"])[-6:]
+    for activity in newest:  # gone on Strava; still in the warehouse until confirmed
+        sandbox.delete_activity(activity["id"])
+    repo = AthleteRepo(rt.store)
+    repo.save_config(dataclasses.replace(repo.load_config(aid), details=True))
+    pipe.run(aid, "new")  # queues all 40 newest first: the 6 deleted answer 404
+    have = rt.warehouse.fetch_detail_fingerprints(aid)
+    live = {int(a["id"]) for a in sandbox.truth(aid)}
+    assert live <= set(have), f"{len(live - set(have))} live activities got no detail"
 
 
 # --- webhook events ---------------------------------------------------------------------
