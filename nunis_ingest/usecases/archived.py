@@ -8,8 +8,8 @@ a resumed full refresh lists from Strava again, a replay stops before writing an
 Nothing here quotes an object's content in a message (it could hold anything).
 
 - a page: a non-empty JSON list, no object in it owned by another athlete (``athlete.id``);
-- an activity (``GET /activities/{id}``), a detail, streams: a JSON object (an activity
-  not owned by another athlete);
+- an activity (``GET /activities/{id}``), a detail: a JSON object whose ``id`` is the id
+  in its key, not owned by another athlete; streams: a JSON object;
 - a tombstone: ``{"id": <the id in its key>, "confirmed_at": <epoch seconds>}``.
 """
 
@@ -68,9 +68,15 @@ def page_items(key: str, data: bytes | None, athlete_id: int) -> list[dict[str, 
     return items
 
 
-def activity_object(key: str, data: bytes | None, athlete_id: int) -> dict[str, Any]:
-    """One ``GET /activities/{id}`` response of ``athlete_id``."""
+def activity_object(
+    key: str, data: bytes | None, athlete_id: int, activity_id: int
+) -> dict[str, Any]:
+    """One ``GET /activities/{id}`` response of ``athlete_id`` for ``activity_id`` (the id
+    in its key): an object naming another activity is damage, never that activity's data."""
     doc = json_object(key, data)
+    named = doc.get("id")
+    if isinstance(named, bool) or named != activity_id:
+        raise ArchiveDamaged(key, f"it does not hold activity {activity_id}")
     _check_owner(key, doc, athlete_id)
     return doc
 

@@ -34,7 +34,6 @@ queue: the entries it completed or failed are facts in that value), and
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +50,7 @@ from nunis_ingest.core.representation import summary_of
 from nunis_ingest.core.stops import Stop
 from nunis_ingest.core.transform_detail import detail_rows, stream_rows, summary_fingerprint
 from nunis_ingest.errors import (
+    ArchiveDamaged,
     BudgetDeferred,
     RetriableError,
     StravaBadResponse,
@@ -60,6 +60,7 @@ from nunis_ingest.errors import (
     StravaUnavailable,
 )
 from nunis_ingest.ports import DetailRows
+from nunis_ingest.usecases import archived
 from nunis_ingest.usecases.athlete_api import AthleteApi
 
 log = logging.getLogger("nunis_ingest.enrich")
@@ -260,11 +261,15 @@ class _Drainer:
         key = archive_enrich_key(self.athlete_id, item.activity_id, kind, item.queued_at)
         stored = self.ctx.store.get(key)
         if stored is not None:
-            try:
-                data = json.loads(stored.data)
-            except ValueError:
-                data = None  # a torn archive object: fetch again
-            if isinstance(data, dict):
+            try:  # our own storage is untrusted: torn, or another activity's, is fetched again
+                data = (
+                    archived.activity_object(key, stored.data, self.athlete_id, item.activity_id)
+                    if kind == "detail"
+                    else archived.json_object(key, stored.data)
+                )
+            except ArchiveDamaged:
+                data = None
+            if data is not None:
                 self.out.from_archive += 1
                 return data
         if self._blocked():

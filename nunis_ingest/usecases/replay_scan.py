@@ -93,7 +93,7 @@ def read(store: ObjectStore, entry: Entry, athlete_id: int) -> Any:
     if entry.kind == "page":
         return archived.page_items(entry.key, data, athlete_id)
     if entry.kind in ("activity", "detail"):
-        return archived.activity_object(entry.key, data, athlete_id)
+        return archived.activity_object(entry.key, data, athlete_id, entry.number)
     if entry.kind == "deleted":
         return archived.tombstone(entry.key, data, entry.number)
     return archived.json_object(entry.key, data)

@@ -216,6 +216,20 @@ def test_a_checkpoint_bound_moved_below_its_last_page_is_not_trusted(sandbox, rt
     assert_converged(rt, sandbox, aid)
 
 
+def test_replay_refuses_a_detail_object_that_holds_another_activity(sandbox, rt, pipe):
+    aid = new_athlete(sandbox, rt, 6, details=True)
+    pipe.run(aid, "all")
+    prefix = f"archive/strava/athlete={aid}/"
+    details = sorted(k for k in rt.store.list(prefix) if "/detail-" in k)
+    assert len(details) >= 2
+    swapped = details[-1]
+    rt.store.put(swapped, rt.store.get(details[0]).data)
+    with pytest.raises(NunisError) as info:
+        replay(rt.store, rt.warehouse, aid, run_id="replay-test", rewrite=True)
+    assert swapped in str(info.value)
+    assert_converged(rt, sandbox, aid)
+
+
 def test_a_tombstone_that_names_no_deletion_deletes_nothing(sandbox, rt, pipe):
     aid = new_athlete(sandbox, rt, 20, details=False)
     pipe.run(aid, "all")

@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from nunis_ingest.adapters.queues import MAX_ATTEMPTS, LocalQueue
+from nunis_ingest.core.keys import archive_enrich_key
 from nunis_ingest.core.webhook_event import QueuedEvent, parse_event
 from nunis_ingest.drivers.cli.main import cli
 from nunis_ingest.drivers.webhook.pull import DrainReport, EventSubscription, apply_batch
@@ -118,6 +119,36 @@ def test_activities_deleted_while_queued_do_not_stall_the_drain(sandbox, rt, pip
     have = rt.warehouse.fetch_detail_fingerprints(aid)
     live = {int(a["id"]) for a in sandbox.truth(aid)}
     assert live <= set(have), f"{len(live - set(have))} live activities got no detail"
+
+
+def _detail_ids(rt: Any, aid: int) -> dict[int, int]:
+    """activity_id -> the id inside the raw detail stored for it."""
+    with rt.warehouse.reader() as con:
+        rows = con.execute(
+            "select activity_id, cast(json_extract(raw, '$.id') as bigint) "
+            "from activity_details where athlete_id = ?",
+            [aid],
+        ).fetchall()
+    return {int(a): int(b) for a, b in rows}
+
+
+def test_an_archived_detail_holding_another_activity_is_fetched_again(sandbox, rt, pipe):
+    aid = new_athlete(sandbox, rt, 6, details=True)
+    pipe.run(aid, "all")
+    ids = sorted(_detail_ids(rt, aid))
+    mine, other = ids[-1], ids[0]
+    prefix = f"archive/strava/athlete={aid}/"
+    theirs = next(k for k in rt.store.list(prefix) if k.endswith(f"/detail-{other}.json"))
+    repo = AthleteRepo(rt.store)
+    state, generation = repo.load_state(aid)
+    queued = int(sandbox.clock()) + 60
+    start = int(sandbox.clock()) - DAY
+    queue = {mine: (start, "d", queued)}
+    repo.save_state(aid, dataclasses.replace(state, enrich=queue), generation)
+    planted = archive_enrich_key(aid, mine, "detail", queued)  # what a crashed run left
+    rt.store.put(planted, rt.store.get(theirs).data)
+    pipe.run(aid, "new")
+    assert _detail_ids(rt, aid)[mine] == mine, "another activity's detail was stored as its own"
 
 
 # --- webhook events ---------------------------------------------------------------------
