@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
 from nunis_ingest.adapters.strava.client import StravaClient
 from nunis_ingest.context import SyncContext
 from nunis_ingest.core.budget_rules import Headroom
+from nunis_ingest.core.keys import athlete_key
 from nunis_ingest.core.ratelimit import RateLimitUsage
 from nunis_ingest.core.stops import Stop, budget_stop
 from nunis_ingest.core.token import Token
@@ -31,6 +33,7 @@ from nunis_ingest.errors import (
     StravaAuthError,
     StravaScopeError,
     StravaTokenRejected,
+    TokenMismatch,
 )
 from nunis_ingest.usecases.athletes import AthleteRepo
 from nunis_ingest.usecases.tokens import fresh_token
@@ -76,6 +79,36 @@ class AthleteApi:
         s = self._ctx.settings
         headroom = Headroom(s.read_headroom_15min, s.read_headroom_daily)
         return budget_stop(self.last_usage, headroom, self._ctx.monotonic(), deadline)
+
+    def connected_token(self) -> Token:
+        """The token this api uses (connecting, and refreshing when due, first)."""
+        _ = self.client
+        assert self.token is not None
+        return self.token
+
+    def verify_owner(self) -> None:
+        """Make sure the token is this athlete's before a 404 may count as a deletion. A
+        token that names no athlete (registered with a bare refresh token) is asked once
+        (``GET /athlete``, one read) and, when it is this athlete's, saved with its id so it
+        is not asked again; another athlete's raises ``TokenMismatch``: with it, every
+        activity of ours answers 404 and would be deleted, 25 a run."""
+        token = self.connected_token()
+        if token.athlete_id == self.athlete_id:
+            return
+        me = self.call(lambda c: c.get_athlete())
+        owner = me.get("id") if isinstance(me, dict) else None
+        if isinstance(owner, bool) or owner != self.athlete_id:
+            raise TokenMismatch(
+                f"{athlete_key(self.athlete_id, 'token.json')} answers GET /athlete as "
+                f"athlete {owner}, not {self.athlete_id}; no deletion was confirmed.",
+                athlete_id=self.athlete_id,
+                action=f"run `nunis-ingest auth` as athlete {self.athlete_id} (or `athlete add "
+                f"{self.athlete_id}` with that athlete's own refresh token).",
+            )
+        self.token = replace(token, athlete_id=self.athlete_id)
+        stored = self._repo.load_token(self.athlete_id)
+        if stored.refresh_token == token.refresh_token:  # not rotated meanwhile by another run
+            self._repo.save_token(self.athlete_id, replace(stored, athlete_id=self.athlete_id))
 
     @property
     def requests_made(self) -> int:

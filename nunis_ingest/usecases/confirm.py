@@ -44,11 +44,18 @@ def confirm_deletions(
     stop_on_alive: bool,
 ) -> Confirmation:
     out = Confirmation()
-    token = api.token
-    if token is not None and token.scope is not None and not accepted_scope_ok(token.scope):
-        out.unchecked = list(suspects)
-        out.skipped = "the token lacks activity:read_all, so a 404 cannot confirm a deletion"
+    if not suspects:
         return out
+    token = api.token or api.connected_token()
+    if token.scope is None or not accepted_scope_ok(token.scope):
+        out.unchecked = list(suspects)
+        out.skipped = (
+            "the token's scope is unknown (registered without --scope)"
+            if token.scope is None
+            else "the token lacks activity:read_all"
+        ) + ", so a 404 cannot confirm a deletion (a hidden Only Me activity answers 404 too)"
+        return out
+    api.verify_owner()  # a 404 proves nothing with another athlete's token
     for index, activity_id in enumerate(suspects):
         if proceed() is not None:
             out.unchecked = list(suspects[index:])

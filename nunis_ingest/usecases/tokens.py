@@ -117,6 +117,7 @@ def scope_notice(token: Token, athlete_id: int) -> str | None:
         return scope_warning(token, athlete_id)
     return (
         f"athlete {athlete_id}: the token's scope is unknown; unless the athlete granted "
-        "activity:read_all, their Only Me activities will be missing. Fix: pass the scope "
+        "activity:read_all, their Only Me activities will be missing, and no deletion is "
+        "confirmed until the scope is known (a 404 may only mean hidden). Fix: pass the scope "
         "Strava showed with --scope, or run `nunis-ingest auth` (it checks and records it)."
     )

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import pytest
+import requests
 from click.testing import CliRunner
 
 from nunis_ingest.adapters.queues import MAX_ATTEMPTS, LocalQueue
@@ -253,6 +254,70 @@ def test_a_forged_delete_dated_far_ahead_cannot_swallow_a_later_create(sandbox, 
 
 
 # --- what a user must see without -v ---------------------------------------------------------
+
+
+def _token_of(sandbox: Any, rt: Any, athlete_id: int, accepted: str) -> dict[str, Any]:
+    """A fresh token of ``athlete_id`` through Strava's OAuth: the athlete ticks ``accepted``."""
+    base, settings = sandbox.base_url, rt.settings
+    redirect = requests.get(
+        f"{base}/oauth/authorize",
+        params={
+            "client_id": settings.strava_client_id,
+            "redirect_uri": "http://127.0.0.1/cb",
+            "response_type": "code",
+            "scope": "read,activity:read_all",
+            "athlete_id": athlete_id,
+            "accept_scope": accepted,
+        },
+        allow_redirects=False,
+        timeout=10,
+    ).headers["Location"]
+    code = redirect.split("code=")[1].split("&")[0]
+    answer = requests.post(
+        f"{base}/oauth/token",
+        data={
+            "client_id": settings.strava_client_id,
+            "client_secret": settings.strava_client_secret,
+            "code": code,
+            "grant_type": "authorization_code",
+        },
+        timeout=10,
+    )
+    token: dict[str, Any] = answer.json()
+    return token
+
+
+def _add(rt: Any, athlete_id: int, refresh_token: str, *scope: str) -> None:
+    env = {"NUNIS_BACKEND": "local", "NUNIS_DATA_DIR": str(rt.settings.data_dir)}
+    args = ["athlete", "add", str(athlete_id), "--refresh-token", refresh_token, "--no-details"]
+    done = CliRunner().invoke(cli, [*args, *scope], env=env)
+    assert done.exit_code == 0, done.output
+
+
+def test_a_token_of_unknown_scope_confirms_no_deletion(sandbox, rt, pipe):
+    aid = new_athlete(sandbox, rt, 300, details=False)
+    pipe.run(aid, "all")
+    only_me = sum(1 for a in sandbox.truth(aid) if a.get("visibility") == "only_me")
+    assert only_me > 0
+    narrow = _token_of(sandbox, rt, aid, "read,activity:read")  # the athlete unticked read_all
+    _add(rt, aid, narrow["refresh_token"])  # registered without --scope: scope unknown
+    for mode in ("all", "new", "new"):
+        pipe.run(aid, mode)
+    assert_converged(rt, sandbox, aid)  # the hidden Only Me rows are all still there
+
+
+def test_another_athletes_token_confirms_no_deletion(sandbox, rt, pipe):
+    aid = new_athlete(sandbox, rt, 60, details=False)
+    pipe.run(aid, "all")
+    empty = sandbox.create_athlete(activities=0)  # an account with nothing to list
+    _add(rt, aid, empty["refresh_token"], "--scope", "read,activity:read_all")
+    said = []
+    for mode in ("all", "new", "new"):
+        outcome = pipe.run(aid, mode)
+        assert outcome.report is None or outcome.report.result.deleted == 0
+        said.append(f"{outcome.error!r} {outcome.report!r}")
+    assert "TokenMismatch" in said[0], said[0]
+    assert_converged(rt, sandbox, aid)
 
 
 def test_athlete_add_says_only_me_activities_may_be_missing(sandbox, rt):
