@@ -5,8 +5,10 @@ monitoring and settings FIT files), a COROS, Wahoo or Suunto export, a watch's f
 ``.fit`` files: every readable FIT, GPX or TCX recording (``.gz`` too, at any depth, nested
 zips opened) becomes one activity: a summary row from the file (FIT ``session``, TCX
 laps, or the points), its laps and its streams. A FIT file that is not an activity
-(``file_id.type``: monitoring, settings, ...) and a GPX route are counted as skipped, not
-as problems.
+(``file_id.type``: monitoring, settings, ...), a GPX route and any file in a Strava
+export's ``routes/``, ``media/``, ``clubs/`` or ``segments/`` folder (never read) are
+counted as skipped, not as problems. An export that looks like Strava's (``profile.csv``,
+an ``activities/`` folder) but has no ``activities.csv`` gets one warning with the fix.
 
 Each activity gets a negative id from the file's identity (``ids``) and ``source`` = the
 platform (``platforms``). An activity Strava already has (start within a minute,
@@ -28,12 +30,22 @@ from nunis_ingest.usecases.bulk_export.importing import Importing
 from nunis_ingest.usecases.bulk_export.platforms import INDOOR_SUB_SPORTS, platform_of, sport_type
 from nunis_ingest.usecases.bulk_export.reading import fill_from_track, read_track
 from nunis_ingest.usecases.bulk_export.report import ImportReport
-from nunis_ingest.usecases.bulk_export.source import Entry
+from nunis_ingest.usecases.bulk_export.source import Entry, in_not_activity_folder
 from nunis_ingest.usecases.bulk_export.track import Track
 from nunis_ingest.usecases.bulk_export.writer import LAPS, STREAMS, Detail
 
 GARMIN_FOLDER = "DI_CONNECT/"
 _PLACEHOLDER_ID = 1
+NO_CSV_FIX = (
+    "download the export again (Strava: Settings > My Account > Download or Delete Your "
+    "Account) or import the folder that holds its activities.csv"
+)
+
+
+def strava_without_csv(label: str, marks: list[str]) -> str:
+    """The start of the one line that says an export looks like Strava's but lacks its
+    ``activities.csv``."""
+    return f"{label} looks like a Strava export ({' and '.join(marks)}) but holds no activities.csv"
 
 
 class FilesImport(Importing):
@@ -41,9 +53,18 @@ class FilesImport(Importing):
         report = self.report
         report.kind, report.language = "files", ""
         self.strava, _files = self.read_stored()
+        marks = self.export.strava_marks()
+        if marks:
+            report.warn(
+                f"{strava_without_csv(self.export.label, marks)}: its activity files are "
+                "imported as files (no names, negative ids; its routes are not read). "
+                f"Fix: {NO_CSV_FIX}."
+            )
         for entry in self.export.walk():
             recording = kind_of(entry.name)[0] is not None
-            if entry.opener is None and not recording and entry.name.casefold().endswith(".zip"):
+            if in_not_activity_folder(entry.name):
+                report.skipped += recording  # a planned route, a photo: never an activity
+            elif entry.opener is None and not recording and entry.name.casefold().endswith(".zip"):
                 report.problem(entry.name, entry.refused)  # a zip too deep, or not a zip
             elif recording:
                 self._file(entry)

@@ -10,6 +10,7 @@ raises, for whatever damage, becomes ``UnreadableFile`` with the reason.
 
 from __future__ import annotations
 
+import math
 from typing import IO, Any
 
 import fitdecode
@@ -27,15 +28,24 @@ def _first(get: Any, *names: str) -> Any:
     return None
 
 
+def _given(value: Any, scale: float = 1.0) -> float | None:
+    """None when the field is absent or holds FIT's invalid marker (``fitdecode`` gives
+    None for 0x7FFFFFFF); NaN when it holds something that is not a number; the value
+    times ``scale`` otherwise (``Track.add`` checks the range: a semicircle value past
+    2^30 is beyond a pole, a field declared with another base type can be anything)."""
+    if value is None:
+        return None
+    number = num(value)
+    return math.nan if number is None else number * scale
+
+
 def _record(track: Track, get: Any) -> None:
-    lat, lng = get("position_lat"), get("position_long")
-    lat, lng = num(lat), num(lng)
     track.add(
         utc(get("timestamp")),
         distance=num(get("distance")),
-        lat=None if lat is None else lat * SEMICIRCLE,
-        lng=None if lng is None else lng * SEMICIRCLE,
-        altitude=num(_first(get, "enhanced_altitude", "altitude")),
+        lat=_given(get("position_lat"), SEMICIRCLE),
+        lng=_given(get("position_long"), SEMICIRCLE),
+        altitude=_given(_first(get, "enhanced_altitude", "altitude")),
         heartrate=num(get("heart_rate")),
         cadence=num(get("cadence")),
         watts=num(get("power")),

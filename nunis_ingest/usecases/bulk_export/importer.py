@@ -5,7 +5,9 @@
   refused before anything is written. An export without ``profile.csv`` (another
   platform's) needs ``--athlete``.
 - **What.** With an ``activities.csv``: a Strava export (``strava_import``). Without:
-  other platforms' activity files (``files_import``). Neither: not an export.
+  other platforms' activity files (``files_import``); one that looks like a Strava export
+  (``profile.csv``, ``activities/``) is said to lack its ``activities.csv``, with the fix.
+  Neither: not an export.
 - **Under the lease.** The import takes the athlete's lease like any writer
   (``lease.py``), waiting up to ``wait`` seconds for a running sync to finish, and renews
   it before each batch it writes; a sync that starts meanwhile finds the lease held and
@@ -30,9 +32,18 @@ from nunis_ingest.usecases.bulk_export.csv_headers import UnknownHeader, clean
 from nunis_ingest.usecases.bulk_export.csv_text import Lines
 from nunis_ingest.usecases.bulk_export.csv_values import parse_id
 from nunis_ingest.usecases.bulk_export.files import UnreadableFile, kind_of
-from nunis_ingest.usecases.bulk_export.files_import import FilesImport
+from nunis_ingest.usecases.bulk_export.files_import import (
+    NO_CSV_FIX,
+    FilesImport,
+    strava_without_csv,
+)
 from nunis_ingest.usecases.bulk_export.report import ImportReport
-from nunis_ingest.usecases.bulk_export.source import BadExport, Export, open_source
+from nunis_ingest.usecases.bulk_export.source import (
+    BadExport,
+    Export,
+    in_not_activity_folder,
+    open_source,
+)
 from nunis_ingest.usecases.bulk_export.strava_import import StravaImport
 from nunis_ingest.usecases.bulk_export.writer import Writer
 from nunis_ingest.usecases.lease import Lease
@@ -89,13 +100,29 @@ def _kind(export: Export) -> str:
                 action=EXPORT_FIX + ".",
             )
         return "strava"
-    if any(kind_of(e.name)[0] or e.is_zip for e in export.top.entries()):
+    if any(
+        (kind_of(e.name)[0] or e.is_zip) and not in_not_activity_folder(e.name)
+        for e in export.top.entries()
+    ):
         return "files"  # nested zips are opened by the import itself, once
+    _refuse_strava_without_csv(export)
     raise ExportError(
         f"{export.label} is not an activity export: no activities.csv and no FIT, GPX or "
         "TCX file in it.",
         action=EXPORT_FIX + ".",
     )
+
+
+def _refuse_strava_without_csv(export: Export) -> None:
+    """An export that looks like Strava's, with no activities.csv and no recording to
+    import as a file: say what is missing."""
+    marks = export.strava_marks()
+    if marks:
+        raise ExportError(
+            f"{strava_without_csv(export.label, marks)}, and no activity file outside "
+            "routes/, media/ and clubs/; nothing was imported.",
+            action=NO_CSV_FIX + ".",
+        )
 
 
 def acquire(lease: Lease, wait: float, now: Callable[[], float]) -> None:
@@ -180,6 +207,7 @@ def _load(
         return StravaImport(export, warehouse, store, writer, on_file=on_file).run()
     report = FilesImport(export, warehouse, store, writer, on_file=on_file).run()
     if not report.rows and not report.problem_count:
+        _refuse_strava_without_csv(export)
         raise ExportError(
             f"{export.label} is not an activity export: no activities.csv, and no FIT, GPX "
             "or TCX file in it or in the zips it holds.",

@@ -27,10 +27,17 @@ MAX_EXPORT_INFLATED = 64 * GiB
 """Bytes inflated from one export, all members and ``.gz`` layers together."""
 
 MAX_INFLATE_RATIO = 200
-"""... and at most this many times the export's own size (with a floor of
-``MIN_INFLATE_BUDGET``): a 1 MB zip never makes us inflate 1 GB."""
+"""... and at most this many times the export's own size, with a floor of
+``MIN_INFLATE_BUDGET``. Real exports inflate far less: their FIT and GPX files are gzipped
+3 to 10 times, so a whole export inflates to at most ~15 times its size: the ratio only
+binds on a bomb."""
 
-MIN_INFLATE_BUDGET = 4 * GiB
+MIN_INFLATE_BUDGET = 2 * MAX_FILE_BYTES
+"""512 MiB: what a small export may inflate in all. Room for one file at its own limit
+(refused alone, the rest loading) and far above a small real export (one 24-hour GPX
+recording is ~15 MB). ``activities.csv`` is not charged to the budget (it is bounded by
+``MAX_FILE_BYTES`` alone, so spent budget never cuts the rows short): a 1 MB zip makes us
+inflate at most 512 + 256 MiB, never 1 GB."""
 
 MAX_MEMBERS = 1_000_000
 """Entries in one zip's central directory (read before ``zipfile`` builds its index)."""
@@ -68,6 +75,12 @@ def inflate_budget(export_bytes: int) -> int:
     ratio = max(MIN_INFLATE_BUDGET, MAX_INFLATE_RATIO * max(0, export_bytes))
     return min(MAX_EXPORT_INFLATED, ratio)
 
+
+MIN_ELEVATION = -500.0
+MAX_ELEVATION = 9000.0
+"""Metres a track point's elevation may have (the Dead Sea shore is at about -430 m, the
+top of Everest at 8,849 m; FIT's ``altitude`` field starts at -500 m). Outside, or not a
+finite number: the elevation is dropped, the point kept."""
 
 MAX_ARCHIVE_BYTES = 32 * MiB
 """An activity file is held in memory, archived (its bytes as the export holds them) and

@@ -51,10 +51,10 @@ def read_track(
                 entry.name, io.BytesIO(data), export.budget, activities_only=activities_only
             )
         else:
-            del data
+            data = b""
             report.warn_count("files over the archive limit were read but not archived")
             with export.open(entry) as stream:
-                return parse_stream(
+                track = parse_stream(
                     entry.name, stream, export.budget, activities_only=activities_only
                 )
     except Exception as error:  # one bad file never stops an import
@@ -64,6 +64,10 @@ def read_track(
         else:
             report.problem(entry.name, reason)
         return None
+    report.dropped_positions += track.dropped_positions
+    report.dropped_elevations += track.dropped_elevations
+    if not small:
+        return track
     key = archive_export_key(athlete_id, archive_as)
     with contextlib.suppress(errors.PreconditionFailed):  # archived by an earlier import
         store.put(key, data, if_generation=CREATE_ONLY)

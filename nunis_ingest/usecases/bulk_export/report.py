@@ -31,6 +31,11 @@ class ImportReport:
     """File activities not loaded because Strava's copy (or the same file) is there."""
     replaced_files: int = 0
     """File activities removed because Strava's copy of them was loaded."""
+    dropped_positions: int = 0
+    """Track points of the files read whose position was impossible (off the globe, not a
+    number, or one half missing): stored without one (``track.Track.add``)."""
+    dropped_elevations: int = 0
+    """Track points whose elevation was not finite or outside the plausible range."""
     sources: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
     counted: dict[str, int] = field(default_factory=dict)
@@ -73,5 +78,10 @@ class ImportReport:
         if self.quarantined:
             parts.append(f"{self.quarantined} set aside in quarantine")
         parts.append(f"{self.files} files read: {self.laps} laps, {self.points} stream points")
+        if self.dropped_positions or self.dropped_elevations:
+            parts.append(
+                f"{self.dropped_positions} impossible positions and {self.dropped_elevations} "
+                "impossible elevations dropped (the points kept without them)"
+            )
         unread = f"; {self.problem_count} could not be read" if self.problem_count else ""
         return f"imported {what}: " + ", ".join(parts) + unread

@@ -32,6 +32,19 @@ from nunis_ingest.usecases.bulk_export.track import UnreadableFile
 
 CSV_NAME = "activities.csv"
 PROFILE_NAME = "profile.csv"
+ACTIVITIES_FOLDER = "activities"
+NOT_ACTIVITY_FOLDERS = frozenset({"routes", "media", "clubs", "segments"})
+"""Folders of a Strava export beside ``activities/`` that hold no recordings: planned
+routes (GPX, some with times), photos, club images (a real export's subfolders are
+``activities``, ``clubs``, ``media`` and ``routes``; segments come as ``segments.csv``, a
+``segments/`` folder is skipped all the same). A file under one of them, at any depth, is
+never read as an activity."""
+
+
+def in_not_activity_folder(name: str) -> bool:
+    """``name`` (a path in the export) lies in a ``NOT_ACTIVITY_FOLDERS`` folder."""
+    folders = name.replace("\\", "/").split("/")[:-1]
+    return any(part.casefold() in NOT_ACTIVITY_FOLDERS for part in folders)
 
 
 class BadExport(ValueError):
@@ -154,6 +167,22 @@ class Export:
         found = [e for e in self.top.entries() if e.name.rsplit("/", 1)[-1] == base_name]
         return min(found, key=lambda e: (e.name.count("/"), e.name)) if found else None
 
+    def strava_marks(self) -> list[str]:
+        """What makes an export without ``activities.csv`` look like a Strava export: a
+        ``profile.csv``, an ``activities/`` folder (at any depth of the export itself,
+        not inside the zips it holds)."""
+        marks: list[str] = []
+        for entry in self.top.entries():
+            parts = entry.name.replace("\\", "/").split("/")
+            if parts[-1].casefold() == PROFILE_NAME and PROFILE_NAME not in marks:
+                marks.append(PROFILE_NAME)
+            folder = ACTIVITIES_FOLDER + "/"
+            if folder not in marks and ACTIVITIES_FOLDER in (p.casefold() for p in parts[:-1]):
+                marks.append(folder)
+            if len(marks) == 2:
+                break
+        return marks
+
     def lookup(self, filename: str) -> Entry | None:
         """The file a CSV row names (relative to the folder of ``activities.csv``; a name
         written with backslashes, as on Windows, finds the file too)."""
@@ -163,12 +192,16 @@ class Export:
             found = self.top.find(self.base + name.replace("\\", "/"))
         return found
 
-    def open(self, entry: Entry) -> IO[bytes]:
-        """``entry``'s bytes as a bounded, buffered stream."""
+    def open(self, entry: Entry, *, budgeted: bool = True) -> IO[bytes]:
+        """``entry``'s bytes as a bounded, buffered stream. ``budgeted=False`` (only for
+        ``activities.csv``, read alongside the files): bounded by ``limits.MAX_FILE_BYTES``
+        alone, so activity files that spend the export's inflate budget never cut the
+        rows short."""
         if entry.opener is None:
             raise UnreadableFile(entry.refused or "not readable")
         raw = entry.opener()
-        return io.BufferedReader(Bounded(raw, limits.MAX_FILE_BYTES, self.budget, "the file"))
+        budget = self.budget if budgeted else None
+        return io.BufferedReader(Bounded(raw, limits.MAX_FILE_BYTES, budget, "the file"))
 
     def walk(self, depth: int = 0, container: _Zip | _Folder | None = None) -> Iterator[Entry]:
         """Every file, nested zips opened in place (their entries follow, named

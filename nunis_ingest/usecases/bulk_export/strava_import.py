@@ -45,7 +45,7 @@ class StravaImport(Importing):
         assert self.export.csv is not None
         report, athlete = self.report, self.athlete_id
         try:
-            lines = Lines(self.export.open(self.export.csv))
+            lines = Lines(self.export.open(self.export.csv, budgeted=False))
             rows = CsvRows(lines)
         except UnknownHeader:
             raise

@@ -4,6 +4,13 @@ Points are kept in ``array('d')`` columns (8 bytes a value, NaN for none), not o
 per point: a 500,000-point file (``limits.MAX_POINTS``) takes ~40 MB, not ~400 MB. Adding
 a point past the limit raises ``UnreadableFile``, so no file makes the reader grow
 without bound.
+
+A position is kept as a pair or not at all: a latitude outside [-90, 90], a longitude
+outside [-180, 180], a half that is not a finite number (NaN, infinite, or text that did
+not parse) or a half without the other drops the pair; the point keeps its time and other
+values, and the track counts it (``dropped_positions``). An elevation that is not finite or
+lies outside ``limits.MIN_ELEVATION``..``limits.MAX_ELEVATION`` is dropped the same way
+(``dropped_elevations``). Distances are accumulated over kept positions only.
 """
 
 from __future__ import annotations
@@ -14,7 +21,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from nunis_ingest.usecases.bulk_export.limits import MAX_LAPS, MAX_POINTS
+from nunis_ingest.usecases.bulk_export.limits import (
+    MAX_ELEVATION,
+    MAX_LAPS,
+    MAX_POINTS,
+    MIN_ELEVATION,
+)
 
 NAN = math.nan
 COLUMNS = (
@@ -51,6 +63,22 @@ def utc(value: Any) -> datetime | None:
 
 def _f(value: float | None) -> float:
     return NAN if value is None else value
+
+
+def position(lat: float | None, lng: float | None) -> tuple[float, float] | None:
+    """The pair as degrees when both halves are finite and on the globe, else None."""
+    if lat is None or lng is None:
+        return None
+    if -90.0 <= lat <= 90.0 and -180.0 <= lng <= 180.0:  # False for NaN; infinities fail
+        return lat, lng
+    return None
+
+
+def elevation(value: float | None) -> float | None:
+    """Metres when finite and within ``MIN_ELEVATION``..``MAX_ELEVATION``, else None."""
+    if value is None or not MIN_ELEVATION <= value <= MAX_ELEVATION:  # NaN fails too
+        return None
+    return value
 
 
 @dataclass
@@ -104,6 +132,10 @@ class Track:
     file_type: str | None = None
     """FIT ``file_id.type`` (``activity`` for a recording); None for GPX and TCX."""
     name: str | None = None
+    dropped_positions: int = 0
+    """Points whose position was given (one half or both) but impossible or unreadable."""
+    dropped_elevations: int = 0
+    """Points whose elevation was given but not finite or outside the plausible range."""
 
     def __len__(self) -> int:
         return len(self.columns["time"])
@@ -122,14 +154,22 @@ class Track:
         temp: float | None = None,
         velocity: float | None = None,
     ) -> None:
+        """One point. ``lat``/``lng``/``altitude``: None when the file has none; NaN (or
+        any impossible value) when it has one that is not a position or an elevation."""
         cols = self.columns
         if len(cols["time"]) >= MAX_POINTS:
             raise UnreadableFile(f"more than {MAX_POINTS:,} track points")
         cols["time"].append(NAN if time is None else time.timestamp())
         cols["distance"].append(_f(distance))
-        cols["lat"].append(_f(lat))
-        cols["lng"].append(_f(lng))
-        cols["altitude"].append(_f(altitude))
+        pair = position(lat, lng)
+        if pair is None and (lat is not None or lng is not None):
+            self.dropped_positions += 1
+        height = elevation(altitude)
+        if height is None and altitude is not None:
+            self.dropped_elevations += 1
+        cols["lat"].append(NAN if pair is None else pair[0])
+        cols["lng"].append(NAN if pair is None else pair[1])
+        cols["altitude"].append(_f(height))
         cols["heartrate"].append(_f(heartrate))
         cols["cadence"].append(_f(cadence))
         cols["watts"].append(_f(watts))

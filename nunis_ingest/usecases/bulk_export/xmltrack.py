@@ -14,6 +14,7 @@ Spaces before ``<?xml`` (Strava's TCX files have them) are skipped.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import datetime
 from typing import IO
@@ -99,6 +100,20 @@ def _float(text: str) -> float | None:
         return None
 
 
+def _given(text: str | None) -> float | None:
+    """A coordinate or elevation as the file gives it: None when absent, NaN when present
+    but not a number (``4,8``, ``x48.1``; Python's ``1_0`` too), for ``Track.add`` to drop
+    and count; any float otherwise (``Track.add`` checks its range)."""
+    if text is None:
+        return None
+    if "_" in text:
+        return math.nan
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
 class _Reader:
     """Expat callbacks that keep the element path, refuse DTDs and collect leaf text."""
 
@@ -173,10 +188,10 @@ class _Reader:
         values = {k: _float(v) for k, v in point.items() if k != "time"}
         self.track.add(
             parse_time(point["time"]) if "time" in point else None,
-            lat=_float(lat) if lat is not None else values.get("lat"),
-            lng=_float(lng) if lng is not None else values.get("lng"),
+            lat=_given(lat if lat is not None else point.get("lat")),
+            lng=_given(lng if lng is not None else point.get("lng")),
             distance=values.get("distance"),
-            altitude=values.get("altitude"),
+            altitude=_given(point.get("altitude")),
             heartrate=values.get("heartrate"),
             cadence=values.get("cadence"),
             watts=values.get("watts"),
