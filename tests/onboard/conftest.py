@@ -119,6 +119,6 @@ def apply_queued(queue: LocalQueue, runtime: Runtime) -> list[int]:
     for m in queue.claim(limit=100):
         parsed = parse_message({"message": {"data": base64.b64encode(m.body).decode()}})
         assert isinstance(parsed, Enrolment), parsed
-        apply_handover(AthleteRepo(runtime.store), parsed)
+        apply_handover(runtime.context(), parsed)
         done.append(parsed.athlete_id)
     return done

@@ -60,7 +60,7 @@ def test_connecting_hands_the_token_over_and_the_ingest_side_enables_the_athlete
     [message] = queued(ingest_queue)
     assert set(message) == {"kind", "athlete_id", "handover"}
     assert message["athlete_id"] == athlete["id"]
-    apply_handover(repo, parse_message(message))  # what the ingest function does
+    apply_handover(onboard_rt.context(), parse_message(message))  # what ingest does
     token = repo.load_token(athlete["id"])
     issued = next(a for a in sandbox.athletes() if a["id"] == athlete["id"])
     assert token.refresh_token == issued["refresh_token"]

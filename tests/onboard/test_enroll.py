@@ -20,8 +20,9 @@ from tests.e2e.test_main import function, publish  # noqa: F401  (fixture)
 INVITE = "invite-id-0123456789"
 
 
-def _hand_over(rt, athlete: dict, invite: str = INVITE) -> Enrolment:
-    aid = int(athlete["id"])
+def _hand_over(rt, athlete: dict, invite: str = INVITE, as_athlete: int | None = None) -> Enrolment:
+    """A hand-over of ``athlete``'s token, filed under ``as_athlete`` (default: theirs)."""
+    aid = int(athlete["id"]) if as_athlete is None else as_athlete
     token = Token(athlete["access_token"], athlete["refresh_token"], int(athlete["expires_at"]))
     return Enrolment(aid, handover.write(rt.store, aid, invite, token, "Kim Doe"))
 
@@ -68,8 +69,26 @@ def test_a_disabled_athlete_stays_disabled_and_nothing_is_loaded(
     assert publish(function, _message(enrolment)).status_code == 200
     assert repo.load_config(aid) == AthleteConfig(aid, enabled=False, label="paused by the team")
     assert repo.load_token(aid).refresh_token == athlete["refresh_token"]  # kept
-    assert sandbox.requests_log()["counts"]["total"] == 0  # no load
+    asked = [r["endpoint"] for r in sandbox.requests_log()["requests"]]
+    assert asked == ["/api/v3/athlete"], asked  # whose token it is, then no load
     assert f"nunis-ingest athlete enable {aid}" in caplog.text
+
+
+def test_a_hand_over_holding_another_athletes_token_replaces_nothing(rt, sandbox) -> None:
+    from nunis_ingest.errors import TokenMismatch
+    from nunis_ingest.usecases.onboard.enroll import apply_handover
+
+    victim = sandbox.create_athlete(activities=3)
+    intruder = sandbox.create_athlete(activities=1)
+    vid = int(victim["id"])
+    repo = AthleteRepo(rt.store)
+    own = Token(victim["access_token"], victim["refresh_token"], int(victim["expires_at"]))
+    repo.save_token(vid, own)
+    planted = _hand_over(rt, intruder, as_athlete=vid)  # what only the onboarding account can write
+    with pytest.raises(TokenMismatch):
+        apply_handover(rt.context(), planted)
+    assert repo.load_token(vid).refresh_token == victim["refresh_token"], "the token was swapped"
+    assert rt.store.get(planted.key) is not None  # left for inspection
 
 
 @pytest.mark.parametrize(
@@ -102,6 +121,6 @@ def test_a_damaged_hand_over_is_refused_and_kept(rt, sandbox) -> None:
     for damaged in (b"{", b'{"athlete_id": 1}', json.dumps({"athlete_id": aid}).encode()):
         rt.store.put(key, damaged)
         with pytest.raises(MalformedMessage, match=r"hand-over is unreadable"):
-            apply_handover(AthleteRepo(rt.store), Enrolment(aid, key))
+            apply_handover(rt.context(), Enrolment(aid, key))
         assert rt.store.get(key) is not None  # left for inspection
         assert AthleteRepo(rt.store).list_ids() == []

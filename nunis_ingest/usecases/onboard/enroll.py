@@ -1,7 +1,9 @@
 """Applying a hand-over (``handover.py``): the athlete's token, config and first load.
 
 Runs where the bucket is readable: in the ingest function for a ``{"kind": "enroll"}``
-message, or in ``onboard serve`` itself on the local backend. The token is saved, a new
+message, or in ``onboard serve`` itself on the local backend. The token is checked with
+Strava first (``GET /athlete`` must answer the athlete the hand-over names: the onboarding
+account that writes hand-overs must not be able to swap anyone's token), then saved, a new
 athlete gets an enabled config, and **an athlete the operator disabled stays disabled**:
 their token is kept (so re-enabling needs no new connection), nothing is loaded, and the
 log says how to re-enable them (``nunis-ingest athlete enable``). A "needs
@@ -15,13 +17,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from nunis_ingest.adapters.strava.client import StravaClient
+from nunis_ingest.adapters.strava.oauth import OAuthClient
 from nunis_ingest.core.enrolment import Enrolment, InvalidHandover
 from nunis_ingest.core.events import SyncRequest
+from nunis_ingest.core.token import Token, needs_refresh
 from nunis_ingest.core.transitions import reauthorised
-from nunis_ingest.errors import AthleteNotConfigured, MalformedMessage
+from nunis_ingest.errors import AthleteNotConfigured, MalformedMessage, TokenMismatch
 from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo, update_state
 from nunis_ingest.usecases.onboard import handover
 
@@ -41,9 +46,12 @@ class Applied:
     enabled: bool
 
 
-def apply_handover(repo: AthleteRepo, enrolment: Enrolment) -> Applied | None:
+def apply_handover(ctx: SyncContext, enrolment: Enrolment) -> Applied | None:
     """Save what the hand-over holds and delete it; ``None`` when it is gone already (a
-    redelivered message: applied before)."""
+    redelivered message: applied before). The token replaces the stored one only once
+    Strava says it is this athlete's (``owned``): the hand-over is written by the
+    onboarding account, which must not be able to swap any athlete's token."""
+    repo = AthleteRepo(ctx.store)
     stored = repo.store.get(enrolment.key)
     if stored is None:
         return None
@@ -56,6 +64,7 @@ def apply_handover(repo: AthleteRepo, enrolment: Enrolment) -> Applied | None:
             athlete_id=athlete_id,
             action="send the athlete a new invite; the object is left for inspection.",
         ) from None
+    token = owned(ctx, token, athlete_id, enrolment.key)
     repo.save_token(athlete_id, token)
     try:
         old: AthleteConfig | None = repo.load_config(athlete_id)
@@ -66,6 +75,30 @@ def apply_handover(repo: AthleteRepo, enrolment: Enrolment) -> Applied | None:
     update_state(repo, athlete_id, reauthorised)
     repo.store.delete(enrolment.key)
     return Applied(athlete_id, is_new=old is None, enabled=old is None or old.enabled)
+
+
+def owned(ctx: SyncContext, token: Token, athlete_id: int, key: str) -> Token:
+    """``token`` (refreshed when due) once ``GET /athlete`` answers ``athlete_id`` with it;
+    ``TokenMismatch`` (nothing saved, the hand-over left for inspection) otherwise."""
+    if needs_refresh(token, ctx.now()):
+        token = OAuthClient.for_app(ctx.session, ctx.settings).refresh(token)
+    client = StravaClient(
+        ctx.session,
+        base_url=ctx.settings.strava_base_url,
+        access_token=token.access_token,
+        timeout=ctx.settings.http_timeout_seconds,
+    )
+    me = client.get_athlete()
+    owner = me.get("id") if isinstance(me, dict) else None
+    if isinstance(owner, bool) or owner != athlete_id:
+        raise TokenMismatch(
+            f"The hand-over {key} for athlete {athlete_id} holds a token Strava answers as "
+            f"athlete {owner}; the stored token was not replaced.",
+            athlete_id=athlete_id,
+            action="send the athlete a new invite; the object is left for inspection "
+            "(check who can write onboard/enrolments/).",
+        )
+    return replace(token, athlete_id=athlete_id)
 
 
 def _disabled(athlete_id: int) -> None:
@@ -84,7 +117,7 @@ def apply_and_load(ctx: SyncContext, enrolment: Enrolment) -> RunReport | None:
     from nunis_ingest.usecases.sync import run_sync
 
     repo = AthleteRepo(ctx.store)
-    applied = apply_handover(repo, enrolment)
+    applied = apply_handover(ctx, enrolment)
     enabled = applied.enabled if applied else repo.load_config(enrolment.athlete_id).enabled
     if not enabled:
         _disabled(enrolment.athlete_id)
@@ -96,7 +129,7 @@ def apply_and_load(ctx: SyncContext, enrolment: Enrolment) -> RunReport | None:
 def apply_here(ctx: SyncContext, enrolment: Enrolment) -> str:
     """``onboard serve``: apply at once and start the first load in the background; the
     word for the confirmation page."""
-    applied = apply_handover(AthleteRepo(ctx.store), enrolment)
+    applied = apply_handover(ctx, enrolment)
     if applied is None or not applied.enabled:
         _disabled(enrolment.athlete_id)
         return "paused"
