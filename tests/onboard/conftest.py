@@ -112,7 +112,6 @@ def apply_queued(queue: LocalQueue, runtime: Runtime) -> list[int]:
 
     from nunis_ingest.core.enrolment import Enrolment
     from nunis_ingest.core.events import parse_message
-    from nunis_ingest.usecases.athletes import AthleteRepo
     from nunis_ingest.usecases.onboard.enroll import apply_handover
 
     done = []
