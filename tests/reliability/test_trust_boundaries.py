@@ -93,6 +93,26 @@ def test_a_full_refresh_lists_every_activity_sharing_one_start_second(sandbox, r
     assert_converged(rt, sandbox, aid)
 
 
+def test_an_activity_too_large_for_a_row_is_quarantined_and_the_rest_loads(sandbox, rt, pipe):
+    aid = new_athlete(sandbox, rt, 20, details=False)
+    now = int(sandbox.clock())
+    huge = sandbox.add_activity(aid, start_date=now - 7200, name="x" * (17 * 2**20))
+    later = sandbox.add_activity(aid, start_date=now - 3600, name="after it")
+    for mode in ("all", "new"):
+        report = pipe.run(aid, mode).report
+        assert report is not None
+        assert report.outcome == "success", report.summary()
+    rows = dict(warehouse_rows(rt, aid))
+    assert later["id"] in rows
+    assert huge["id"] not in rows
+    assert len(rows) == 21
+    with rt.warehouse.reader() as con:  # type: ignore[attr-defined]
+        (reason,) = con.execute(
+            "select reason from quarantine where activity_id = ?", [huge["id"]]
+        ).fetchone()
+    assert "MiB" in reason
+
+
 # --- the archive: replay and resume ------------------------------------------------------
 
 

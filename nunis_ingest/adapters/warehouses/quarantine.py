@@ -27,6 +27,13 @@ from nunis_ingest.core.transform_engine import engine_line
 from nunis_ingest.ports import Listed
 
 REASON_MAX = 500
+MAX_ROW_BYTES = 8 * 1024 * 1024
+"""The largest activity staged, as JSON: half of the 16 MiB object DuckDB's JSON reader
+takes by default. Strava's summaries are a few KB (a long polyline: tens of KB); a larger
+one is hostile or broken and goes to quarantine, so it can never fail its athlete's whole
+batch (``maximum_object_size ... exceeded``) run after run."""
+RAW_KEPT_BYTES = 64 * 1024
+"""The most of a set-aside row's JSON the quarantine record keeps."""
 
 
 class ActivityStage:
@@ -68,7 +75,9 @@ class ActivityStage:
                 raise ValueError(f"activities has no column(s) {extra}; see schema.ACTIVITIES")
         good = []
         for row in rows:
-            reason = check_row(row)
+            raw = row.get("raw")
+            size = len(raw.encode("utf-8", "surrogatepass")) if isinstance(raw, str) else 0
+            reason = _too_large(size) or check_row(row)
             if reason is None:
                 good.append(row)
             else:
@@ -93,6 +102,9 @@ class ActivityStage:
         lines: list[bytes] = []
         for activity_id, digest, activity in items:
             line = engine_line(activity, digest)
+            if line is not None and (reason := _too_large(len(line))):
+                self.set_aside({"id": activity_id}, reason)
+                continue
             if line is not None:
                 keys.append(activity_id)
                 lines.append(line)
@@ -124,7 +136,7 @@ class ActivityStage:
             "activity_id": activity_id,
             "run_id": self.run_id,
             "reason": repair_text(reason)[:REASON_MAX],
-            "raw": _json_text(row.get("raw") if row.get("raw") is not None else row),
+            "raw": _kept(_json_text(row.get("raw") if row.get("raw") is not None else row)),
             "quarantined_at": datetime.now(UTC).isoformat(),
         }
         self.quarantine.add([record])
@@ -138,6 +150,22 @@ class ActivityStage:
         self.rows.cleanup()
         if self.quarantine is not None:
             self.quarantine.cleanup()
+
+
+def _too_large(size: int) -> str | None:
+    if size <= MAX_ROW_BYTES:
+        return None
+    return (
+        f"the activity is {size / 2**20:.1f} MiB of JSON, more than the "
+        f"{MAX_ROW_BYTES // 2**20} MiB a row may hold"
+    )
+
+
+def _kept(text: str) -> str:
+    """``text`` when small; else a small JSON note of its size (the archive keeps it all)."""
+    if len(text) <= RAW_KEPT_BYTES:
+        return text
+    return json.dumps({"omitted_bytes": len(text), "head": text[:1024]})
 
 
 def _json_text(value: Any) -> str:
