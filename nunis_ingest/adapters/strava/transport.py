@@ -9,7 +9,10 @@ burn its time budget, so the run stops and records where it was (architecture, p
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -32,6 +35,11 @@ log = logging.getLogger("nunis_ingest.strava")
 
 RETRIED = (StravaServerError, StravaUnavailable, StravaBadResponse)
 """Failures a retry can fix; 429 and every other 4xx are final."""
+
+MAX_BODY_BYTES = 32 * 2**20
+"""The largest Strava answer read: a listing page of 200 is ~0.5 MB, every stream of a
+day-long activity a few MB."""
+CHUNK_BYTES = 64 * 1024
 
 _TRANSPORT_ERRORS = (
     requests.ConnectionError,  # includes ConnectTimeout
@@ -130,13 +138,13 @@ def request_json(
     """
     secrets = tuple(secrets)
     try:
-        response = session.request(method, url, timeout=timeout, **kwargs)
+        response = session.request(method, url, timeout=timeout, stream=True, **kwargs)
+        body = _read_body(response, context, timeout)
     except _TRANSPORT_ERRORS as exc:
         raise StravaUnavailable(
             f"No usable response from Strava while {context}: {_reason(exc, secrets)}.",
             action="none needed: a later run retries; if it persists, check the network.",
         ) from exc
-    body = response.content
     usage = from_headers(response.headers)
     if on_usage is not None:
         on_usage(usage)
@@ -159,3 +167,65 @@ def request_json(
         error.status = status
         raise error
     return body, data
+
+
+def _read_body(response: requests.Response, context: str, timeout: float) -> bytes:
+    """The body, read in chunks: at most ``MAX_BODY_BYTES`` (a declared or actual larger
+    body is refused before it is held) and within ``timeout`` seconds in all (``timeout``
+    alone bounds each read, so a body dripping one byte at a time would outlive the run's
+    time budget and its lease)."""
+    try:
+        declared = int(response.headers.get("Content-Length", "0"))
+    except ValueError:
+        declared = 0
+    expired = threading.Event()
+    watchdog = threading.Timer(timeout, _cut, (response, expired))
+    watchdog.daemon = True
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        if declared > MAX_BODY_BYTES:
+            raise _too_large(context, declared)
+        watchdog.start()
+        for chunk in response.iter_content(CHUNK_BYTES):
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise _too_large(context, size)
+            if expired.is_set():
+                break
+            chunks.append(chunk)
+    except (*_TRANSPORT_ERRORS, OSError, AttributeError, ValueError):
+        if not expired.is_set():
+            raise
+    finally:
+        watchdog.cancel()
+        response.close()
+    if expired.is_set():
+        raise StravaUnavailable(
+            f"Strava's answer while {context} took more than {timeout:.0f} s to arrive "
+            f"({size} bytes by then).",
+            action="none needed: a later run retries; if it persists, check the network.",
+        )
+    return b"".join(chunks)
+
+
+def _cut(response: requests.Response, expired: threading.Event) -> None:
+    """The watchdog: end a body still arriving after its time (shutting the socket wakes
+    the read that waits on it)."""
+    expired.set()
+    raw = response.raw
+    sock = getattr(getattr(raw, "connection", None), "sock", None)
+    if sock is None:  # http.client keeps it in the response once the headers are read
+        reader = getattr(getattr(getattr(raw, "_fp", None), "fp", None), "raw", None)
+        sock = getattr(reader, "_sock", None)
+    with contextlib.suppress(OSError):
+        if isinstance(sock, socket.socket):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _too_large(context: str, size: int) -> StravaBadResponse:
+    return StravaBadResponse(
+        f"Strava's answer while {context} is larger than {MAX_BODY_BYTES // 2**20} MiB "
+        f"({size} bytes or more): refused before it is held in memory.",
+        action="none needed: a later run retries; if it persists, report it.",
+    )
