@@ -85,7 +85,7 @@ class Policy:
 @dataclass(frozen=True)
 class Pick:
     athlete_id: int
-    why: str  # resume | first load | due
+    why: str  # resume | first load | due | probe (the ledger is not confirmed today)
 
 
 def listing_budget(athletes: Sequence[Signals], ledger: Ledger, policy: Policy) -> float:
@@ -191,8 +191,16 @@ def pick(athletes: Sequence[Signals], ledger: Ledger, policy: Policy, now: float
         ranked.append(((2, -late, a.athlete_id), Pick(a.athlete_id, "due"), READS_PER_LISTING))
     ranked.sort(key=lambda item: item[0])
     left = capacity(athletes, ledger, policy, now)
-    if left < READS_PER_LISTING and ranked and probe_due(ledger, policy, now):
-        return [ranked[0][1]]  # one listing re-reads Strava's own count for everyone
+    starved = left < READS_PER_LISTING or (
+        ledger.limit_15min < rules.DEFAULT_LIMIT_15MIN
+        or ledger.limit_daily < rules.DEFAULT_LIMIT_DAILY
+    )  # Strava raises an app's limits on request, never lowers them below its defaults
+    if starved and athletes and probe_due(ledger, policy, now):
+        # one listing re-reads Strava's own counts and limits for everyone
+        if ranked:
+            return [ranked[0][1]]
+        oldest = min(athletes, key=lambda a: (a.last_listed_at or 0.0, a.athlete_id))
+        return [Pick(oldest.athlete_id, "probe")]
     chosen: list[Pick] = []
     for _, candidate, cost in ranked:
         if left < READS_PER_LISTING:
@@ -205,15 +213,15 @@ def pick(athletes: Sequence[Signals], ledger: Ledger, policy: Policy, now: float
 
 
 def probe_due(ledger: Ledger, policy: Policy, now: float) -> bool:
-    """The stored daily count says the day is spent, yet no Strava header confirmed it
-    today (a stale or damaged ``app/budget.json``): the ledger admits one probe read per
-    window (``rules.decide``), and the schedule publishes one listing to make it, or
-    nobody would read and the count would stand until midnight UTC. A day our own reads
-    spent (confirmed by a header today) waits for its reset as before."""
+    """The stored ledger leaves no room for a listing, yet no Strava header confirmed its
+    counts or limits today (a stale or damaged ``app/budget.json``: a day's count far
+    too high, limits garbled to 1): while the ledger itself admits a read (``rules.decide``:
+    at most a probe per window), the schedule publishes one listing, whose headers
+    re-learn the truth; else nobody would read, and the file would stand until midnight
+    UTC, or for good. A day our own reads spent (confirmed today) waits for its reset."""
     ledger = roll(ledger, now)
     confirmed_today = ledger.confirmed >= 0 and rules.day_of(ledger.confirmed) == ledger.day_start
-    verdict = rules.decide(ledger, now, None, "poll", policy.headroom)
-    return verdict.why == "probe" and not confirmed_today
+    return not confirmed_today and rules.decide(ledger, now, None, "poll", policy.headroom).allowed
 
 
 def _event_cost(policy: Policy) -> float:

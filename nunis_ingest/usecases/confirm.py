@@ -55,7 +55,11 @@ def confirm_deletions(
             else "the token lacks activity:read_all"
         ) + ", so a 404 cannot confirm a deletion (a hidden Only Me activity answers 404 too)"
         return out
-    api.verify_owner()  # a 404 proves nothing with another athlete's token
+    try:
+        api.verify_owner()  # a 404 proves nothing with another athlete's token
+    except BudgetDeferred:  # the shared read budget says wait: they stay suspects
+        out.unchecked = list(suspects)
+        return out
     for index, activity_id in enumerate(suspects):
         if proceed() is not None:
             out.unchecked = list(suspects[index:])

@@ -78,6 +78,8 @@ def test_a_stored_count_no_header_confirmed_lets_one_listing_probe_strava():
     assert schedule.pick(athletes(3), confirmed, POLL, now) == []
     probed = replace(rules.roll(poisoned, now), probed=window)  # this window's probe went
     assert schedule.pick(athletes(3), probed, POLL, now) == []
+    garbled = replace(rules.fresh(MIDNIGHT), limit_15min=1, limit_daily=1, updated_at=MIDNIGHT)
+    assert len(schedule.pick(athletes(3), garbled, POLL, now)) == 1  # limits re-learnt
 
 
 def test_missed_updates_make_an_athlete_sooner_without_spending_more():
