@@ -268,3 +268,19 @@ def test_a_reader_that_stops_early_is_not_an_error(sandbox, rt, app_env):
     err = shown.stderr.read()
     assert shown.wait(timeout=60) == 0, err
     assert err == ""
+
+
+def test_a_sync_meeting_another_runs_lease_is_skipped_not_failed(sandbox, rt, app_env):
+    from nunis_ingest.usecases.lease import Lease
+
+    aid = register(rt, sandbox.athletes()[0])
+    held = Lease(rt.store, aid, "another-run", time.time(), 600, local=True).acquire()
+    try:  # held by this live process: another run that is going
+        synced = run(app_env, "sync", "--no-progress")
+    finally:
+        held.release()
+    assert synced.exit_code == 0, synced.output  # cron mails no error for a covered poll
+    assert f"athlete {aid}: skipped" in synced.stderr
+    assert (
+        synced.stdout.strip().splitlines()[-1] == "1 athlete: 0 ok, 1 held by another run, 0 failed"
+    )

@@ -17,7 +17,7 @@ from nunis_ingest.drivers.cli import errors as cli_errors
 from nunis_ingest.drivers.cli import status as cli_status
 from nunis_ingest.drivers.cli.progress import NoBar, progress_bar
 from nunis_ingest.drivers.cli.setup import cli_runtime as _runtime
-from nunis_ingest.errors import AthleteNotConfigured
+from nunis_ingest.errors import AthleteNotConfigured, LeaseHeld
 from nunis_ingest.runtime import Runtime
 from nunis_ingest.usecases import budget_planner as planner
 from nunis_ingest.usecases.athletes import AthleteRepo
@@ -128,7 +128,7 @@ def sync(
         ids = due
     show = sys.stderr.isatty() if progress is None else progress
     debug = _debug(click.get_current_context())
-    failed = 0
+    failed = skipped = 0
     with progress_bar() if show else NoBar() as bar:
         for athlete_id in ids:
             task = bar.add_task(f"athlete {athlete_id}: listing")
@@ -151,6 +151,9 @@ def sync(
                 click.echo(report.summary())
                 for warning in dict.fromkeys(report.warnings):  # seen without -v
                     click.echo(f"warning: {warning}", err=True)
+            except LeaseHeld as exc:  # another run is on it: covered, not failed
+                skipped += 1
+                click.echo(f"athlete {athlete_id}: skipped: {exc}", err=True)
             except Exception as exc:  # one broken athlete must not stop the others
                 failed += 1
                 if debug:
@@ -161,7 +164,8 @@ def sync(
                 )
             bar.remove_task(task)
     noun = "athlete" if len(ids) == 1 else "athletes"
-    click.echo(f"{len(ids)} {noun}: {len(ids) - failed} ok, {failed} failed")
+    held = f", {skipped} held by another run" if skipped else ""
+    click.echo(f"{len(ids)} {noun}: {len(ids) - failed - skipped} ok{held}, {failed} failed")
     if failed:
         sys.exit(cli_errors.EXIT_FAILED)
 
