@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from pathlib import Path
 
 import pytest
 
-from nunis_ingest.adapters.stores.localfs import LocalObjectStore
+from nunis_ingest.adapters.stores.localfs import STALE_TMP_SECONDS, LocalObjectStore
 from nunis_ingest.errors import PreconditionFailed
 from nunis_ingest.ports import CREATE_ONLY
 
@@ -79,3 +80,18 @@ def test_key_used_as_folder_is_a_clear_error(tmp_path: Path) -> None:
     store.put("a", b"x")
     with pytest.raises(ValueError, match="collides"):
         store.put("a/b", b"y")
+
+
+def test_a_write_sweeps_the_temp_files_of_writes_killed_long_ago(tmp_path):
+    store = LocalObjectStore(tmp_path)
+    store.put("athletes/7/state.json", b"{}")
+    folder = tmp_path / "athletes" / "7"
+    stale, fresh = folder / ".nunis-tmp-killed", folder / ".nunis-tmp-writing"
+    for leftover in (stale, fresh):
+        leftover.write_bytes(b"half a state")
+    long_ago = time.time() - STALE_TMP_SECONDS - 60
+    os.utime(stale, (long_ago, long_ago))
+    store.put("athletes/7/lease.json", b"{}")
+    assert not stale.exists(), "a killed write's temp file stays for good"
+    assert fresh.exists(), "a write still going lost its temp file"
+    assert list(store.list("athletes/7/")) == ["athletes/7/lease.json", "athletes/7/state.json"]

@@ -47,6 +47,7 @@ from nunis_ingest.ports import CREATE_ONLY, Stored
 _RESERVED = ".nunis-"
 _LOCK_DIR = ".nunis-locks"
 _TMP_PREFIX = ".nunis-tmp-"
+STALE_TMP_SECONDS = 3600
 
 
 def validate_key(key: str) -> str:
@@ -171,6 +172,17 @@ class LocalObjectStore:
                 os.unlink(tmp_name)
             raise
         _fsync_dir(path.parent)
+        _sweep(path.parent)
+
+
+def _sweep(folder: Path) -> None:
+    """Delete this folder's temp files of writes killed before their rename (kill -9, a
+    full disk): one older than ``STALE_TMP_SECONDS`` belongs to no write still going."""
+    horizon = time.time() - STALE_TMP_SECONDS
+    for stale in folder.glob(f"{_TMP_PREFIX}*"):
+        with contextlib.suppress(OSError):
+            if stale.stat().st_mtime < horizon:
+                stale.unlink()
 
 
 def _generation_of(path: Path) -> int:
