@@ -162,6 +162,11 @@ rows stay as history when a later, valid version of the activity loads."""
 ACTIVITIES_TABLE = "activities"
 RUNS_TABLE = "ingest_runs"
 QUARANTINE_TABLE = "quarantine"
+MAX_ROW_JSON_BYTES = 8 * 1024 * 1024
+"""The largest activity (or detail) row loaded, as JSON: half of the 16 MiB object DuckDB's
+JSON reader takes by default. Strava's are a few KB (a long polyline: tens of KB); a
+larger one is hostile or broken: quarantined (a listing) or failed for its entry (a
+detail), so it can never fail its athlete's whole batch run after run."""
 ACTIVITY_KEY = "id"
 KEEP_ON_UPDATE = frozenset({"first_seen_at"})
 """Columns an upsert keeps from the existing row."""

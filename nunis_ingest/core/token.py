@@ -16,6 +16,7 @@ from typing import Any
 from nunis_ingest.errors import ConfigError
 
 DEFAULT_SCOPE = "read,activity:read_all"
+MAX_EPOCH = 253_402_300_799  # 9999-12-31T23:59:59Z: any later "expiry" is damage
 REFRESH_MARGIN = 3600
 """Strava only issues a new access token within the last hour of the old one's 6-hour life."""
 
@@ -90,9 +91,14 @@ def _text(raw: dict[str, Any], key: str) -> str:
     return value
 
 
-def _integer(raw: dict[str, Any], key: str) -> int:
+def _integer(raw: dict[str, Any], key: str, maximum: int = MAX_EPOCH) -> int:
     value = raw.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or value != value  # NaN
+        or not 0 <= value <= maximum
+    ):
         raise ConfigError(
             f"The stored Strava token has no valid '{key}' (must be a number).", action=_STORE_AGAIN
         )
@@ -104,7 +110,7 @@ def _optional_text(raw: dict[str, Any], key: str) -> str | None:
 
 
 def _optional_integer(raw: dict[str, Any], key: str) -> int | None:
-    return None if raw.get(key) is None else _integer(raw, key)
+    return None if raw.get(key) is None else _integer(raw, key, 2**63 - 1)
 
 
 def needs_refresh(token: Token, now: float, margin: int = REFRESH_MARGIN) -> bool:

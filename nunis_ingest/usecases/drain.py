@@ -47,6 +47,7 @@ from nunis_ingest.core.fetched import Drained
 from nunis_ingest.core.keys import archive_enrich_key
 from nunis_ingest.core.plan import DrainPlan
 from nunis_ingest.core.representation import summary_of
+from nunis_ingest.core.schema import MAX_ROW_JSON_BYTES
 from nunis_ingest.core.stops import Stop
 from nunis_ingest.core.transform_detail import detail_rows, stream_rows, summary_fingerprint
 from nunis_ingest.errors import (
@@ -260,6 +261,8 @@ class _Drainer:
         that outlasted the retries, a body that is not an object) raises ``_EntryFailed``."""
         key = archive_enrich_key(self.athlete_id, item.activity_id, kind, item.queued_at)
         stored = self.ctx.store.get(key)
+        if stored is not None and kind == "detail" and len(stored.data) > MAX_ROW_JSON_BYTES:
+            raise _EntryFailed(f"the archived detail {key} is larger than a row may hold")
         if stored is not None:
             try:  # our own storage is untrusted: torn, or another activity's, is fetched again
                 data = (
@@ -292,6 +295,11 @@ class _Drainer:
         except (StravaBadResponse, StravaServerError, StravaUnavailable) as exc:
             raise _EntryFailed(f"{type(exc).__name__}: {str(exc)[:120]}") from None
         self.ctx.store.put(key, body)
+        if kind == "detail" and len(body) > MAX_ROW_JSON_BYTES:  # archived, never loaded
+            raise _EntryFailed(
+                f"the detail is {len(body) / 2**20:.1f} MiB of JSON, more than the "
+                f"{MAX_ROW_JSON_BYTES // 2**20} MiB a row may hold"
+            )
         return data
 
     def _flush(self, group: _Group, *, force: bool = False) -> None:

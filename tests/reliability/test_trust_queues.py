@@ -152,6 +152,21 @@ def test_an_archived_detail_holding_another_activity_is_fetched_again(sandbox, r
     assert _detail_ids(rt, aid)[mine] == mine, "another activity's detail was stored as its own"
 
 
+def test_a_detail_too_large_for_a_row_is_backed_off_and_the_rest_enriched(sandbox, rt, pipe):
+    aid = new_athlete(sandbox, rt, 8, details=True)
+    newest = _newest_with_streams(sandbox, aid)
+    huge = {"id": newest, "athlete": {"id": aid}, "description": "x" * (17 * 2**20)}
+    sandbox.add_fault(
+        method="GET", path=f"{ACTIVITIES}{newest}", kind="body", body=json.dumps(huge)
+    )
+    report = pipe.run(aid, "all").report
+    assert report is not None
+    assert report.outcome == "success", report.summary()
+    have = set(rt.warehouse.fetch_detail_fingerprints(aid))
+    assert have == {int(a["id"]) for a in sandbox.truth(aid)} - {newest}
+    assert newest in state_of(rt, aid).enrich_failed
+
+
 # --- webhook events ---------------------------------------------------------------------
 
 

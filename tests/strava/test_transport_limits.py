@@ -33,6 +33,11 @@ class _Hostile(BaseHTTPRequestHandler):
         elif self.path == "/undeclared":
             self.end_headers()  # no length: read until the connection closes
             self._send(b"[" + b" " * (40 * MIB) + b"]")
+        elif self.path == "/deep":  # 10 KB of nesting: json's recursion limit, not size
+            body = b"[" * 5000 + b"]" * 5000
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self._send(body)
         elif self.path == "/drip":
             self.send_header("Content-Length", "20")
             self.end_headers()
@@ -80,3 +85,8 @@ def test_a_dripping_body_ends_at_the_request_timeout(server: str) -> None:
     with pytest.raises(StravaUnavailable, match="took more than"):
         _get(server + "/drip", timeout=1.5)
     assert time.monotonic() - started < 4.0  # not the 6 s the server would take
+
+
+def test_a_body_nested_too_deep_is_a_bad_response_not_a_crash(server: str) -> None:
+    with pytest.raises(StravaBadResponse, match="not a JSON"):
+        _get(server + "/deep")

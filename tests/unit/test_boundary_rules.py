@@ -319,6 +319,13 @@ def test_config_and_token_files_load_or_name_the_fix(data):
         assert failed is None or "Fix:" in str(failed)
 
 
+@pytest.mark.parametrize("expires_at", ["9" * 400, "1e400", "-1", "253402300800"])
+def test_a_token_expiry_no_clock_can_reach_names_the_fix(expires_at):
+    data = f'{{"access_token": "a", "refresh_token": "r", "expires_at": {expires_at}}}'.encode()
+    with pytest.raises(ConfigError, match="expires_at"):
+        Token.from_json(data).expires_at - 1.5  # what needs_refresh does with it
+
+
 # --- the enrichment queue ------------------------------------------------------------------
 
 

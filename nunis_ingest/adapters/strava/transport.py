@@ -153,7 +153,7 @@ def request_json(
         raise error_for_response(status, body, context=context, secrets=secrets, usage=usage)
     try:
         data: Any = loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         data = None
     if not isinstance(data, expect) or (
         isinstance(data, list) and not all(isinstance(item, dict) for item in data)

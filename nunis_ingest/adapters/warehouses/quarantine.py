@@ -27,11 +27,7 @@ from nunis_ingest.core.transform_engine import engine_line
 from nunis_ingest.ports import Listed
 
 REASON_MAX = 500
-MAX_ROW_BYTES = 8 * 1024 * 1024
-"""The largest activity staged, as JSON: half of the 16 MiB object DuckDB's JSON reader
-takes by default. Strava's summaries are a few KB (a long polyline: tens of KB); a larger
-one is hostile or broken and goes to quarantine, so it can never fail its athlete's whole
-batch (``maximum_object_size ... exceeded``) run after run."""
+MAX_ROW_BYTES = schema.MAX_ROW_JSON_BYTES
 RAW_KEPT_BYTES = 64 * 1024
 """The most of a set-aside row's JSON the quarantine record keeps."""
 
