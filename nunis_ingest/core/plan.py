@@ -48,6 +48,9 @@ CONFIRMATIONS_PER_RUN = 25
 RUN_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
 """What ``sync.new_run_id`` makes: the only run ids a checkpoint may name."""
 MAX_CHECKPOINT_PAGES = 100_000
+MAX_CHECKPOINT_AGE_SECONDS = 2 * 86400
+"""An interrupted full refresh older than this starts over: its archived pages would roll
+back what later runs loaded."""
 PAGE_NAME = re.compile(r"/page-(\d{5,7})\.json$")
 
 
@@ -222,22 +225,23 @@ def _resumed_full(pending: dict[str, Any], athlete_id: int, now: float) -> Resum
         return "its start time is not a number"
     if not math.isfinite(started) or not 0 < started <= now + CLOCK_SKEW_SECONDS:
         return "its start time is not plausible"
+    if started < now - MAX_CHECKPOINT_AGE_SECONDS:  # its pages are older than Strava's truth
+        return "it is older than two days"
     if not isinstance(pages, list) or len(pages) > MAX_CHECKPOINT_PAGES:
         return "its page list is not a list"
     numbers = [n for key in pages if (n := _page_number(key, athlete_id, run, started))]
-    if len(numbers) != len(pages) or numbers != sorted(set(numbers)):
-        return "its pages are not the archive keys of that run"
+    first = numbers[0] if numbers else 1  # after a fall-back to Strava's top: a later first
+    if numbers != list(range(first, first + len(pages))):  # none left out between
+        return "its pages are not consecutive archive keys of that run"
     if before is not None and (not _is_int(before) or before < 0):
         return "its 'before' bound is not an epoch second"
     if not _is_int(page) or not 1 <= page <= 10**6 or not isinstance(keyset, bool):
         return "its page number is not a positive integer"
-    digests = pending.get("digests", [])  # absent: a checkpoint written before digests
-    if not isinstance(digests, list) or (
-        digests
-        and (
-            len(digests) != len(pages)
-            or not all(isinstance(d, str) and DIGEST.match(d) for d in digests)
-        )
+    digests = pending.get("digests")  # one SHA-256 per page: the bytes the run archived
+    if (
+        not isinstance(digests, list)
+        or len(digests) != len(pages)
+        or not all(isinstance(d, str) and DIGEST.match(d) for d in digests)
     ):
         return "its page digests do not match its pages"
     return run, float(started), tuple(pages), tuple(digests), before, page, keyset

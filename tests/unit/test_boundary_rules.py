@@ -188,7 +188,7 @@ def test_any_checkpoint_resumes_only_this_athletes_pages_or_is_dropped(pending):
         assert 0 <= plan.after <= NOW + 86400
 
 
-@pytest.mark.parametrize("digests", [None, 0, False, "abc", {"a": 1}, ["0" * 64] * 2])
+@pytest.mark.parametrize("digests", [None, 0, False, "abc", {"a": 1}, ["0" * 64] * 2, []])
 def test_a_checkpoint_whose_digests_are_not_one_per_page_is_dropped(digests):
     run = "20270115T080000Z-0a1b2c3d"
     started = datetime(2027, 1, 15, 8, tzinfo=UTC).timestamp()
@@ -203,6 +203,23 @@ def test_a_checkpoint_whose_digests_are_not_one_per_page_is_dropped(digests):
     plan = make_plan(
         athlete_id=ATHLETE, run_id="r", now=NOW, requested="new", lookback_days=7,
         state=replace(state, pending=pending | {"digests": digests}),
+    )  # fmt: skip
+    assert plan.replay == ()
+    assert "checkpoint" in plan.warning
+
+
+@pytest.mark.parametrize(
+    ("numbers", "started_ago"), [((1, 3), 900), ((2, 4), 900), ((1, 2), 3 * 86400)]
+)
+def test_a_checkpoint_with_a_gap_or_older_than_two_days_is_dropped(numbers, started_ago):
+    run = "20270115T074500Z-0a1b2c3d"
+    started = NOW - started_ago
+    keys = [archive_page_key(ATHLETE, run, started, n) for n in numbers]
+    pending = {"mode": "all", "run_id": run, "started_at": started, "pages": keys}
+    state = SyncState(cursor=NOW - 86400, rows=3, verified_at=NOW)
+    plan = make_plan(
+        athlete_id=ATHLETE, run_id="r", now=NOW, requested="new", lookback_days=7,
+        state=replace(state, pending=pending | {"digests": ["0" * 64] * len(keys)}),
     )  # fmt: skip
     assert plan.replay == ()
     assert "checkpoint" in plan.warning

@@ -80,12 +80,14 @@ def test_an_interrupted_full_refresh_is_resumed_whatever_was_requested():
         "run_id": RUN0,
         "started_at": NOW - 900.0,
         "pages": [page],
+        "digests": ["ab" * 32],
         "before": NOW - 50 * DAY,
         "page": 1,
     }
     plan = plan_for(loaded(pending=pending), "new")
     assert plan.mode == "all"
     assert plan.replay == (page,)
+    assert plan.replay_digests == ("ab" * 32,)
     assert plan.before == NOW - 50 * DAY
     assert (plan.archive_run_id, plan.archive_started_at) == (RUN0, NOW - 900.0)
     assert not plan.warning
