@@ -30,6 +30,9 @@ class Token:
     expires_at: int
     scope: str | None = None
     athlete_id: int | None = None
+    scope_by_hand: bool = False
+    """``scope`` was typed by a person (``athlete add --scope``), not stated by Strava (the
+    OAuth redirect): a claim, not proof that Only Me activities are visible."""
 
     def __repr__(self) -> str:
         return (
@@ -48,7 +51,8 @@ class Token:
                 "expires_at": self.expires_at,
                 "scope": self.scope,
                 "athlete_id": self.athlete_id,
-            },
+            }
+            | ({"scope_by_hand": True} if self.scope_by_hand else {}),
             sort_keys=True,
         ).encode()
 
@@ -75,6 +79,7 @@ class Token:
             expires_at=_integer(raw, "expires_at"),
             scope=_optional_text(raw, "scope"),
             athlete_id=_optional_integer(raw, "athlete_id"),
+            scope_by_hand=raw.get("scope_by_hand") is True,
         )
 
 

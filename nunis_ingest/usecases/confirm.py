@@ -47,13 +47,18 @@ def confirm_deletions(
     if not suspects:
         return out
     token = api.token or api.connected_token()
-    if token.scope is None or not accepted_scope_ok(token.scope):
+    if token.scope is None or token.scope_by_hand or not accepted_scope_ok(token.scope):
+        if token.scope is None:
+            why = "the token's scope is unknown (registered without --scope)"
+        elif token.scope_by_hand and accepted_scope_ok(token.scope):
+            why = "the token's scope was typed with --scope, not stated by Strava"
+        else:
+            why = "the token lacks activity:read_all"
         out.unchecked = list(suspects)
         out.skipped = (
-            "the token's scope is unknown (registered without --scope)"
-            if token.scope is None
-            else "the token lacks activity:read_all"
-        ) + ", so a 404 cannot confirm a deletion (a hidden Only Me activity answers 404 too)"
+            f"{why}, so a 404 cannot confirm a deletion (a hidden Only Me activity answers "
+            "404 too); `nunis-ingest auth` lets Strava state the scope"
+        )
         return out
     try:
         api.verify_owner()  # a 404 proves nothing with another athlete's token

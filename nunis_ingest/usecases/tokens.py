@@ -113,6 +113,12 @@ def scope_notice(token: Token, athlete_id: int) -> str | None:
     """What ``athlete add`` and ``status`` say about the scope: the narrow-scope warning,
     or, when the scope is unknown (a refresh token registered by hand: Strava's refresh
     answer carries no scope), that Only Me activities are missing unless it was granted."""
+    if token.scope is not None and token.scope_by_hand and accepted_scope_ok(token.scope):
+        return (
+            f"athlete {athlete_id}: the scope was given with --scope, not stated by Strava: "
+            "activities deleted on Strava stay in the warehouse until it is (a 404 may only "
+            "mean a hidden Only Me activity). Fix: run `nunis-ingest auth` for this athlete."
+        )
     if token.scope is not None:
         return scope_warning(token, athlete_id)
     return (

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from nunis_ingest.adapters.queues import MAX_ATTEMPTS, LocalQueue
 from nunis_ingest.core.keys import archive_enrich_key
+from nunis_ingest.core.token import Token
 from nunis_ingest.core.webhook_event import QueuedEvent, parse_event
 from nunis_ingest.drivers.cli.main import cli
 from nunis_ingest.drivers.webhook.pull import DrainReport, EventSubscription, apply_batch
@@ -309,13 +310,14 @@ def _add(rt: Any, athlete_id: int, refresh_token: str, *scope: str) -> None:
     assert done.exit_code == 0, done.output
 
 
-def test_a_token_of_unknown_scope_confirms_no_deletion(sandbox, rt, pipe):
+@pytest.mark.parametrize("claimed", [(), ("--scope", "read,activity:read_all")])
+def test_a_token_of_unknown_or_typed_scope_confirms_no_deletion(sandbox, rt, pipe, claimed):
     aid = new_athlete(sandbox, rt, 300, details=False)
     pipe.run(aid, "all")
     only_me = sum(1 for a in sandbox.truth(aid) if a.get("visibility") == "only_me")
     assert only_me > 0
     narrow = _token_of(sandbox, rt, aid, "read,activity:read")  # the athlete unticked read_all
-    _add(rt, aid, narrow["refresh_token"])  # registered without --scope: scope unknown
+    _add(rt, aid, narrow["refresh_token"], *claimed)  # no scope, or a wrong one typed by hand
     for mode in ("all", "new", "new"):
         pipe.run(aid, mode)
     assert_converged(rt, sandbox, aid)  # the hidden Only Me rows are all still there
@@ -325,7 +327,8 @@ def test_another_athletes_token_confirms_no_deletion(sandbox, rt, pipe):
     aid = new_athlete(sandbox, rt, 60, details=False)
     pipe.run(aid, "all")
     empty = sandbox.create_athlete(activities=0)  # an account with nothing to list
-    _add(rt, aid, empty["refresh_token"], "--scope", "read,activity:read_all")
+    token = Token(empty["access_token"], empty["refresh_token"], 0, "read,activity:read_all")
+    AthleteRepo(rt.store).save_token(aid, token)  # Strava stated its scope; no athlete named
     said = []
     for mode in ("all", "new", "new"):
         outcome = pipe.run(aid, mode)
@@ -344,7 +347,8 @@ def test_athlete_add_says_only_me_activities_may_be_missing(sandbox, rt):
     assert "Only Me activities will be missing" in added.output
     assert athlete["refresh_token"] not in added.output
     declared = CliRunner().invoke(cli, [*args, "--scope", "read,activity:read_all"], env=env)
-    assert "Only Me" not in declared.output
+    assert "Only Me activities will be missing" not in declared.output
+    assert "not stated by Strava" in declared.output  # deletions wait for `auth`
 
 
 def test_sync_prints_a_narrow_scope_warning_without_verbose(sandbox, rt):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -116,7 +117,8 @@ class OAuthClient:
             context="refreshing the access token",
             secrets=(token.refresh_token, token.access_token),
         )
-        return _token_from(data, scope=token.scope, athlete_id=token.athlete_id)
+        fresh = _token_from(data, scope=token.scope, athlete_id=token.athlete_id)
+        return replace(fresh, scope_by_hand=token.scope_by_hand)
 
     def deauthorize(self, access_token: str) -> None:
         """Revoke the app's access for the token's athlete (all their tokens then get 401)."""

@@ -123,7 +123,13 @@ def athlete_add(
     """Register an athlete who already has a refresh token (exchanged at the first sync)."""
     rt = _runtime()
     granted = scope.strip() if scope and scope.strip() else None
-    token = Token(access_token="", refresh_token=refresh_token.strip(), expires_at=0, scope=granted)
+    token = Token(
+        access_token="",
+        refresh_token=refresh_token.strip(),
+        expires_at=0,
+        scope=granted,
+        scope_by_hand=granted is not None,
+    )
     _register(rt, athlete_id, token, lookback_days, label, details=details, streams=streams)
     click.echo(f"Athlete {athlete_id} registered. Run `nunis-ingest sync --athlete {athlete_id}`.")
     if notice := scope_notice(token, athlete_id):
