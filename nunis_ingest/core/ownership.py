@@ -1,6 +1,7 @@
 """Pure: whose activity a Strava payload is (its ``athlete.id``), in one place.
 
-Every path that loads an activity checks its owner: a listing (a token registered under
+Every path that loads an activity checks its owner (and ``require_self`` whose token it
+is, from ``GET /athlete``): a listing (a token registered under
 the wrong athlete would file one athlete's activities under another's), a deletion check
 and a webhook fetch (an activity of someone else is neither ours to keep nor evidence),
 and the archive read back by replay and resume (``usecases.archived``).
@@ -37,3 +38,16 @@ def check_owner(athlete_id: int, activities: Iterable[Mapping[str, Any]]) -> Non
                 athlete_id=athlete_id,
                 action=f"run `nunis-ingest auth` as athlete {athlete_id}.",
             )
+
+
+def require_self(me: object, athlete_id: int, *, holder: str, outcome: str, action: str) -> None:
+    """Raise ``TokenMismatch`` unless ``me`` (the body of ``GET /athlete`` asked with a
+    token) names ``athlete_id``: whose token it is, before it may delete, deauthorize or
+    replace anything. ``holder`` names where the token came from."""
+    owner = me.get("id") if isinstance(me, Mapping) else None
+    if isinstance(owner, bool) or owner != athlete_id:
+        raise TokenMismatch(
+            f"{holder} answers GET /athlete as athlete {owner}, not {athlete_id}; {outcome}.",
+            athlete_id=athlete_id,
+            action=action,
+        )

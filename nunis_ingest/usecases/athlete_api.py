@@ -25,6 +25,7 @@ from nunis_ingest.adapters.strava.client import StravaClient
 from nunis_ingest.context import SyncContext
 from nunis_ingest.core.budget_rules import Headroom
 from nunis_ingest.core.keys import athlete_key
+from nunis_ingest.core.ownership import require_self
 from nunis_ingest.core.ratelimit import RateLimitUsage
 from nunis_ingest.core.stops import Stop, budget_stop
 from nunis_ingest.core.token import Token
@@ -33,7 +34,6 @@ from nunis_ingest.errors import (
     StravaAuthError,
     StravaScopeError,
     StravaTokenRejected,
-    TokenMismatch,
 )
 from nunis_ingest.usecases.athletes import AthleteRepo
 from nunis_ingest.usecases.tokens import fresh_token
@@ -95,16 +95,14 @@ class AthleteApi:
         token = self.connected_token()
         if token.athlete_id == self.athlete_id:
             return
-        me = self.call(lambda c: c.get_athlete())
-        owner = me.get("id") if isinstance(me, dict) else None
-        if isinstance(owner, bool) or owner != self.athlete_id:
-            raise TokenMismatch(
-                f"{athlete_key(self.athlete_id, 'token.json')} answers GET /athlete as "
-                f"athlete {owner}, not {self.athlete_id}; no deletion was confirmed.",
-                athlete_id=self.athlete_id,
-                action=f"run `nunis-ingest auth` as athlete {self.athlete_id} (or `athlete add "
-                f"{self.athlete_id}` with that athlete's own refresh token).",
-            )
+        require_self(
+            self.call(lambda c: c.get_athlete()),
+            self.athlete_id,
+            holder=athlete_key(self.athlete_id, "token.json"),
+            outcome="no deletion was confirmed",
+            action=f"run `nunis-ingest auth` as athlete {self.athlete_id} (or `athlete add "
+            f"{self.athlete_id}` with that athlete's own refresh token).",
+        )
         self.token = replace(token, athlete_id=self.athlete_id)
         stored = self._repo.load_token(self.athlete_id)
         if stored.refresh_token == token.refresh_token:  # not rotated meanwhile by another run

@@ -46,7 +46,7 @@ def confirm_deletions(
     out = Confirmation()
     if not suspects:
         return out
-    token = api.token or api.connected_token()
+    token = api.connected_token()
     if token.scope is None or token.scope_by_hand or not accepted_scope_ok(token.scope):
         if token.scope is None:
             why = "the token's scope is unknown (registered without --scope)"

@@ -24,9 +24,10 @@ from nunis_ingest.adapters.strava.client import StravaClient
 from nunis_ingest.adapters.strava.oauth import OAuthClient
 from nunis_ingest.core.enrolment import Enrolment, InvalidHandover
 from nunis_ingest.core.events import SyncRequest
+from nunis_ingest.core.ownership import require_self
 from nunis_ingest.core.token import Token, needs_refresh
 from nunis_ingest.core.transitions import reauthorised
-from nunis_ingest.errors import AthleteNotConfigured, MalformedMessage, TokenMismatch
+from nunis_ingest.errors import AthleteNotConfigured, MalformedMessage
 from nunis_ingest.usecases.athletes import AthleteConfig, AthleteRepo, update_state
 from nunis_ingest.usecases.onboard import handover
 
@@ -88,16 +89,14 @@ def owned(ctx: SyncContext, token: Token, athlete_id: int, key: str) -> Token:
         access_token=token.access_token,
         timeout=ctx.settings.http_timeout_seconds,
     )
-    me = client.get_athlete()
-    owner = me.get("id") if isinstance(me, dict) else None
-    if isinstance(owner, bool) or owner != athlete_id:
-        raise TokenMismatch(
-            f"The hand-over {key} for athlete {athlete_id} holds a token Strava answers as "
-            f"athlete {owner}; the stored token was not replaced.",
-            athlete_id=athlete_id,
-            action="send the athlete a new invite; the object is left for inspection "
-            "(check who can write onboard/enrolments/).",
-        )
+    require_self(
+        client.get_athlete(),
+        athlete_id,
+        holder=f"The token in the hand-over {key}",
+        outcome="the stored token was not replaced",
+        action="send the athlete a new invite; the object is left for inspection "
+        "(check who can write onboard/enrolments/).",
+    )
     return replace(token, athlete_id=athlete_id)
 
 

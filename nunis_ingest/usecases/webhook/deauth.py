@@ -22,12 +22,12 @@ from dataclasses import dataclass, replace
 
 from nunis_ingest.context import SyncContext
 from nunis_ingest.core.keys import athlete_key
+from nunis_ingest.core.ownership import require_self
 from nunis_ingest.errors import (
     AthleteNotConfigured,
     StravaAuthError,
     StravaScopeError,
     StravaTokenRejected,
-    TokenMismatch,
 )
 from nunis_ingest.usecases.athlete_api import AthleteApi
 from nunis_ingest.usecases.athletes import AthleteRepo, purge_data
@@ -52,14 +52,13 @@ def verify(api: AthleteApi) -> Verdict:
         return Verdict(True, "Strava refused the token refresh")
     except AthleteNotConfigured:
         return Verdict(True, "no token stored (an earlier purge stopped half way)")
-    owner = me.get("id")
-    if owner != api.athlete_id:
-        raise TokenMismatch(
-            f"{athlete_key(api.athlete_id, 'token.json')} answers GET /athlete as athlete {owner}; "
-            "the deauthorization event was not acted on.",
-            athlete_id=api.athlete_id,
-            action=f"run `nunis-ingest auth` as athlete {api.athlete_id}.",
-        )
+    require_self(
+        me,
+        api.athlete_id,
+        holder=athlete_key(api.athlete_id, "token.json"),
+        outcome="the deauthorization event was not acted on",
+        action=f"run `nunis-ingest auth` as athlete {api.athlete_id}.",
+    )
     return Verdict(False, "deauthorization not confirmed: the token works")
 
 
