@@ -69,7 +69,7 @@ class Plan:
     page: int = 1  # new: page numbers; all: the page under ``before`` (ties, fallback)
     keyset: bool = True  # all: False once the pages proved not newest first
     replay: tuple[str, ...] = ()  # archived pages of the interrupted full refresh
-    replay_digests: tuple[str, ...] = ()  # their ``page_digest``s (empty: an old checkpoint)
+    replay_digests: tuple[str, ...] = ()  # their ``page_digest``s, one per page
     confirm: tuple[int, ...] = ()  # suspected deletions to confirm this run
     counted: int | None = None  # the warehouse's row count, read because it was due
     warning: str = ""  # something read back was dropped (a damaged checkpoint)

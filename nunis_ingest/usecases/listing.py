@@ -197,7 +197,7 @@ class Listing:
                 items = archived.page_items(key, stored.data if stored else None, athlete_id)
                 assert stored is not None
                 digest = page_digest(stored.data)
-                if digests and digest != digests[number]:
+                if number >= len(digests) or digest != digests[number]:
                     raise ArchiveDamaged(key, "its bytes are not the ones the run archived")
             except ArchiveDamaged as exc:
                 moved = archived.quarantine(self._store, key)
