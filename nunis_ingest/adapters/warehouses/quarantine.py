@@ -72,7 +72,7 @@ class ActivityStage:
         good = []
         for row in rows:
             raw = row.get("raw")
-            size = len(raw.encode("utf-8", "surrogatepass")) if isinstance(raw, str) else 0
+            size = _utf8_size(raw) if isinstance(raw, str) else 0
             reason = _too_large(size) or check_row(row)
             if reason is None:
                 good.append(row)
@@ -155,6 +155,15 @@ def _too_large(size: int) -> str | None:
         f"the activity is {size / 2**20:.1f} MiB of JSON, more than the "
         f"{MAX_ROW_BYTES // 2**20} MiB a row may hold"
     )
+
+
+def _utf8_size(text: str) -> int:
+    """A size to hold against ``MAX_ROW_BYTES``: the UTF-8 byte count when ``text`` could
+    exceed it, else its character count (a character is at most 4 bytes, so the row is
+    under the limit either way): a normal row costs no encoded copy."""
+    if len(text) * 4 <= MAX_ROW_BYTES:
+        return len(text)
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def _kept(text: str) -> str:
