@@ -143,27 +143,23 @@ def check_track(track, given_pairs, given_elevations, given) -> None:
     assert total <= sum(haversine(a, b) for a, b in itertools.pairwise(kept)) + 1
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+TEXT_FORMATS = {
+    "x.gpx": (gpx, lambda lat, lng: True),  # lat and lon are attributes, always written
+    "x.tcx": (tcx, lambda lat, lng: bool(lat or lng)),  # an empty element says nothing
+}
+
+
+@pytest.mark.parametrize("name", sorted(TEXT_FORMATS))
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(points=gpx_points)
-def test_a_gpx_position_is_kept_as_a_pair_on_the_globe_or_not_at_all(points):
-    track = parse_stream("x.gpx", io.BytesIO(gpx(points)))
+def test_a_text_track_position_is_kept_as_a_pair_on_the_globe_or_not_at_all(name, points):
+    render, written = TEXT_FORMATS[name]
+    track = parse_stream(name, io.BytesIO(render(points)))
     check_track(
         track,
         [(number(lat), number(lng)) for lat, lng, _e in points],
         [number(e) for *_p, e in points],
-        [True] * len(points),  # lat and lon are attributes, always written
-    )
-
-
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(points=gpx_points)
-def test_a_tcx_position_is_kept_as_a_pair_on_the_globe_or_not_at_all(points):
-    track = parse_stream("x.tcx", io.BytesIO(tcx(points)))
-    check_track(
-        track,
-        [(number(lat), number(lng)) for lat, lng, _e in points],
-        [number(e) for *_p, e in points],
-        [bool(lat or lng) for lat, lng, _e in points],  # an empty element says nothing
+        [written(lat, lng) for lat, lng, _e in points],
     )
 
 
