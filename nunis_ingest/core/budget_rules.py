@@ -113,6 +113,11 @@ class Ledger:
     def day_resets_at(self) -> int:
         return self.day_start + DAY_SECONDS
 
+    @property
+    def confirmed_today(self) -> bool:
+        """A Strava header set the daily count and the limits on this UTC day."""
+        return self.confirmed >= 0 and day_of(self.confirmed) == self.day_start
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -260,7 +265,8 @@ def decide(
     if ledger.used_daily >= day_ceiling:
         window = ledger.window_start
         spent = ledger.used_daily >= usable(ledger.limit_daily, headroom.day)  # for everyone
-        if spent and ledger.confirmed != window and ledger.probed != window:
+        unsure = spent or not ledger.confirmed_today  # a kind's share, by a count not re-read
+        if unsure and ledger.confirmed != window and ledger.probed != window:
             return Verdict(True, None, "probe", "the daily count is from an earlier window")
         sure = ledger.confirmed == window  # Strava's own header said so in this window
         return Verdict(  # unconfirmed: until the window ends, whose probe re-reads it
@@ -359,7 +365,16 @@ def load(data: bytes | None, now: float) -> Ledger:
         )
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError, OverflowError):
         return fresh(now)
-    return roll(ledger, now)
+    ledger = roll(ledger, now)
+    if not ledger.confirmed_today:
+        # limits no Strava header stated today: never below the defaults Strava gives every
+        # app (it raises them on request, never lowers them); the next header re-learns them
+        ledger = replace(
+            ledger,
+            limit_15min=max(ledger.limit_15min, DEFAULT_LIMIT_15MIN),
+            limit_daily=max(ledger.limit_daily, DEFAULT_LIMIT_DAILY),
+        )
+    return ledger
 
 
 def _nat(value: Any) -> int:

@@ -191,11 +191,7 @@ def pick(athletes: Sequence[Signals], ledger: Ledger, policy: Policy, now: float
         ranked.append(((2, -late, a.athlete_id), Pick(a.athlete_id, "due"), READS_PER_LISTING))
     ranked.sort(key=lambda item: item[0])
     left = capacity(athletes, ledger, policy, now)
-    starved = left < READS_PER_LISTING or (
-        ledger.limit_15min < rules.DEFAULT_LIMIT_15MIN
-        or ledger.limit_daily < rules.DEFAULT_LIMIT_DAILY
-    )  # Strava raises an app's limits on request, never lowers them below its defaults
-    if starved and athletes and probe_due(ledger, policy, now):
+    if left < READS_PER_LISTING and athletes and probe_due(ledger, policy, now):
         # one listing re-reads Strava's own counts and limits for everyone
         if ranked:
             return [ranked[0][1]]
@@ -214,14 +210,17 @@ def pick(athletes: Sequence[Signals], ledger: Ledger, policy: Policy, now: float
 
 def probe_due(ledger: Ledger, policy: Policy, now: float) -> bool:
     """The stored ledger leaves no room for a listing, yet no Strava header confirmed its
-    counts or limits today (a stale or damaged ``app/budget.json``: a day's count far
-    too high, limits garbled to 1): while the ledger itself admits a read (``rules.decide``:
-    at most a probe per window), the schedule publishes one listing, whose headers
-    re-learn the truth; else nobody would read, and the file would stand until midnight
-    UTC, or for good. A day our own reads spent (confirmed today) waits for its reset."""
+    counts today (a stale or damaged ``app/budget.json``: a day's count far too high):
+    while the ledger itself admits a read (``rules.decide``: at most a probe per window),
+    the schedule publishes one listing, whose headers re-learn the truth; else nobody would
+    read and the file would stand until midnight UTC. A day our own reads spent (confirmed
+    today) waits for its reset. Garbled limits are ``rules.load``'s: never below Strava's
+    defaults unless a header said so today."""
     ledger = roll(ledger, now)
-    confirmed_today = ledger.confirmed >= 0 and rules.day_of(ledger.confirmed) == ledger.day_start
-    return not confirmed_today and rules.decide(ledger, now, None, "poll", policy.headroom).allowed
+    return (
+        not ledger.confirmed_today
+        and rules.decide(ledger, now, None, "poll", policy.headroom).allowed
+    )
 
 
 def _event_cost(policy: Policy) -> float:

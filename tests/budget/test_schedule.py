@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import replace
 
@@ -78,8 +79,9 @@ def test_a_stored_count_no_header_confirmed_lets_one_listing_probe_strava():
     assert schedule.pick(athletes(3), confirmed, POLL, now) == []
     probed = replace(rules.roll(poisoned, now), probed=window)  # this window's probe went
     assert schedule.pick(athletes(3), probed, POLL, now) == []
-    garbled = replace(rules.fresh(MIDNIGHT), limit_15min=1, limit_daily=1, updated_at=MIDNIGHT)
-    assert len(schedule.pick(athletes(3), garbled, POLL, now)) == 1  # limits re-learnt
+    stored = {"version": 1, "window_start": MIDNIGHT, "used_15min": 0, "used_daily": 0}
+    garbled = rules.load(json.dumps(stored | {"limit_15min": 1, "limit_daily": 1}).encode(), now)
+    assert len(schedule.pick(athletes(3), garbled, POLL, now)) == 3  # no header said 1/1
 
 
 def test_missed_updates_make_an_athlete_sooner_without_spending_more():
